@@ -1,0 +1,3 @@
+from exact_tui.cli import main
+
+main()

@@ -1,0 +1,174 @@
+"""Settings: the TOML file in the config dir, overridden by EXACT_TUI_* environment variables.
+
+Nothing here runs at import time; `load_settings()` is called by the CLI (and the tests).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from exact_tui import paths
+
+ENV_PREFIX = "EXACT_TUI_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file or variable and the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Section):
+    #: SQLAlchemy URL or a plain path to a SQLite file; empty = the default file in the data dir.
+    url: str = ""
+
+
+class ExactSettings(_Section):
+    region: Literal["nl", "be", "de", "fr", "uk", "es", "us", "sandbox"] = "nl"
+    #: Overrides the region's host (the sandbox, or a proxy in front of Exact).
+    base_url: str = ""
+    client_id: str = ""
+    redirect_uri: str = "http://localhost:8765/callback"
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+
+class SecretSettings(_Section):
+    #: auto: keyring when a recommended backend works, else the environment; never plaintext.
+    store: Literal["auto", "keyring", "env", "file"] = "auto"
+    #: The file store, used only when `store = "file"` is chosen explicitly.
+    file: str = ""
+    keyring_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+
+class SyncSettings(_Section):
+    daily_at: time = time(3, 0)
+    timezone: str = "Europe/Amsterdam"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)"
+            ) from None
+        return value
+
+
+class ExportSettings(_Section):
+    #: Stop calling an endpoint after this many 4xx in the last hour (Exact blocks after 10).
+    error_budget: int = Field(default=8, ge=1, le=10)
+    backoff_base_seconds: float = Field(default=5.0, gt=0)
+    backoff_cap_seconds: float = Field(default=900.0, gt=0)
+    #: Delay between the two lookups that must both find nothing before an unknown job is re-sent.
+    lookup_safety_delay_seconds: float = Field(default=30.0, ge=0)
+
+
+class CustomerSettings(_Section):
+    on_ambiguous: Literal["create", "hold"] = "create"
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Request log file; empty = `exact-tui.log` in the state dir.
+    file: str = ""
+
+
+class Settings(_Section):
+    store: StoreSettings = StoreSettings()
+    exact: ExactSettings = ExactSettings()
+    secrets: SecretSettings = SecretSettings()
+    sync: SyncSettings = SyncSettings()
+    export: ExportSettings = ExportSettings()
+    customers: CustomerSettings = CustomerSettings()
+    log: LogSettings = LogSettings()
+
+    def db_url(self) -> str:
+        """The store's SQLAlchemy URL: a plain path becomes a SQLite URL."""
+        return resolve_db_url(self.store.url)
+
+
+def resolve_db_url(value: str) -> str:
+    if not value:
+        return f"sqlite:///{paths.default_db_path()}"
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+# Variables whose names do not follow EXACT_TUI_<SECTION>_<KEY>.
+_ENV_ALIASES = {"EXACT_TUI_DB_URL": ("store", "url")}
+# Variables read elsewhere (secrets, directories) that are not settings.
+_ENV_NOT_SETTINGS = {
+    "EXACT_TUI_SECRET_KEY",
+    "EXACT_TUI_CLIENT_SECRET",
+    "EXACT_TUI_CONFIG_DIR",
+    "EXACT_TUI_DATA_DIR",
+    "EXACT_TUI_STATE_DIR",
+}
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    sections = set(Settings.model_fields)
+    overrides: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _ENV_NOT_SETTINGS:
+            continue
+        if name in _ENV_ALIASES:
+            section, key = _ENV_ALIASES[name]
+        else:
+            rest = name[len(ENV_PREFIX) :].lower()
+            section = next((s for s in sections if rest.startswith(s + "_")), "")
+            key = rest[len(section) + 1 :]
+            if not section:
+                raise ConfigError(
+                    f"{name}: unknown setting (sections: {', '.join(sorted(sections))})"
+                )
+        overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"])
+        problems.append(f"{source}: {where}: {item['msg']}")
+    return "\n".join(problems)
+
+
+def load_settings(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the TOML file (if it exists) and apply the environment on top."""
+    path = config_file or paths.config_file()
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        try:
+            Settings.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, str(path))) from None
+    overrides = _env_overrides(env)
+    for section, values in overrides.items():
+        merged = dict(data.get(section) or {})
+        merged.update(values)
+        data[section] = merged
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "environment (EXACT_TUI_*)")) from None

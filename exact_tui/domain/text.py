@@ -1,0 +1,35 @@
+"""The one place that makes untrusted text safe: at the door (ingest) and again at render."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0 controls except tab/newline handling below, DEL, C1 controls, and the bidi
+# embedding/override/isolate characters that can reorder what an operator reads.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# A whole ANSI/OSC escape sequence, so that its parameters do not survive as visible junk.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL or ST
+    r"|\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    r"|\x1b[@-Z\\-_]"  # other two-byte escapes
+)
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """NFC-normalise and strip escape sequences and control characters.
+
+    Markup-like text (``[bold]``) is kept literally: rendering must never interpret it.
+    Tabs become spaces; newlines are kept only when ``multiline``.
+    """
+    text = unicodedata.normalize("NFC", value)
+    text = _ESCAPE_SEQUENCE.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\t", " ")
+    if not multiline:
+        text = text.replace("\n", " ").replace("\r", " ")
+    return _CONTROL.sub("", text)
+
+
+def has_control(value: str) -> bool:
+    return bool(_CONTROL.search(value) or "\x1b" in value)

@@ -1,0 +1,54 @@
+"""Who did what: every operator action writes an audit row."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from exact_tui.domain.text import clean_text
+from exact_tui.store.models import Audit
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    origin: str
+    host: str = "local"
+
+    @classmethod
+    def current(cls, origin: str) -> Actor:
+        """The operator at this terminal: the login name, and the SSH client's address when
+        the session came in over SSH."""
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = f"uid {os.getuid()}"
+        ssh = os.environ.get("SSH_CLIENT") or os.environ.get("SSH_CONNECTION") or ""
+        host = ssh.split()[0] if ssh.split() else "local"
+        return cls(clean_text(name)[:100], origin, clean_text(host)[:100])
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+    result: str = "ok",
+) -> None:
+    session.add(
+        Audit(
+            actor=actor.name,
+            origin=actor.origin,
+            host=actor.host,
+            action=action,
+            target=target,
+            detail=detail,
+            result=result[:500],
+        )
+    )

@@ -1,0 +1,103 @@
+"""Reading the export queue: jobs with filters, newest first, paged by key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+
+from exact_tui.domain.states import Category, DocumentKind, JobState
+from exact_tui.store.engine import Store
+from exact_tui.store.models import ExportJob
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    state: JobState | None = None
+    category: Category | None = None
+    kind: DocumentKind | None = None
+    division: int | None = None
+    #: Matched against the document number, the cause and the last error.
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: int
+    kind: DocumentKind
+    number: str
+    date: dt.date
+    division: int | None
+    state: JobState
+    category: Category | None
+    cause: str | None
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    last_error: str | None
+    last_http_status: int | None
+    entry_number: int | None
+    updated_at: dt.datetime
+
+
+def _row(job: ExportJob) -> JobRow:
+    assert job.id is not None
+    return JobRow(
+        id=job.id,
+        kind=job.document_kind,
+        number=job.document_number,
+        date=job.document_date,
+        division=job.division,
+        state=job.state,
+        category=job.category,
+        cause=job.cause,
+        attempts=job.attempts,
+        next_attempt_at=job.next_attempt_at,
+        last_error=job.last_error,
+        last_http_status=job.last_http_status,
+        entry_number=job.exact_entry_number,
+        updated_at=job.updated_at,
+    )
+
+
+def _conditions(flt: JobFilter) -> list[object]:
+    conditions: list[object] = []
+    if flt.state is not None:
+        conditions.append(col(ExportJob.state) == flt.state)
+    if flt.category is not None:
+        conditions.append(col(ExportJob.category) == flt.category)
+    if flt.kind is not None:
+        conditions.append(col(ExportJob.document_kind) == flt.kind)
+    if flt.division is not None:
+        conditions.append(col(ExportJob.division) == flt.division)
+    if flt.text:
+        pattern = f"%{flt.text.replace('%', '').replace('_', '')}%"
+        conditions.append(
+            or_(
+                col(ExportJob.document_number).ilike(pattern),
+                col(ExportJob.cause).ilike(pattern),
+                col(ExportJob.last_error).ilike(pattern),
+            )
+        )
+    return conditions
+
+
+def list_jobs(
+    store: Store, flt: JobFilter | None = None, *, before_id: int | None = None, limit: int = 100
+) -> list[JobRow]:
+    """Jobs matching `flt`, newest first; the last row's id as `before_id` gives the next page."""
+    query = select(ExportJob).where(*_conditions(flt or JobFilter()))  # type: ignore[arg-type]
+    if before_id is not None:
+        query = query.where(col(ExportJob.id) < before_id)
+    query = query.order_by(col(ExportJob.id).desc()).limit(limit)
+    with store.read() as session:
+        return [_row(job) for job in session.exec(query)]
+
+
+def count_by_state(store: Store, division: int | None = None) -> dict[JobState, int]:
+    query = select(ExportJob.state, func.count()).group_by(col(ExportJob.state))
+    if division is not None:
+        query = query.where(col(ExportJob.division) == division)
+    with store.read() as session:
+        return {JobState(state): count for state, count in session.exec(query)}

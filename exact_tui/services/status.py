@@ -1,0 +1,228 @@
+"""What the store knows about the integration's health: connection, divisions, queue, worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from exact_tui.domain.states import ConnectionStatus, JobState
+from exact_tui.store.engine import Store
+from exact_tui.store.models import (
+    ApiError,
+    Budget,
+    Connection,
+    Division,
+    ExportJob,
+    Invoice,
+    OAuthToken,
+    Payment,
+    SyncRun,
+    WorkerHeartbeat,
+    WriteOff,
+)
+from exact_tui.store.types import utcnow
+
+#: A worker that has not beaten for this long is taken as not running.
+HEARTBEAT_STALE = dt.timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    status: ConnectionStatus
+    reason: str | None
+    region: str
+    base_url: str
+    client_id: str
+    user_name: str | None
+    activated_at: dt.datetime | None
+    connected_at: dt.datetime | None
+    exports_paused: bool
+    paused_reason: str | None
+    has_token: bool
+    token_expires_at: dt.datetime | None
+    refresh_expires_at: dt.datetime | None
+
+    @property
+    def mark(self) -> str:
+        return self.status.mark
+
+    @property
+    def label(self) -> str:
+        return self.status.label
+
+
+@dataclass(frozen=True)
+class BudgetInfo:
+    minutely_limit: int | None
+    minutely_remaining: int | None
+    minutely_reset_at: dt.datetime | None
+    daily_limit: int | None
+    daily_remaining: int | None
+    daily_reset_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DivisionStatus:
+    code: int
+    description: str
+    accessible: bool
+    access_reason: str | None
+    last_sync_at: dt.datetime | None
+    last_sync_error: str | None
+    queue: dict[JobState, int]
+    budget: BudgetInfo | None
+    errors_last_hour: int
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    worker_id: str
+    host: str
+    pid: int
+    started_at: dt.datetime
+    beat_at: dt.datetime
+    state: str
+    alive: bool
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    store_url: str
+    schema_revision: str | None
+    connection: ConnectionInfo | None
+    divisions: list[DivisionStatus]
+    queue: dict[JobState, int]
+    documents: dict[str, int]
+    workers: list[WorkerInfo] = field(default_factory=list)
+
+    @property
+    def worker_running(self) -> bool:
+        return any(worker.alive for worker in self.workers)
+
+
+def _connection(session: Session) -> ConnectionInfo | None:
+    conn = session.get(Connection, 1)
+    if conn is None:
+        return None
+    token = session.get(OAuthToken, 1)
+    return ConnectionInfo(
+        status=conn.status,
+        reason=conn.reason,
+        region=conn.region,
+        base_url=conn.base_url,
+        client_id=conn.client_id,
+        user_name=conn.user_name,
+        activated_at=conn.activated_at,
+        connected_at=conn.connected_at,
+        exports_paused=conn.exports_paused,
+        paused_reason=conn.paused_reason,
+        has_token=token is not None,
+        token_expires_at=token.expires_at if token else None,
+        refresh_expires_at=token.refresh_expires_at if token else None,
+    )
+
+
+def _queues(session: Session) -> dict[int | None, dict[JobState, int]]:
+    rows = session.exec(
+        select(ExportJob.division, ExportJob.state, func.count()).group_by(
+            col(ExportJob.division), col(ExportJob.state)
+        )
+    )
+    queues: dict[int | None, dict[JobState, int]] = {}
+    for division, state, count in rows:
+        queues.setdefault(division, {})[JobState(state)] = count
+    return queues
+
+
+def _last_syncs(session: Session) -> dict[int, tuple[dt.datetime | None, str | None]]:
+    latest = (
+        select(SyncRun.division, func.max(SyncRun.id).label("last_id"))
+        .group_by(col(SyncRun.division))
+        .subquery()
+    )
+    rows = session.exec(
+        select(SyncRun.division, SyncRun.finished_at, SyncRun.error).join(
+            latest, col(SyncRun.id) == latest.c.last_id
+        )
+    )
+    return {division: (finished, error) for division, finished, error in rows if division}
+
+
+def _budget(budget: Budget | None) -> BudgetInfo | None:
+    if budget is None:
+        return None
+    return BudgetInfo(
+        minutely_limit=budget.minutely_limit,
+        minutely_remaining=budget.minutely_remaining,
+        minutely_reset_at=budget.minutely_reset_at,
+        daily_limit=budget.daily_limit,
+        daily_remaining=budget.daily_remaining,
+        daily_reset_at=budget.daily_reset_at,
+        updated_at=budget.updated_at,
+    )
+
+
+def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusReport:
+    now = now or utcnow()
+    with store.read() as session:
+        queues = _queues(session)
+        syncs = _last_syncs(session)
+        budgets = {b.division: b for b in session.exec(select(Budget))}
+        errors = dict(
+            session.exec(
+                select(ApiError.division, func.count())
+                .where(col(ApiError.at) >= now - dt.timedelta(hours=1))
+                .group_by(col(ApiError.division))
+            ).all()
+        )
+        divisions = [
+            DivisionStatus(
+                code=division.code,
+                description=division.description,
+                accessible=division.accessible,
+                access_reason=division.access_reason,
+                last_sync_at=syncs.get(division.code, (None, None))[0],
+                last_sync_error=syncs.get(division.code, (None, None))[1],
+                queue=queues.get(division.code, {}),
+                budget=_budget(budgets.get(division.code)),
+                errors_last_hour=errors.get(division.code, 0),
+            )
+            for division in session.exec(select(Division).order_by(col(Division.code)))
+        ]
+        total: dict[JobState, int] = {}
+        for per_division in queues.values():
+            for state, count in per_division.items():
+                total[state] = total.get(state, 0) + count
+        documents = {
+            "invoices": session.exec(select(func.count()).select_from(Invoice)).one(),
+            "payments": session.exec(select(func.count()).select_from(Payment)).one(),
+            "write_offs": session.exec(select(func.count()).select_from(WriteOff)).one(),
+        }
+        workers = [
+            WorkerInfo(
+                worker_id=beat.worker_id,
+                host=beat.host,
+                pid=beat.pid,
+                started_at=beat.started_at,
+                beat_at=beat.beat_at,
+                state=beat.state,
+                alive=beat.state == "running" and now - beat.beat_at <= HEARTBEAT_STALE,
+            )
+            for beat in session.exec(
+                select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.beat_at).desc())
+            )
+        ]
+        connection = _connection(session)
+    return StatusReport(
+        store_url=store.url,
+        schema_revision=store.schema().current,
+        connection=connection,
+        divisions=divisions,
+        queue=total,
+        documents=documents,
+        workers=workers,
+    )

@@ -1,0 +1,127 @@
+"""Opening the store: engine, SQLite pragmas, transactions, and the schema check on start."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.engine import Connection, make_url
+from sqlmodel import Session
+
+from exact_tui.store import migrations
+from exact_tui.store.files import ensure_private_file
+
+#: How long a writer waits for another writer before SQLite says "database is locked".
+BUSY_TIMEOUT_MS = 30_000
+_IMMEDIATE = "exact_tui_immediate"
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SchemaInfo:
+    current: str | None
+    head: str
+
+
+class Store:
+    """The engine plus the two ways in: `read()` and `write()` sessions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._write_engine = engine.execution_options(**{_IMMEDIATE: True})
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        database = self.engine.url.database
+        return Path(database) if self.is_sqlite and database else None
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work (a deferred transaction, rolled back at the end)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A read-then-write unit of work: `BEGIN IMMEDIATE` on SQLite, so a second writer waits
+        for the lock up front instead of failing with SQLITE_BUSY half-way; committed on success,
+        rolled back on any exception."""
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def schema(self) -> SchemaInfo:
+        with self.engine.connect() as conn:
+            return SchemaInfo(migrations.current_revision(conn), migrations.head_revision())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from pysqlite so BEGIN is ours (deferred or immediate).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA synchronous=FULL",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for `url`; a SQLite file and its directory are created private (0600 / 0700)
+    before SQLite first writes to them."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise StoreError("the store must be a file: give a path or a sqlite:///PATH URL")
+        ensure_private_file(Path(parsed.database))
+        engine = sa_create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        )
+        _sqlite_setup(engine)
+        return engine
+    return sa_create_engine(parsed, pool_pre_ping=True)
+
+
+def open_store(url: str, *, upgrade: bool = True) -> Store:
+    """Open the store at `url` and bring its schema to this version's head.
+
+    A database whose schema is newer than this code is refused: running old code on it
+    could lose data the newer version writes.
+    """
+    engine = create_engine(url)
+    store = Store(engine)
+    try:
+        migrations.upgrade(store._write_engine, check_only=not upgrade)
+    except migrations.SchemaTooNew as exc:
+        engine.dispose()
+        raise StoreError(str(exc)) from None
+    return store

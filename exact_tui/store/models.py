@@ -1,0 +1,588 @@
+"""All tables of the store (design §4), in one SQLModel metadata migrated by Alembic.
+
+Groups: the platform's documents, Exact's master data (a read-only cache per division),
+configuration (bindings, mappings, settings, customer links), the export outbox with its
+append-only event log, and the connection with its tokens, budgets, requests and audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from exact_tui.domain.states import (
+    Category,
+    ConnectionStatus,
+    DocumentKind,
+    JobState,
+    LinkMethod,
+    MappingKind,
+    WriteOffKind,
+)
+from exact_tui.store.types import EnumText, FixedDecimal, Money, UTCDateTime, utcnow
+
+GUID = 36  # Exact's IDs are GUIDs in their 36-character text form
+
+
+def _now_field(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kwargs)
+
+
+def _time_field(**kwargs: Any) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, **kwargs)
+
+
+def _fk(target: str, *, ondelete: str = "RESTRICT", index: bool = True) -> Any:
+    return Field(sa_column_args=[ForeignKey(target, ondelete=ondelete)], index=index)
+
+
+# ---------------------------------------------------------------- platform
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    content_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _now_field()
+    updated_at: dt.datetime = _now_field()
+
+
+class BankAccount(SQLModel, table=True):
+    __tablename__ = "bank_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    iban: str = Field(unique=True, max_length=34)
+    organization_id: int = _fk("organization.id")
+    name: str | None = Field(default=None, max_length=200)
+    content_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _now_field()
+    updated_at: dt.datetime = _now_field()
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    vat_number: str | None = Field(default=None, max_length=40)
+    #: VAT number in the compact form matching compares (domain.vat.normalise_vat).
+    vat_normalised: str | None = Field(default=None, max_length=40, index=True)
+    address_line: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=20)
+    city: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, max_length=2)
+    email: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    content_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _now_field()
+    updated_at: dt.datetime = _now_field()
+
+
+class Invoice(SQLModel, table=True):
+    __tablename__ = "invoice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=64)
+    date: dt.date
+    customer_id: int = _fk("customer.id")
+    bank_account_id: int = _fk("bank_account.id")
+    due_date: dt.date | None = None
+    payment_reference: str | None = Field(default=None, max_length=100)
+    currency: str = Field(default="EUR", max_length=3)
+    description: str | None = Field(default=None, max_length=500)
+    content_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _now_field()
+    updated_at: dt.datetime = _now_field()
+
+
+class InvoiceLine(SQLModel, table=True):
+    __tablename__ = "invoice_line"
+    __table_args__ = (UniqueConstraint("invoice_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = _fk("invoice.id", ondelete="CASCADE")
+    position: int
+    amount: Decimal = Field(sa_type=Money())
+    gl_code: str = Field(max_length=64)
+    vat_code: str = Field(max_length=64)
+    vat_amount: Decimal | None = Field(default=None, sa_type=Money())
+    description: str | None = Field(default=None, max_length=500)
+    cost_center: str | None = Field(default=None, max_length=64)
+    cost_unit: str | None = Field(default=None, max_length=64)
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=64)
+    date: dt.date
+    amount: Decimal = Field(sa_type=Money())
+    customer_id: int = _fk("customer.id")
+    bank_account_id: int = _fk("bank_account.id")
+    invoice_id: int | None = Field(
+        default=None, sa_column_args=[ForeignKey("invoice.id", ondelete="RESTRICT")], index=True
+    )
+    description: str | None = Field(default=None, max_length=500)
+    content_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _now_field()
+    updated_at: dt.datetime = _now_field()
+
+
+class WriteOff(SQLModel, table=True):
+    __tablename__ = "write_off"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=64)
+    date: dt.date
+    amount: Decimal = Field(sa_type=Money())
+    invoice_id: int = _fk("invoice.id")
+    kind: WriteOffKind = Field(sa_type=EnumText(WriteOffKind))
+    description: str | None = Field(default=None, max_length=500)
+    content_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _now_field()
+    updated_at: dt.datetime = _now_field()
+
+
+# ---------------------------------------------------------------- Exact cache (read-only here)
+
+
+class Division(SQLModel, table=True):
+    __tablename__ = "division"
+
+    code: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    description: str = Field(max_length=200)
+    hid: int | None = Field(default=None, sa_type=BigInteger)
+    country: str | None = Field(default=None, max_length=3)
+    currency: str | None = Field(default=None, max_length=3)
+    legislation: str | None = Field(default=None, max_length=10)
+    status: int = 1
+    blocking_status: int = 0
+    is_main: bool = False
+    vat_number: str | None = Field(default=None, max_length=40)
+    move_date: dt.datetime | None = _time_field()
+    #: False while Exact refuses this division (no consent, blocked); `access_reason` says why.
+    accessible: bool = True
+    access_reason: str | None = Field(default=None, max_length=500)
+    imported_at: dt.datetime | None = _time_field()
+
+
+class _DivisionScoped(SQLModel):
+    division: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    id: str = Field(primary_key=True, max_length=GUID)
+
+
+class Journal(_DivisionScoped, table=True):
+    __tablename__ = "journal"
+    __table_args__ = (Index("ix_journal_division_code", "division", "code"),)
+
+    code: str = Field(max_length=20)
+    description: str = Field(default="", max_length=200)
+    type: int
+    gl_account: str | None = Field(default=None, max_length=GUID)
+    bank_account_iban: str | None = Field(default=None, max_length=34)
+    currency: str | None = Field(default=None, max_length=3)
+    allow_vat: bool = False
+    is_blocked: bool = False
+
+
+class GLAccount(_DivisionScoped, table=True):
+    __tablename__ = "gl_account"
+    __table_args__ = (Index("ix_gl_account_division_code", "division", "code"),)
+
+    code: str = Field(max_length=20)
+    description: str = Field(default="", max_length=200)
+    type: int
+    balance_type: str | None = Field(default=None, max_length=1)
+    balance_side: str | None = Field(default=None, max_length=1)
+    #: 0 optional, 1 mandatory, 2 not allowed (Exact's UseCostcenter / UseCostunit).
+    use_costcenter: int = 0
+    use_costunit: int = 0
+    vat_code: str | None = Field(default=None, max_length=10)
+    is_blocked: bool = False
+
+
+class VATCode(_DivisionScoped, table=True):
+    __tablename__ = "vat_code"
+    __table_args__ = (Index("ix_vat_code_division_code", "division", "code"),)
+
+    code: str = Field(max_length=10)
+    description: str = Field(default="", max_length=200)
+    #: As Exact returns it (a fraction: 0.21 for 21 %).
+    percentage: Decimal = Field(default=Decimal(0), sa_type=FixedDecimal(6))
+    type: str | None = Field(default=None, max_length=1)
+    transaction_type: str | None = Field(default=None, max_length=1)
+    is_blocked: bool = False
+
+
+class CostCenter(_DivisionScoped, table=True):
+    __tablename__ = "cost_center"
+    __table_args__ = (Index("ix_cost_center_division_code", "division", "code"),)
+
+    code: str = Field(max_length=20)
+    description: str = Field(default="", max_length=200)
+    end_date: dt.date | None = None
+
+
+class CostUnit(_DivisionScoped, table=True):
+    __tablename__ = "cost_unit"
+    __table_args__ = (Index("ix_cost_unit_division_code", "division", "code"),)
+
+    code: str = Field(max_length=20)
+    description: str = Field(default="", max_length=200)
+    end_date: dt.date | None = None
+
+
+class ExactAccount(_DivisionScoped, table=True):
+    __tablename__ = "exact_account"
+    __table_args__ = (
+        Index("ix_exact_account_division_code", "division", "code"),
+        Index("ix_exact_account_division_search_code", "division", "search_code"),
+        Index("ix_exact_account_division_vat", "division", "vat_normalised"),
+        Index("ix_exact_account_division_name", "division", "name"),
+    )
+
+    #: Stored trimmed; Exact pads it to 18 characters.
+    code: str | None = Field(default=None, max_length=18)
+    search_code: str | None = Field(default=None, max_length=64)
+    name: str = Field(max_length=200)
+    vat_number: str | None = Field(default=None, max_length=40)
+    vat_normalised: str | None = Field(default=None, max_length=40)
+    #: A none, S suspect, P prospect, C customer.
+    status: str | None = Field(default=None, max_length=1)
+    address_line: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=20)
+    city: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, max_length=3)
+    email: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    is_blocked: bool = False
+
+
+class SyncState(SQLModel, table=True):
+    """Per division and entity: where the incremental import stands."""
+
+    __tablename__ = "sync_state"
+
+    division: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    entity: str = Field(primary_key=True, max_length=40)
+    last_timestamp: int | None = Field(default=None, sa_type=BigInteger)
+    #: The division's DivisionMoveDate when the cursor was taken: a change means a full re-import.
+    move_date: dt.datetime | None = _time_field()
+    last_full_at: dt.datetime | None = _time_field()
+    last_run_at: dt.datetime | None = _time_field()
+
+
+class SyncRun(SQLModel, table=True):
+    """One import run of one entity in one division (or of the division list)."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_sync_run_division_entity", "division", "entity", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    division: int | None = Field(default=None, sa_type=BigInteger)
+    entity: str = Field(max_length=40)
+    trigger: str = Field(max_length=20)
+    full: bool = False
+    started_at: dt.datetime = _now_field()
+    finished_at: dt.datetime | None = _time_field()
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    calls: int = 0
+    duration_ms: int | None = None
+    error: str | None = Field(default=None, max_length=2000)
+
+
+# ---------------------------------------------------------------- configuration
+
+
+class DivisionBinding(SQLModel, table=True):
+    """A division belongs to one organization at most."""
+
+    __tablename__ = "division_binding"
+
+    division: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    organization_id: int = _fk("organization.id")
+    bound_by: str = Field(max_length=100)
+    bound_at: dt.datetime = _now_field()
+
+
+class BankAccountBinding(SQLModel, table=True):
+    """Where a bank account's documents go: a division and one of its bank journals."""
+
+    __tablename__ = "bank_account_binding"
+
+    bank_account_id: int = Field(
+        primary_key=True, sa_column_args=[ForeignKey("bank_account.id", ondelete="CASCADE")]
+    )
+    division: int = Field(sa_type=BigInteger, index=True)
+    journal_code: str = Field(max_length=20)
+    bound_by: str = Field(max_length=100)
+    bound_at: dt.datetime = _now_field()
+
+
+class Mapping(SQLModel, table=True):
+    """A platform code mapped to an Exact code in one division."""
+
+    __tablename__ = "mapping"
+    __table_args__ = (UniqueConstraint("division", "kind", "platform_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    division: int = Field(sa_type=BigInteger)
+    kind: MappingKind = Field(sa_type=EnumText(MappingKind))
+    platform_code: str = Field(max_length=64)
+    exact_code: str = Field(max_length=20)
+    updated_by: str = Field(max_length=100)
+    updated_at: dt.datetime = _now_field()
+
+
+class DivisionSettings(SQLModel, table=True):
+    """The journals and GL accounts a division's entries use (Exact codes)."""
+
+    __tablename__ = "division_settings"
+
+    division: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    sales_journal: str | None = Field(default=None, max_length=20)
+    general_journal: str | None = Field(default=None, max_length=20)
+    receivables_gl: str | None = Field(default=None, max_length=20)
+    write_off_gl: str | None = Field(default=None, max_length=20)
+    collection_costs_gl: str | None = Field(default=None, max_length=20)
+    updated_by: str = Field(max_length=100)
+    updated_at: dt.datetime = _now_field()
+
+
+class CustomerLink(SQLModel, table=True):
+    """A platform customer linked to an Exact account in one division, and how."""
+
+    __tablename__ = "customer_link"
+    __table_args__ = (Index("ix_customer_link_division_account", "division", "exact_account_id"),)
+
+    customer_id: int = Field(
+        primary_key=True, sa_column_args=[ForeignKey("customer.id", ondelete="CASCADE")]
+    )
+    division: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    exact_account_id: str = Field(max_length=GUID)
+    method: LinkMethod = Field(sa_type=EnumText(LinkMethod))
+    linked_by: str = Field(max_length=100)
+    linked_at: dt.datetime = _now_field()
+
+
+# ---------------------------------------------------------------- export (outbox)
+
+
+class ExportJob(SQLModel, table=True):
+    """One document to post to Exact, and where it stands (design §7)."""
+
+    __tablename__ = "export_job"
+    __table_args__ = (
+        UniqueConstraint("document_kind", "document_id"),
+        Index("ix_export_job_state_due", "state", "next_attempt_at"),
+        Index("ix_export_job_division_state", "division", "state"),
+        Index("ix_export_job_category_state", "category", "state"),
+        Index("ix_export_job_updated", "updated_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_kind: DocumentKind = Field(sa_type=EnumText(DocumentKind))
+    document_id: int
+    #: Denormalised for the log's filters and for lookups in Exact by reference.
+    document_number: str = Field(max_length=64, index=True)
+    document_date: dt.date
+    division: int | None = Field(default=None, sa_type=BigInteger)
+    state: JobState = Field(default=JobState.PENDING, sa_type=EnumText(JobState))
+    category: Category | None = Field(default=None, sa_type=EnumText(Category))
+    #: What blocks it, for grouping ("vat 21-EU missing in division 123456").
+    cause: str | None = Field(default=None, max_length=300)
+    #: The exact keys preflight found missing, e.g. [{"kind": "vat", "code": "21-EU"}].
+    missing: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = _time_field()
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_expires_at: dt.datetime | None = _time_field()
+    last_error: str | None = Field(default=None, max_length=2000)
+    last_http_status: int | None = None
+    #: Lookups in Exact that found nothing since the job became unknown (two are needed).
+    lookups_empty: int = 0
+    last_lookup_at: dt.datetime | None = _time_field()
+    exact_entry_id: str | None = Field(default=None, max_length=GUID)
+    exact_entry_number: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: dt.datetime = _now_field()
+    updated_at: dt.datetime = _now_field()
+    posted_at: dt.datetime | None = _time_field()
+
+
+class ExportEvent(SQLModel, table=True):
+    """Append-only: one row per attempt, outcome or operator action on a job."""
+
+    __tablename__ = "export_event"
+    __table_args__ = (Index("ix_export_event_job", "job_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(sa_column_args=[ForeignKey("export_job.id", ondelete="CASCADE")])
+    at: dt.datetime = _now_field()
+    level: str = Field(default="info", max_length=10)
+    outcome: str = Field(max_length=40)
+    message: str = Field(default="", max_length=2000)
+    http_status: int | None = None
+    duration_ms: int | None = None
+    minutely_remaining: int | None = None
+    daily_remaining: int | None = None
+    #: The request body sent (amounts as strings), kept for the job's detail view.
+    request: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+# ---------------------------------------------------------------- connection and operations
+
+
+class Connection(SQLModel, table=True):
+    """The one connection to Exact this store serves (id 1)."""
+
+    __tablename__ = "connection"
+
+    id: int = Field(default=1, primary_key=True)
+    region: str = Field(max_length=10)
+    base_url: str = Field(max_length=200)
+    client_id: str = Field(max_length=100)
+    redirect_uri: str = Field(max_length=300)
+    user_id: str | None = Field(default=None, max_length=GUID)
+    user_name: str | None = Field(default=None, max_length=200)
+    status: ConnectionStatus = Field(
+        default=ConnectionStatus.INACTIVE, sa_type=EnumText(ConnectionStatus)
+    )
+    reason: str | None = Field(default=None, max_length=1000)
+    activated_at: dt.datetime | None = _time_field()
+    connected_at: dt.datetime | None = _time_field()
+    disconnected_at: dt.datetime | None = _time_field()
+    exports_paused: bool = False
+    paused_reason: str | None = Field(default=None, max_length=500)
+    last_refresh_at: dt.datetime | None = _time_field()
+    updated_at: dt.datetime = _now_field()
+
+
+class OAuthToken(SQLModel, table=True):
+    """The token pair, AES-GCM encrypted; `version` makes saves compare-and-swap."""
+
+    __tablename__ = "oauth_token"
+
+    connection_id: int = Field(
+        primary_key=True, sa_column_args=[ForeignKey("connection.id", ondelete="CASCADE")]
+    )
+    blob: bytes = Field(sa_type=LargeBinary)
+    key_id: str = Field(max_length=64)
+    version: int = 1
+    issued_at: dt.datetime = _now_field()
+    expires_at: dt.datetime = _now_field()
+    refresh_expires_at: dt.datetime | None = _time_field()
+
+
+class AuthAttempt(SQLModel, table=True):
+    """A connect attempt's `state`, stored hashed, usable once."""
+
+    __tablename__ = "auth_attempt"
+
+    state_hash: str = Field(primary_key=True, max_length=64)
+    created_at: dt.datetime = _now_field()
+    expires_at: dt.datetime = _now_field()
+    used_at: dt.datetime | None = _time_field()
+
+
+class Budget(SQLModel, table=True):
+    """Exact's rate-limit budget for a division, as its headers last said."""
+
+    __tablename__ = "budget"
+
+    division: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    minutely_limit: int | None = None
+    minutely_remaining: int | None = None
+    minutely_reset_at: dt.datetime | None = _time_field()
+    daily_limit: int | None = None
+    daily_remaining: int | None = None
+    daily_reset_at: dt.datetime | None = _time_field()
+    updated_at: dt.datetime = _now_field()
+
+
+class ApiError(SQLModel, table=True):
+    """A 400/401/403/404 from Exact: counted per division and endpoint over the last hour."""
+
+    __tablename__ = "api_error"
+    __table_args__ = (Index("ix_api_error_division_endpoint_at", "division", "endpoint", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    division: int = Field(sa_type=BigInteger)
+    endpoint: str = Field(max_length=100)
+    status: int
+    at: dt.datetime = _now_field()
+
+
+class SyncRequest(SQLModel, table=True):
+    """An intent to import master data, written by the console or CLI, done by the worker."""
+
+    __tablename__ = "sync_request"
+    __table_args__ = (Index("ix_sync_request_state", "state", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    division: int | None = Field(default=None, sa_type=BigInteger)
+    trigger: str = Field(default="manual", max_length=20)
+    state: str = Field(default="pending", max_length=20)
+    requested_by: str = Field(max_length=100)
+    requested_at: dt.datetime = _now_field()
+    picked_at: dt.datetime | None = _time_field()
+    finished_at: dt.datetime | None = _time_field()
+    result: str | None = Field(default=None, max_length=2000)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    __tablename__ = "worker_heartbeat"
+
+    worker_id: str = Field(primary_key=True, max_length=100)
+    host: str = Field(max_length=200)
+    pid: int
+    started_at: dt.datetime = _now_field()
+    beat_at: dt.datetime = _now_field()
+    state: str = Field(default="running", max_length=20)
+    detail: str | None = Field(default=None, max_length=500)
+
+
+class Audit(SQLModel, table=True):
+    """What an operator did: who, from where, what, and the result."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = _now_field()
+    actor: str = Field(max_length=100)
+    #: cli, tui or worker
+    origin: str = Field(max_length=20)
+    #: Where the operator was: the SSH client's address, or "local".
+    host: str = Field(default="local", max_length=100)
+    action: str = Field(max_length=40)
+    target: str | None = Field(default=None, max_length=200)
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    result: str = Field(default="ok", max_length=500)
+
+
+metadata = SQLModel.metadata

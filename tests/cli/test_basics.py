@@ -1,0 +1,118 @@
+"""`jobs`, `status` and `doctor`: what the store knows, and refusals with exit status 1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from exact_tui.cli import group
+from exact_tui.domain.states import Category, DocumentKind, JobState
+from exact_tui.store.engine import Store
+from exact_tui.store.models import Division, ExportJob
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(group, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _jobs(store: Store) -> None:
+    with store.write() as session:
+        session.add(Division(code=100001, description="Demo NL"))
+        for n, state in enumerate(
+            [JobState.PENDING, JobState.POSTED, JobState.NEEDS_MAPPING, JobState.FAILED], start=1
+        ):
+            session.add(
+                ExportJob(
+                    document_kind=DocumentKind.INVOICE,
+                    document_id=n,
+                    document_number=f"INV-{n}",
+                    document_date=dt.date(2026, 11, n),
+                    division=100001,
+                    state=state,
+                    category=Category.MAPPING if state is JobState.NEEDS_MAPPING else None,
+                    cause="vat 21-EU missing" if state is JobState.NEEDS_MAPPING else None,
+                )
+            )
+
+
+def test_jobs_filters_and_json(store: Store, db_url: str) -> None:
+    _jobs(store)
+    code, out, _ = _run("--db", db_url, "jobs", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["number"] for r in rows] == ["INV-4", "INV-3", "INV-2", "INV-1"]
+    code, out, _ = _run("--db", db_url, "jobs", "--state", "needs_mapping", "--json")
+    rows = json.loads(out)
+    assert [(r["number"], r["cause"]) for r in rows] == [("INV-3", "vat 21-EU missing")]
+    code, out, _ = _run("--db", db_url, "jobs", "--search", "21-EU")
+    assert "INV-3" in out and "INV-1" not in out
+
+
+def test_jobs_bad_state_is_a_usage_error(db_url: str) -> None:
+    code, _, err = _run("--db", db_url, "jobs", "--state", "done")
+    assert code == 2
+    assert "'done' is not one of" in err
+
+
+def test_status_json_counts_the_queue(store: Store, db_url: str) -> None:
+    _jobs(store)
+    code, out, _ = _run("--db", db_url, "status", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["connection"] is None
+    assert report["queue"] == {"pending": 1, "posted": 1, "needs_mapping": 1, "failed": 1}
+    assert report["divisions"][0]["code"] == 100001
+    assert report["divisions"][0]["queue"]["needs_mapping"] == 1
+    assert report["worker_running"] is False
+    code, out, _ = _run("--db", db_url, "status")
+    assert "Inactive" in out and "exact-tui worker" in out
+
+
+def test_store_from_environment(store: Store, db_url: str) -> None:
+    _jobs(store)
+    code, out, _ = _run("jobs", "--json", env={"EXACT_TUI_DB_URL": db_url})
+    assert code == 0 and len(json.loads(out)) == 4
+
+
+def test_default_store_lives_in_the_data_dir(isolated_env: Path) -> None:
+    code, _, _ = _run("status")
+    assert code == 0
+    assert (isolated_env / "data" / "exact-tui.db").exists()
+
+
+def test_newer_schema_refused_with_exit_1(store: Store, db_url: str) -> None:
+    with store.write() as session:
+        session.exec(text("UPDATE alembic_version SET version_num = 'ffff'"))
+    store.dispose()
+    code, _, err = _run("--db", db_url, "status")
+    assert code == 1
+    assert "newer version" in err and "Upgrade exact-tui" in err
+
+
+def test_bad_config_refused_with_exit_1(isolated_env: Path) -> None:
+    config = isolated_env / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[export]\nerror_budget = 50\n")
+    code, _, err = _run("status")
+    assert code == 1
+    assert "export.error_budget" in err and "less than or equal to 10" in err
+
+
+def test_doctor_reports_modes_and_fails_on_open_database(store: Store, db_url: str) -> None:
+    code, out, _ = _run("--db", db_url, "doctor")
+    assert code == 0, out
+    assert "✔ exact-tui.db: mode 0600" in out
+    assert "revision" in out and "(head)" in out
+    assert "keyring" in out and "EXACT_TUI_SECRET_KEY is not set" in out
+    path = store.sqlite_path
+    assert path is not None
+    os.chmod(path, 0o644)
+    code, out, _ = _run("--db", db_url, "doctor")
+    assert code == 1
+    assert "✖ exact-tui.db: mode 0644; fix with chmod 600" in out

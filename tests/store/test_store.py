@@ -1,0 +1,175 @@
+"""The store: migrations from empty, refusal of a newer schema, SQLite settings, file modes,
+exact money and UTC times, and writers that wait for each other instead of failing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlmodel import select
+
+from exact_tui.store import migrations
+from exact_tui.store.engine import Store, StoreError, open_store
+from exact_tui.store.models import (
+    BankAccount,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    Organization,
+    metadata,
+)
+
+
+def test_migrates_from_empty_to_head(db_url: str) -> None:
+    store = open_store(db_url)
+    info = store.schema()
+    assert info.current == migrations.head_revision()
+    with store.read() as session:
+        tables = {
+            row[0]
+            for row in session.exec(text("SELECT name FROM sqlite_master WHERE type='table'"))
+        }
+    assert set(metadata.tables) <= tables
+    store.dispose()
+
+
+def test_migrations_match_the_models(store: Store) -> None:
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, metadata)
+    assert diff == []
+
+
+def test_newer_schema_is_refused(db_url: str) -> None:
+    store = open_store(db_url)
+    with store.write() as session:
+        session.exec(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    store.dispose()
+    with pytest.raises(StoreError, match=r"9999_future.*newer version\. Upgrade exact-tui"):
+        open_store(db_url)
+
+
+def test_sqlite_pragmas(store: Store) -> None:
+    with store.read() as session:
+        assert session.exec(text("PRAGMA journal_mode")).one()[0] == "wal"
+        assert session.exec(text("PRAGMA foreign_keys")).one()[0] == 1
+        assert session.exec(text("PRAGMA synchronous")).one()[0] == 2  # FULL
+        assert session.exec(text("PRAGMA busy_timeout")).one()[0] >= 5000
+
+
+def test_files_are_private_from_the_first_write(tmp_path: Path) -> None:
+    directory = tmp_path / "fresh" / "data"
+    store = open_store(f"sqlite:///{directory / 'x.db'}")
+    with store.write() as session:
+        session.add(Organization(code="O1", name="Org", content_hash="h"))
+    for path in directory.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    assert {p.name for p in directory.iterdir()} >= {"x.db", "x.db-wal", "x.db-shm"}
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o700
+    store.dispose()
+
+
+def test_existing_directory_keeps_its_mode(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o755)
+    store = open_store(f"sqlite:///{shared / 'x.db'}")
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert stat.S_IMODE((shared / "x.db").stat().st_mode) == 0o600
+    store.dispose()
+
+
+def test_money_is_exact_and_times_are_utc(store: Store) -> None:
+    amount = Decimal("12345678901234.57")
+    with store.write() as session:
+        org = Organization(code="O", name="O", content_hash="h")
+        session.add(org)
+        session.flush()
+        assert org.id is not None
+        bank = BankAccount(iban="NL91ABNA0417164300", organization_id=org.id, content_hash="h")
+        customer = Customer(number="C1", name="C", content_hash="h")
+        session.add_all([bank, customer])
+        session.flush()
+        assert bank.id is not None and customer.id is not None
+        invoice = Invoice(
+            number="I1",
+            date=dt.date(2026, 1, 2),
+            customer_id=customer.id,
+            bank_account_id=bank.id,
+            content_hash="h",
+        )
+        session.add(invoice)
+        session.flush()
+        assert invoice.id is not None
+        session.add(
+            InvoiceLine(
+                invoice_id=invoice.id, position=1, amount=amount, gl_code="8000", vat_code="21"
+            )
+        )
+    with store.read() as session:
+        line = session.exec(select(InvoiceLine)).one()
+        created = session.exec(select(Invoice)).one().created_at
+    assert line.amount == amount
+    assert isinstance(line.amount, Decimal)
+    assert created.tzinfo is dt.UTC
+    assert abs((dt.datetime.now(dt.UTC) - created).total_seconds()) < 60
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive datetime"), store.write() as session:
+        session.add(
+            Organization(code="N", name="N", content_hash="h", created_at=dt.datetime(2026, 1, 1))
+        )
+    with store.read() as session:
+        assert session.exec(select(Organization)).all() == []
+
+
+def test_foreign_keys_are_enforced(store: Store) -> None:
+    with pytest.raises(Exception, match="FOREIGN KEY"), store.write() as session:
+        session.add(BankAccount(iban="X", organization_id=999, content_hash="h"))
+
+
+def test_second_writer_waits_for_the_first(store: Store) -> None:
+    """BEGIN IMMEDIATE: a writer that reads-then-writes while another holds the lock waits and
+    then succeeds, instead of failing with 'database is locked' half-way."""
+    with store.write() as session:
+        session.add(Organization(code="COUNTER", name="0", content_hash="h"))
+    first_holds_lock = threading.Event()
+    errors: list[BaseException] = []
+
+    def increment(hold: float) -> None:
+        try:
+            with store.write() as session:
+                org = session.exec(select(Organization).where(Organization.code == "COUNTER")).one()
+                first_holds_lock.set()
+                time.sleep(hold)
+                org.name = str(int(org.name) + 1)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    first = threading.Thread(target=increment, args=(0.3,))
+    first.start()
+    assert first_holds_lock.wait(5)
+    second = threading.Thread(target=increment, args=(0,))
+    second.start()
+    first.join()
+    second.join()
+    assert errors == []
+    with store.read() as session:
+        org = session.exec(select(Organization).where(Organization.code == "COUNTER")).one()
+    assert org.name == "2"  # no lost update
+
+
+def test_memory_database_is_refused() -> None:
+    with pytest.raises(StoreError, match="must be a file"):
+        open_store("sqlite://")

@@ -1,0 +1,297 @@
+"""`exact-tui worker`: the one process that calls Exact (design §2).
+
+It keeps a heartbeat, turns sync requests and export jobs into work, serves several divisions
+at once while keeping each division's requests in sequence (one lane per division), and stops
+cleanly: on SIGTERM/SIGINT no new request starts, what is in flight finishes, and the heartbeat
+says it stopped. After a kill -9 the next start finds the dead worker's claims and hands them to
+the export state machine (in_flight → unknown), which settles them by lookup before re-sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from exact_tui.services.clock import Clock, SystemClock
+from exact_tui.store.engine import Store
+from exact_tui.store.models import SyncRequest, WorkerHeartbeat
+
+log = logging.getLogger("exact_tui.worker")
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    poll_seconds: float = 0.5
+    heartbeat_seconds: float = 5.0
+    daily_at: dt.time = dt.time(3, 0)
+    timezone: str = "Europe/Amsterdam"
+
+
+@dataclass(frozen=True)
+class SyncRequestInfo:
+    id: int
+    division: int | None
+    trigger: str
+    requested_by: str
+
+
+class Lanes:
+    """One lock per division: a division's requests go out one at a time, whatever asks."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def lock(self, division: int) -> asyncio.Lock:
+        return self._locks.setdefault(division, asyncio.Lock())
+
+
+class SyncRunner(Protocol):
+    async def run(self, request: SyncRequestInfo, lanes: Lanes) -> str:
+        """Import what the request asks for; return a one-line result. Raises on failure."""
+        ...
+
+
+class ExportRunner(Protocol):
+    def recover(self, dead_owners: set[str]) -> int:
+        """Jobs claimed by workers that died: hand them to the state machine (→ unknown)."""
+        ...
+
+    def prepare(self) -> None:
+        """The local part of the pipeline, in batches: routing, history, preflight."""
+        ...
+
+    def due_divisions(self) -> list[int]:
+        """Divisions with jobs that may be sent now (nothing when exports are paused)."""
+        ...
+
+    async def process_next(self, division: int, owner: str) -> bool:
+        """Claim and send one due job of the division; False when there was none."""
+        ...
+
+
+def last_daily_slot(now: dt.datetime, at: dt.time, zone: str) -> dt.datetime:
+    """The most recent moment (UTC) at or before `now` when the daily import was due."""
+    tz = ZoneInfo(zone)
+    local = now.astimezone(tz)
+    slot = dt.datetime.combine(local.date(), at, tzinfo=tz)
+    if slot > local:
+        slot = dt.datetime.combine(local.date() - dt.timedelta(days=1), at, tzinfo=tz)
+    return slot.astimezone(dt.UTC)
+
+
+@dataclass
+class Worker:
+    store: Store
+    sync: SyncRunner
+    export: ExportRunner
+    options: WorkerOptions = field(default_factory=WorkerOptions)
+    clock: Clock = field(default_factory=SystemClock)
+    #: Called once a day (token keep-alive); failures are logged, never fatal.
+    daily_maintenance: Callable[[], Awaitable[None]] | None = None
+    worker_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.started_at = self.clock.now()
+        if not self.worker_id:
+            self.worker_id = f"{self.host}:{self.pid}:{int(self.started_at.timestamp())}"
+        self.lanes = Lanes()
+        self._stopping = asyncio.Event()
+        self._division_tasks: dict[int, asyncio.Task[None]] = {}
+        self._sync_task: asyncio.Task[None] | None = None
+        self._last_maintenance: dt.datetime | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def stop(self) -> None:
+        """Ask the worker to stop: nothing new starts; what is in flight finishes."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+
+    async def run(self, *, until_idle: bool = False) -> None:
+        self._beat("running")
+        recovered = self.export.recover(self._dead_owners())
+        if recovered:
+            log.warning("%d job(s) left in flight by a stopped worker are now unknown", recovered)
+        beat = asyncio.create_task(self._heartbeat_loop())
+        try:
+            while not self.stopping:
+                busy = await self._tick()
+                if until_idle and not busy:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.options.poll_seconds)
+        finally:
+            self._stopping.set()
+            await self._drain()
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+            self._beat("stopped")
+
+    async def _drain(self) -> None:
+        tasks = [t for t in (*self._division_tasks.values(), self._sync_task) if t is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ---------------------------------------------------------------- one pass
+
+    async def _tick(self) -> bool:
+        """Start what is due; True while anything is running or due."""
+        self._schedule_daily()
+        await self._maintenance()
+        if self._sync_task is None or self._sync_task.done():
+            request = self._claim_sync_request()
+            if request is not None:
+                self._sync_task = asyncio.create_task(self._run_sync(request))
+        self.export.prepare()
+        for division in self.export.due_divisions():
+            task = self._division_tasks.get(division)
+            if task is None or task.done():
+                self._division_tasks[division] = asyncio.create_task(self._drain_division(division))
+        running = [t for t in self._division_tasks.values() if not t.done()]
+        sync_running = self._sync_task is not None and not self._sync_task.done()
+        return bool(running) or sync_running or self._has_pending_sync()
+
+    async def _drain_division(self, division: int) -> None:
+        while not self.stopping:
+            async with self.lanes.lock(division):
+                try:
+                    sent = await self.export.process_next(division, self.worker_id)
+                except Exception:
+                    log.exception("export in division %s failed unexpectedly", division)
+                    return
+            if not sent:
+                return
+
+    # ---------------------------------------------------------------- sync requests
+
+    def _claim_sync_request(self) -> SyncRequestInfo | None:
+        with self.store.write() as session:
+            request = session.exec(
+                select(SyncRequest)
+                .where(SyncRequest.state == "pending")
+                .order_by(col(SyncRequest.id))
+                .limit(1)
+            ).first()
+            if request is None:
+                return None
+            assert request.id is not None
+            request.state = "running"
+            request.picked_at = self.clock.now()
+            session.add(request)
+            return SyncRequestInfo(
+                request.id, request.division, request.trigger, request.requested_by
+            )
+
+    def _has_pending_sync(self) -> bool:
+        with self.store.read() as session:
+            return (
+                session.exec(
+                    select(SyncRequest.id).where(SyncRequest.state == "pending").limit(1)
+                ).first()
+                is not None
+            )
+
+    async def _run_sync(self, request: SyncRequestInfo) -> None:
+        try:
+            result = await self.sync.run(request, self.lanes)
+            state = "done"
+        except Exception as exc:
+            log.exception("sync request %d failed", request.id)
+            result, state = f"{type(exc).__name__}: {exc}", "failed"
+        with self.store.write() as session:
+            row = session.get(SyncRequest, request.id)
+            if row is not None:
+                row.state = state
+                row.result = result[:2000]
+                row.finished_at = self.clock.now()
+                session.add(row)
+
+    def _schedule_daily(self) -> None:
+        """Insert the day's import request once, at the configured local time."""
+        now = self.clock.now()
+        slot = last_daily_slot(now, self.options.daily_at, self.options.timezone)
+        with self.store.write() as session:
+            seen = session.exec(
+                select(SyncRequest.id)
+                .where(SyncRequest.trigger.in_(("daily", "initial")))  # type: ignore[attr-defined]
+                .where(col(SyncRequest.requested_at) >= slot)
+                .limit(1)
+            ).first()
+            if seen is None:
+                session.add(SyncRequest(trigger="daily", requested_by="schedule", requested_at=now))
+
+    async def _maintenance(self) -> None:
+        if self.daily_maintenance is None:
+            return
+        now = self.clock.now()
+        if self._last_maintenance and now - self._last_maintenance < dt.timedelta(days=1):
+            return
+        self._last_maintenance = now
+        try:
+            await self.daily_maintenance()
+        except Exception:
+            log.exception("daily maintenance failed")
+
+    # ---------------------------------------------------------------- heartbeat
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.heartbeat_seconds)
+            self._beat("running")
+
+    def _beat(self, state: str) -> None:
+        with self.store.write() as session:
+            row = session.get(WorkerHeartbeat, self.worker_id)
+            if row is None:
+                row = WorkerHeartbeat(
+                    worker_id=self.worker_id,
+                    host=self.host,
+                    pid=self.pid,
+                    started_at=self.started_at,
+                )
+            row.beat_at = self.clock.now()
+            row.state = state
+            session.add(row)
+
+    def _dead_owners(self) -> set[str]:
+        """Workers on this host whose process is gone, and any worker marked stopped."""
+        dead: set[str] = set()
+        with self.store.read() as session:
+            for beat in session.exec(select(WorkerHeartbeat)):
+                if beat.worker_id == self.worker_id:
+                    continue
+                if beat.state != "running" or (beat.host == self.host and not _alive(beat.pid)):
+                    dead.add(beat.worker_id)
+        return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -14,6 +14,7 @@ from pathlib import Path
 from exact_tui import secrets
 from exact_tui.store import migrations
 from exact_tui.store.engine import Store, StoreError, open_store
+from exact_tui.store.models import OAuthToken
 
 
 class Level(StrEnum):
@@ -129,7 +130,65 @@ def _secret_checks(inp: DoctorInput) -> list[Check]:
         )
     )
     checks.append(Check("secrets", "configured store", Level.OK, inp.secret_store))
+    stored_key_id = _stored_key_id(inp.db_url)
+    # Without stored tokens a missing secret store only matters at the next connect.
+    missing = Level.FAIL if stored_key_id else Level.WARN
+    try:
+        store = secrets.open_secret_store(
+            inp.secret_store, file=inp.secret_file, keyring_timeout=inp.keyring_timeout
+        )
+    except secrets.SecretStoreError as exc:
+        checks.append(Check("secrets", "store in use", missing, f"none usable: {exc}"))
+        return checks
+    checks.append(Check("secrets", "store in use", Level.OK, store.describe()))
+    try:
+        key_id = secrets.key_id(store.data_key(create=False))
+    except secrets.SecretStoreError as exc:
+        checks.append(Check("secrets", "data key", missing, str(exc)))
+    else:
+        checks.append(Check("secrets", "data key", Level.OK, f"present (key id {key_id})"))
+        if stored_key_id and stored_key_id != key_id:
+            checks.append(
+                Check(
+                    "secrets",
+                    "stored tokens",
+                    Level.FAIL,
+                    f"encrypted with key id {stored_key_id}, not the key in use: restore that "
+                    "key, or run `exact-tui connect` again",
+                )
+            )
+        elif stored_key_id:
+            checks.append(Check("secrets", "stored tokens", Level.OK, "readable with this key"))
+    try:
+        secret = secrets.client_secret(store)
+    except secrets.SecretStoreError as exc:
+        checks.append(Check("secrets", "client secret", missing, str(exc)))
+    else:
+        checks.append(
+            Check(
+                "secrets",
+                "client secret",
+                Level.OK if secret else missing,
+                "set (value hidden)" if secret else secrets.MISSING_CLIENT_SECRET,
+            )
+        )
     return checks
+
+
+def _stored_key_id(db_url: str) -> str | None:
+    """The key id the stored tokens were encrypted with, if there are any."""
+    try:
+        store = open_store(db_url, upgrade=False)
+    except Exception:  # the database checks report why it cannot be opened
+        return None
+    try:
+        with store.read() as session:
+            token = session.get(OAuthToken, 1)
+            return token.key_id if token is not None else None
+    except Exception:  # an old schema without the table: nothing stored
+        return None
+    finally:
+        store.dispose()
 
 
 def _terminal_checks() -> list[Check]:

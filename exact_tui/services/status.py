@@ -44,6 +44,9 @@ class ConnectionInfo:
     has_token: bool
     token_expires_at: dt.datetime | None
     refresh_expires_at: dt.datetime | None
+    token_issued_at: dt.datetime | None = None
+    last_refresh_at: dt.datetime | None = None
+    disconnected_at: dt.datetime | None = None
 
     @property
     def mark(self) -> str:
@@ -123,6 +126,9 @@ def _connection(session: Session) -> ConnectionInfo | None:
         has_token=token is not None,
         token_expires_at=token.expires_at if token else None,
         refresh_expires_at=token.refresh_expires_at if token else None,
+        token_issued_at=token.issued_at if token else None,
+        last_refresh_at=conn.last_refresh_at,
+        disconnected_at=conn.disconnected_at,
     )
 
 

@@ -1,0 +1,58 @@
+"""Logging for the processes that call Exact: one file, every record redacted on its way out.
+
+The request log (`exact_tui.requests`, one line per call) and everything else go to
+`exact-tui.log` in the state dir (or `log.file`), created 0600. Our own loggers log at
+`log.level`; libraries at WARNING only (httpx and httpcore print URLs and headers below that,
+SQLAlchemy every statement).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from exact_tui import paths
+from exact_tui.config import Settings
+from exact_tui.secrets import RedactingFilter
+
+_HANDLER_NAME = "exact-tui-file"
+QUIET_LOGGERS = ("httpx", "httpcore", "authlib")
+
+
+def log_path(settings: Settings) -> Path:
+    return (
+        Path(settings.log.file).expanduser()
+        if settings.log.file
+        else paths.state_dir() / ("exact-tui.log")
+    )
+
+
+def _private_file(path: Path) -> None:
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    fd = os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def configure_logging(settings: Settings) -> Path:
+    """Install the redacting file handler on the root logger (once per process)."""
+    path = log_path(settings)
+    _private_file(path)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _HANDLER_NAME:
+            root.removeHandler(handler)
+            handler.close()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.set_name(_HANDLER_NAME)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+    )
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("exact_tui").setLevel(settings.log.level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return path

@@ -1,0 +1,116 @@
+"""The in-process sandbox world the client, token and connection tests share.
+
+The sandbox's clock stands still; the client and the token manager read it, and their `sleep`
+moves it forward, so waits for rate-limit resets and the 570-second mark take no real time.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from exact_tui.sandbox import CLIENT_ID, REDIRECT_URI, Clock, Sandbox, create_app
+from exact_tui.secrets import SecretStore, open_secret_store
+from exact_tui.services.audit import Actor
+from exact_tui.services.connection import (
+    ConnectAttempt,
+    ConnectionService,
+    ConnectResult,
+    PreparedConnect,
+    connect_settings,
+    prepare_connect,
+)
+from exact_tui.services.exact_session import ExactSession, exact_session
+from exact_tui.store.engine import Store
+
+BASE_URL = "http://sandbox.test"
+ACTOR = Actor("tester", "cli")
+NL, BE, NO_CONSENT = 101001, 101002, 101003
+
+
+def secret_env() -> dict[str, str]:
+    return {
+        "EXACT_TUI_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "EXACT_TUI_CLIENT_SECRET": "sandbox-secret",
+    }
+
+
+def process_env(home: Path) -> dict[str, str]:
+    """The environment of an exact-tui process in a test: its own directories, no keyring."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("EXACT_TUI_")}
+    return {
+        **keep,
+        "EXACT_TUI_CONFIG_DIR": str(home / "config"),
+        "EXACT_TUI_DATA_DIR": str(home / "data"),
+        "EXACT_TUI_STATE_DIR": str(home / "state"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+
+
+@dataclass
+class World:
+    store: Store
+    sandbox: Sandbox = field(
+        default_factory=lambda: Sandbox(seed=7, size="small", clock=Clock(frozen=True))
+    )
+    slept: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.app = create_app(self.sandbox)
+        self.transport = httpx.ASGITransport(app=self.app)
+        self.secrets: SecretStore = open_secret_store("auto")
+        self.service = ConnectionService(self.store, transport=self.transport, clock=self.now)
+
+    def now(self) -> dt.datetime:
+        return self.sandbox.now()
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.sandbox.advance(seconds)
+
+    def token_calls(self, status: int | None = None) -> int:
+        return self.sandbox.calls.count("oauth2/token", status=status)
+
+    def prepare(self) -> PreparedConnect:
+        settings = connect_settings(
+            region="nl", base_url=BASE_URL, client_id=CLIENT_ID, redirect_uri=REDIRECT_URI
+        )
+        return prepare_connect(self.secrets, settings, transport=self.transport, clock=self.now)
+
+    async def consent(self, attempt: ConnectAttempt) -> str:
+        """What the browser ends on after the user approves: the redirect URL."""
+        async with httpx.AsyncClient(transport=self.transport) as browser:
+            answer = await browser.get(attempt.authorize_url + "&auto_approve=1")
+        assert answer.status_code == 302, answer.text
+        return answer.headers["location"]
+
+    async def connect(self) -> ConnectResult:
+        prepared = self.prepare()
+        attempt = self.service.begin(prepared)
+        return await self.service.complete(prepared, attempt, await self.consent(attempt), ACTOR)
+
+    @asynccontextmanager
+    async def session(
+        self, *, lag: float = 0.0, error_threshold: int = 8
+    ) -> AsyncIterator[ExactSession]:
+        """A client session whose clock runs `lag` seconds behind the sandbox's."""
+
+        def clock() -> dt.datetime:
+            return self.now() - dt.timedelta(seconds=lag)
+
+        async with exact_session(
+            self.store,
+            self.secrets,
+            transport=self.transport,
+            clock=clock,
+            sleep=self.sleep,
+            error_threshold=error_threshold,
+        ) as session:
+            yield session

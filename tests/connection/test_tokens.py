@@ -1,0 +1,197 @@
+"""The refresh protocol against the sandbox's token rules (in-process, on its frozen clock)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlmodel import select
+
+from exact_tui.domain.states import ConnectionStatus
+from exact_tui.exact.errors import ReconnectNeeded, Transient
+from exact_tui.exact.oauth import TokenRefusal, TokenRefused
+from exact_tui.services.exact_session import exact_session
+from exact_tui.services.tokens import FileRefreshLock, lock_path
+from exact_tui.store.models import Connection, OAuthToken
+from tests.connection.kit import ACTOR, NL, World
+
+
+def _token_row(world: World) -> OAuthToken:
+    with world.store.read() as session:
+        token = session.get(OAuthToken, 1)
+    assert token is not None
+    return token
+
+
+def _connection(world: World) -> Connection:
+    with world.store.read() as session:
+        conn = session.get(Connection, 1)
+    assert conn is not None
+    return conn
+
+
+async def test_refresh_at_expiry_takes_one_token_call(connected: World) -> None:
+    world = connected
+    async with world.session() as session:
+        await session.client.current_me()
+        world.sandbox.advance(569)
+        await session.client.current_me()
+        assert world.token_calls() == 1  # only the code exchange so far
+        world.sandbox.advance(2)
+        await session.client.current_me()
+        await session.client.current_me()
+    assert world.token_calls(200) == 2
+    assert world.sandbox.calls.count("current/Me", status=401) == 0
+    token = _token_row(world)
+    assert token.version == 2 and token.issued_at == world.now()
+    assert _connection(world).last_refresh_at == world.now()
+
+
+async def test_two_managers_in_one_process_refresh_once(connected: World) -> None:
+    world = connected
+    async with world.session() as first, world.session() as second:
+        world.sandbox.advance(600)
+        tokens = await asyncio.gather(
+            first.tokens.access_token(), second.tokens.access_token(), first.tokens.access_token()
+        )
+    assert len(set(tokens)) == 1
+    assert first.tokens.refreshes + second.tokens.refreshes == 1
+    assert world.token_calls(200) == 2 and world.token_calls(401) == 0
+
+
+async def test_an_unexpected_401_gets_one_refresh_and_the_same_request(connected: World) -> None:
+    world = connected
+    # Our clock runs 40 s behind Exact's: for us the token has life left, for Exact it expired.
+    async with world.session(lag=40) as session:
+        world.sandbox.advance(605)
+        me = await session.client.current_me()
+    assert me["FullName"] == "Sanne de Vries"
+    assert world.sandbox.calls.count("current/Me", status=401) == 1
+    assert world.sandbox.calls.count("current/Me", status=200) == 2  # connect's and this one
+    assert world.token_calls(200) == 2
+    assert world.slept == [pytest.approx(5.0)]  # to our clock's 570 s mark, then one refresh
+
+
+async def test_a_401_on_a_young_token_waits_for_the_570_mark_within_reason(
+    connected: World,
+) -> None:
+    world = connected
+    async with world.session() as session:
+        world.sandbox.advance(540)
+        for record in world.sandbox.oauth.access.values():
+            record.revoked = True
+        await session.client.current_me()
+        assert world.slept and world.slept[-1] == pytest.approx(30.0)
+        assert world.token_calls(200) == 2
+        world.sandbox.advance(60)
+        for record in world.sandbox.oauth.access.values():
+            record.revoked = True
+        # Nine minutes to the next allowed refresh: handed back, nothing sent.
+        with pytest.raises(Transient) as caught:
+            await session.client.current_me()
+    assert caught.value.retry_at is not None
+    assert world.token_calls() == 2
+
+
+@pytest.mark.parametrize(
+    ("spoil", "kind", "words"),
+    [
+        ("revoke", TokenRefusal.REVOKED, "revoked in Exact"),
+        ("expire", TokenRefusal.EXPIRED, "not used for 30 days"),
+        ("rotate", TokenRefusal.OLD_TOKEN, "already used"),
+    ],
+)
+async def test_a_refused_refresh_moves_to_reconnect_and_stops(
+    connected: World, spoil: str, kind: TokenRefusal, words: str
+) -> None:
+    world = connected
+    if spoil == "revoke":
+        world.sandbox.revoke_tokens()
+        world.sandbox.advance(600)
+    elif spoil == "expire":
+        world.sandbox.advance(31 * 86400)
+    else:
+        # Someone used our refresh token behind the store's back (an old copy of the database).
+        world.sandbox.advance(600)
+        for record in world.sandbox.oauth.refresh.values():
+            record.used_at = world.sandbox.clock.timestamp()
+    async with world.session() as session:
+        with pytest.raises(TokenRefused) as caught:
+            await session.client.current_me()
+        assert caught.value.kind is kind
+        calls = world.token_calls()
+        conn = _connection(world)
+        assert conn.status is ConnectionStatus.RECONNECT
+        assert conn.reason is not None and words in conn.reason and "connect again" in conn.reason
+        for _ in range(3):
+            with pytest.raises(ReconnectNeeded, match=words):
+                await session.client.current_me()
+            with pytest.raises(ReconnectNeeded):
+                await session.tokens.refresh_if_idle()
+    assert world.token_calls() == calls  # no loop on the token endpoint
+    assert world.sandbox.calls.count("current/Me") == 1  # connect's only
+
+
+async def test_too_early_is_handled_by_waiting_once(connected: World) -> None:
+    world = connected
+    async with world.session() as session:
+        # Our clock says 570 s passed; Exact's last issue was later (the clocks differ).
+        world.sandbox.advance(570)
+        world.sandbox.oauth.last_issue["sandbox-client"] = world.sandbox.clock.timestamp() - 567
+        token = await session.tokens.access_token()
+    assert world.token_calls(400) == 1 and world.token_calls(200) == 2
+    assert token in world.sandbox.oauth.access
+    assert world.slept[-1] >= 1.0
+    assert _connection(world).status is ConnectionStatus.CONNECTED
+
+
+async def test_daily_refresh_of_an_idle_connection(connected: World) -> None:
+    world = connected
+    async with world.session() as session:
+        world.sandbox.advance(3600)
+        assert not await session.tokens.refresh_if_idle()
+        world.sandbox.advance(86400)
+        assert await session.tokens.refresh_if_idle()
+        assert not await session.tokens.refresh_if_idle()
+    assert world.token_calls(200) == 2
+    token = _token_row(world)
+    assert token.refresh_expires_at == world.now() + dt.timedelta(days=30)
+
+
+async def test_disconnect_takes_effect_at_once(connected: World) -> None:
+    world = connected
+    async with world.session() as session:
+        await session.client.current_me()
+        world.service.disconnect(ACTOR)
+        with pytest.raises(ReconnectNeeded, match="not connected"):
+            await session.client.current_me()
+
+
+async def test_a_session_needs_a_connection(world: World) -> None:
+    with pytest.raises(ReconnectNeeded, match="exact-tui connect"):
+        async with exact_session(world.store, world.secrets, transport=world.transport):
+            pass
+
+
+async def test_the_lock_file_sits_beside_the_database(connected: World) -> None:
+    path = connected.store.sqlite_path
+    assert path is not None
+    lock = lock_path(path.resolve())
+    assert lock.parent == path.resolve().parent and lock.name.endswith(".refresh-lock")
+    held = FileRefreshLock(lock)
+    async with held.hold():
+        other = FileRefreshLock(lock, timeout=0.1)
+        with pytest.raises(TimeoutError):
+            async with other.hold():
+                pass
+    assert (lock.stat().st_mode & 0o077) == 0
+    with connected.store.read() as session:
+        assert len(session.exec(select(OAuthToken)).all()) == 1
+
+
+async def test_the_sandbox_clock_is_what_the_session_sees(connected: World) -> None:
+    async with connected.session() as session:
+        await session.client.get_page(NL, "financial/Journals")
+        state = session.client.rate_state(NL)
+    assert state.minutely is not None and state.minutely.reset_at > connected.now()

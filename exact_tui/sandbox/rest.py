@@ -1,0 +1,268 @@
+"""The REST API under /api/v1: authentication, division access, limits, reads and writes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from exact_tui.sandbox import assumptions
+from exact_tui.sandbox.errors import JSON_MEDIA_TYPE, ApiError, not_found_segment
+from exact_tui.sandbox.odata.format import Json, entity_json, entity_uri
+from exact_tui.sandbox.odata.query import (
+    Query,
+    enforce_rules,
+    next_link,
+    paginate,
+    parse_query,
+    selected,
+)
+from exact_tui.sandbox.odata.types import Record
+from exact_tui.sandbox.schema import EntitySet, Source, lookup
+from exact_tui.sandbox.urls import REST_PREFIX, RestPath, parse_rest_path
+from exact_tui.sandbox.writes import CREATORS, parse_body
+
+if TYPE_CHECKING:
+    from exact_tui.sandbox.sandbox import Sandbox
+
+
+def json_response(
+    data: Json, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        headers=dict(headers or {}),
+        media_type=JSON_MEDIA_TYPE,
+    )
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+class _Call:
+    """One REST request, handled synchronously under the sandbox lock."""
+
+    def __init__(self, sandbox: Sandbox, request: Request, body: bytes, path: RestPath) -> None:
+        self.sandbox = sandbox
+        self.request = request
+        self.body = body
+        self.path = path
+        self.base = str(request.base_url).rstrip("/")
+        self.params = dict(request.query_params)
+
+    def handle(self) -> Response:
+        sandbox, path = self.sandbox, self.path
+        token = _bearer(self.request)
+        client = sandbox.oauth.client_of(token) if token else None
+        charged = client or sandbox.oauth.client_hint(token)
+        error_key = (charged, path.division, path.endpoint)
+        rate_headers: dict[str, str] = {}
+        try:
+            if client is None:
+                raise ApiError(
+                    401,
+                    assumptions.UNAUTHORIZED_MESSAGE,
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+            sandbox.limits.check_block(error_key)
+            if path.error is not None:
+                raise path.error
+            entity = path.entity
+            assert entity is not None
+            self.check_access(client, entity)
+            rate_headers = sandbox.limits.consume((client, path.division))
+            response = self.dispatch(entity)
+        except ApiError as error:
+            response = error.response()
+        response.headers.update(rate_headers)
+        sandbox.limits.record(error_key, response.status_code)
+        return response
+
+    def check_access(self, client: str, entity: EntitySet) -> None:
+        division = self.path.division
+        if not entity.in_division or entity.path in assumptions.DIVISION_LIST_ENDPOINTS:
+            return
+        known = division is not None and division in self.sandbox.world.divisions
+        if not known or not self.sandbox.oauth.has_consent(client, division or 0):
+            raise ApiError(
+                403, assumptions.NO_DIVISION_ACCESS_MESSAGE, headers={"Reason": "NoDivisionAccess"}
+            )
+
+    def dispatch(self, entity: EntitySet) -> Response:
+        method = self.request.method
+        path = self.path
+        is_collection = not path.has_key and not path.count
+        if method == "POST" and is_collection and "POST" in entity.methods:
+            return self.create(entity)
+        if method != "GET":
+            raise ApiError(
+                405,
+                f"The requested resource does not support http method '{method}'.",
+                headers={"Allow": ", ".join(sorted(entity.methods))},
+            )
+        if path.navigation is not None:
+            return self.navigation(entity, path.navigation)
+        if path.has_key:
+            return self.single(entity)
+        query = parse_query(self.params, entity)
+        rows = self.rows(entity)
+        if path.count:
+            predicate = query.predicate
+            return PlainTextResponse(str(sum(1 for r in rows if predicate is None or predicate(r))))
+        enforce_rules(query, entity)
+        return self.collection(entity, rows, query)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def rows(self, entity: EntitySet) -> list[Record]:
+        world = self.sandbox.world
+        if entity.source is Source.ME:
+            return [{**world.me, "ServerTime": self.sandbox.clock.now()}]
+        current = world.me["CurrentDivision"]
+        if entity.source is Source.DIVISIONS:
+            return [{**d.info, "Current": n == current} for n, d in world.divisions.items()]
+        if entity.source is Source.HRM_DIVISIONS:
+            return [_hrm_division(d.info, n == current) for n, d in world.divisions.items()]
+        assert self.path.division is not None
+        return list(world.divisions[self.path.division].table(entity.source).values())
+
+    def find(self, entity: EntitySet) -> Record:
+        key = self.path.key
+        if entity.source in _TABLE_SOURCES and self.path.division is not None:
+            # Tables are keyed by their GUID: no scan of 20,000 accounts for one lookup.
+            table = self.sandbox.world.divisions[self.path.division].table(entity.source)
+            found = table.get(key) if isinstance(key, uuid.UUID) else None
+            if found is not None:
+                return found
+        else:
+            for row in self.rows(entity):
+                if row.get(entity.key) == key:
+                    return row
+        raise not_found_segment(entity.entity_name)
+
+    def to_json(
+        self,
+        row: Record,
+        entity: EntitySet,
+        fields: list[str],
+        navigations: list[str],
+        query: Query,
+    ) -> Json:
+        uri = entity_uri(self.base, self.path.division, entity.path, row.get(entity.key))
+        expanded: dict[str, list[Json]] = {}
+        for name in query.expand:
+            expanded[name] = self.lines(entity, name, row)
+        return entity_json(
+            row,
+            fields=entity.fields,
+            select=fields,
+            uri=uri,
+            type_name=entity.type_name,
+            navigations=navigations,
+            expanded=expanded,
+        )
+
+    def lines(self, entity: EntitySet, navigation: str, row: Record) -> list[Json]:
+        target, rows = self.line_rows(entity, navigation, row)
+        every = list(target.fields)
+        empty = parse_query({}, target)
+        return [self.to_json(line, target, every, [], empty) for line in rows]
+
+    def line_rows(
+        self, entity: EntitySet, navigation: str, row: Record
+    ) -> tuple[EntitySet, list[Record]]:
+        spec = entity.navigations[navigation]
+        target = lookup(spec.target)
+        assert target is not None
+        key = row.get(entity.key)
+        return target, [r for r in self.rows(target) if r.get(spec.foreign_key) == key]
+
+    def single(self, entity: EntitySet) -> Response:
+        query = parse_query(self.params, entity)
+        row = self.find(entity)
+        fields, navigations = selected(query, entity)
+        return json_response({"d": self.to_json(row, entity, fields, navigations, query)})
+
+    def navigation(self, entity: EntitySet, navigation: str) -> Response:
+        parent = self.find(entity)
+        target, rows = self.line_rows(entity, navigation, parent)
+        query = parse_query(self.params, target)
+        return self.collection(target, rows, query)
+
+    def collection(self, entity: EntitySet, rows: list[Record], query: Query) -> Response:
+        page = paginate(rows, query, entity, entity.page_size)
+        fields, navigations = selected(query, entity)
+        results = [self.to_json(row, entity, fields, navigations, query) for row in page.rows]
+        data: Json = {"results": results}
+        if page.count is not None:
+            data["__count"] = str(page.count)
+        link = next_link(self.base + self.request.url.path, query, page)
+        if link is not None:
+            data["__next"] = link
+        return json_response({"d": data})
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create(self, entity: EntitySet) -> Response:
+        creator, writable = CREATORS[entity.path]
+        body = parse_body(self.body, entity)
+        assert self.path.division is not None
+        division = self.sandbox.world.divisions[self.path.division]
+        record = creator(division, body, self.sandbox.clock.now(), self.sandbox.rng)
+        uri = entity_uri(self.base, self.path.division, entity.path, record.get(entity.key))
+        prefer = "return=representation" in self.request.headers.get("prefer", "").lower()
+        navigations = list(entity.navigations)
+        if prefer or not assumptions.POST_WITHOUT_PREFER_ECHOES_INPUT_ONLY:
+            expand = {name: self.lines(entity, name, record) for name in navigations}
+            shown = record
+        else:
+            expand = {}
+            sent = set(body.fields) & writable
+            shown = {name: record.get(name) if name in sent else None for name in entity.fields}
+            shown[entity.key] = record.get(entity.key)
+        data = entity_json(
+            shown,
+            fields=entity.fields,
+            select=list(entity.fields),
+            uri=uri,
+            type_name=entity.type_name,
+            navigations=navigations,
+            expanded=expand,
+        )
+        return json_response({"d": data}, status=201, headers={"Location": uri})
+
+
+_TABLE_SOURCES = frozenset(Source) - {Source.ME, Source.DIVISIONS, Source.HRM_DIVISIONS}
+
+
+def _hrm_division(info: Record, current: bool) -> Record:
+    """hrm/Divisions spells some fields differently (HID, Main) and counts Status from 0."""
+    return {
+        "Code": info["Code"],
+        "Description": info["Description"],
+        "HID": info["Hid"],
+        "Country": info["Country"],
+        "Currency": info["Currency"],
+        "Current": current,
+        "Main": info["IsMainDivision"],
+        "Status": 0 if info["Status"] == 1 else 1,
+        "VATNumber": info["VATNumber"],
+        "StartDate": info["StartDate"],
+        "Created": info["Created"],
+        "Modified": info["Modified"],
+    }
+
+
+async def rest_endpoint(request: Request) -> Response:
+    sandbox: Sandbox = request.app.state.sandbox
+    body = await request.body()
+    path = parse_rest_path(request.url.path[len(REST_PREFIX) :])
+    with sandbox.lock:
+        return _Call(sandbox, request, body, path).handle()

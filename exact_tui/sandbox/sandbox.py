@@ -1,0 +1,190 @@
+"""The Sandbox: the whole in-memory state behind the app, and its Python control surface."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from exact_tui.sandbox import masterdata
+from exact_tui.sandbox.calls import CallLog
+from exact_tui.sandbox.clock import Clock
+from exact_tui.sandbox.faults import FaultInjector, FaultPlan
+from exact_tui.sandbox.ledger import ledger
+from exact_tui.sandbox.limits import LimitSettings, RateLimiter
+from exact_tui.sandbox.oauth import OAuthState, TokenPair
+from exact_tui.sandbox.odata.types import Record
+from exact_tui.sandbox.schema import Source
+from exact_tui.sandbox.seed import CLIENT_ID, FACTS, SIZES, SeedFacts, Size, generate
+from exact_tui.sandbox.state import DivisionState, World
+
+# Where timestamps restart after a division move: far below the seed's, as after a real move.
+MOVED_TIMESTAMP_BASE = 1_000
+
+
+class Sandbox:
+    """Seed data, clock, limits, faults, tokens, ledger and call log of one imitation Exact.
+
+    Every method takes the lock, so a test thread may steer a sandbox that uvicorn serves from
+    another thread.
+    """
+
+    def __init__(self, seed: int = 1, size: str = "small", *, clock: Clock | None = None) -> None:
+        if size not in SIZES:
+            raise ValueError(f"unknown size {size!r}; expected one of {', '.join(SIZES)}")
+        self.seed = seed
+        self.size: Size = "small" if size == "small" else "large"
+        self.clock = clock or Clock()
+        self.lock = threading.RLock()
+        self.settings = LimitSettings()
+        self.world: World
+        self.rng: random.Random
+        self.oauth: OAuthState
+        self.limits: RateLimiter
+        self.faults: FaultInjector
+        self.calls: CallLog
+        self._load()
+
+    def _load(self) -> None:
+        self.world = generate(self.seed, self.size)
+        self.rng = random.Random(f"{self.seed}:runtime")
+        self.oauth = OAuthState(self.clock, self.settings, self.world)
+        self.limits = RateLimiter(self.clock, self.settings)
+        self.faults = FaultInjector()
+        self.calls = CallLog()
+
+    @property
+    def facts(self) -> SeedFacts:
+        return FACTS[self.size]
+
+    def division(self, number: int) -> DivisionState:
+        try:
+            return self.world.divisions[number]
+        except KeyError:
+            raise KeyError(f"no division {number} in this sandbox") from None
+
+    # -- time and state ----------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> datetime:
+        with self.lock:
+            return self.clock.advance(seconds)
+
+    def reset(self, *, keep_tokens: bool = False) -> None:
+        """Back to the seed: books, faults, counters and the call log; the clock keeps going.
+        With keep_tokens the issued tokens and the consent survive (no new connect needed)."""
+        with self.lock:
+            old = self.oauth
+            self.settings = LimitSettings()
+            self._load()
+            if keep_tokens:
+                new = self.oauth
+                new.consent, new.access, new.refresh = old.consent, old.access, old.refresh
+                new.last_issue, new.token_calls = old.last_issue, old.token_calls
+
+    def set_limits(self, **changes: float) -> LimitSettings:
+        """minutely, daily, minute_window, day_window (seconds), error_threshold, error_window,
+        block_seconds, token_calls_daily."""
+        with self.lock:
+            self.settings.update(changes)
+            return self.settings
+
+    def clear_limit_counters(self) -> None:
+        with self.lock:
+            self.limits.clear()
+
+    # -- faults and tokens -------------------------------------------------------------------
+
+    def set_faults(self, plan: FaultPlan | Mapping[str, object]) -> None:
+        loaded = plan if isinstance(plan, FaultPlan) else FaultPlan.model_validate(plan)
+        with self.lock:
+            self.faults.load(loaded)
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def issue_tokens(self, client_id: str = CLIENT_ID) -> TokenPair:
+        """Tokens without the consent page, consenting to the default set if nothing was."""
+        with self.lock:
+            return self.oauth.issue(client_id)
+
+    def revoke_tokens(self) -> None:
+        with self.lock:
+            self.oauth.revoke_all()
+
+    def consent(self, client_id: str = CLIENT_ID) -> frozenset[int]:
+        return frozenset(self.oauth.consent.get(client_id, set()))
+
+    def set_consent(self, divisions: Iterable[int], client_id: str = CLIENT_ID) -> None:
+        with self.lock:
+            self.oauth.consent[client_id] = set(divisions)
+
+    def withdraw_consent(self, division: int, client_id: str = CLIENT_ID) -> None:
+        with self.lock:
+            self.oauth.consent.setdefault(client_id, set()).discard(division)
+
+    # -- master data changed "in Exact" --------------------------------------------------------
+
+    def create_account(self, division: int, **fields: object) -> Record:
+        with self.lock:
+            return masterdata.create_account(self.division(division), fields, self.now(), self.rng)
+
+    def update_account(self, division: int, key: str, **changes: object) -> Record:
+        """`key` is the account's GUID or its (unpadded) code."""
+        with self.lock:
+            return masterdata.update(
+                self.division(division), Source.ACCOUNTS, key, changes, self.now()
+            )
+
+    def delete_account(self, division: int, key: str) -> Record:
+        """Returns the sync/Deleted row written for it."""
+        with self.lock:
+            return masterdata.delete(
+                self.division(division), Source.ACCOUNTS, key, self.now(), self.rng
+            )
+
+    def create_gl_account(self, division: int, **fields: object) -> Record:
+        with self.lock:
+            return masterdata.create_gl_account(
+                self.division(division), fields, self.now(), self.rng
+            )
+
+    def update_gl_account(self, division: int, key: str, **changes: object) -> Record:
+        """`key` is the GL account's GUID or its code."""
+        with self.lock:
+            return masterdata.update(
+                self.division(division), Source.GL_ACCOUNTS, key, changes, self.now()
+            )
+
+    def block_gl_account(self, division: int, key: str) -> Record:
+        return self.update_gl_account(division, key, IsBlocked=True)
+
+    def delete_gl_account(self, division: int, key: str) -> Record:
+        with self.lock:
+            return masterdata.delete(
+                self.division(division), Source.GL_ACCOUNTS, key, self.now(), self.rng
+            )
+
+    def move_division(self, division: int) -> datetime:
+        """A division move: DivisionMoveDate changes and sync timestamps start over."""
+        with self.lock:
+            now = self.now()
+            self.division(division).move(now, MOVED_TIMESTAMP_BASE)
+            return now
+
+    # -- what happened -----------------------------------------------------------------------
+
+    def ledger(self, division: int | None = None) -> dict[str, object]:
+        with self.lock:
+            chosen = (
+                self.world.divisions.values() if division is None else [self.division(division)]
+            )
+            return ledger(chosen)
+
+    def calls_snapshot(self) -> dict[str, object]:
+        with self.lock:
+            return self.calls.snapshot()

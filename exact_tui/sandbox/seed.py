@@ -1,0 +1,880 @@
+"""Seed data, deterministic from a seed and a size, and the published facts about it.
+
+The facts (division numbers, journal codes, key GL accounts, VAT codes, cost centers and units,
+the default consent) do not depend on the seed, only on the size: the demo and the tests of other
+parts rely on them. Customers (names, addresses, VAT numbers, GUIDs) depend on the seed.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from stdnum import iban as stdnum_iban
+from stdnum.iso7064 import mod_11_10
+
+from exact_tui.sandbox import assumptions
+from exact_tui.sandbox.odata.types import Record
+from exact_tui.sandbox.state import (
+    DivisionState,
+    World,
+    new_guid,
+    pad_account_code,
+    pad_country,
+    pad_vat_code,
+)
+
+Size = Literal["small", "large"]
+SIZES: tuple[Size, ...] = ("small", "large")
+
+# Sync timestamps start above 2**32 so a client that parses them as 32-bit breaks visibly.
+TIMESTAMP_BASE = 9_000_000_000
+# Seed records were created before this instant (the clock itself is not part of the seed).
+SEED_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+# -- The published facts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BankJournal:
+    code: str
+    iban: str
+    gl_code: str
+
+
+@dataclass(frozen=True)
+class DivisionFacts:
+    number: int
+    name: str
+    country: str
+    legislation: str
+    consented_by_default: bool
+    # Journal code -> Exact journal Type (10 cash, 12 bank, 16 payment service, 20 sales,
+    # 21 return invoice, 22 purchase, 90 general).
+    journals: Mapping[str, int]
+    sales_journal: str
+    bank_journals: tuple[BankJournal, ...]
+    cash_journal: str
+    purchase_journal: str
+    general_journal: str  # AllowVAT false
+    general_journal_vat: str  # AllowVAT true
+    # Role -> GL code, for the accounts an integration needs (see docs/sandbox.md).
+    gl: Mapping[str, str]
+    # Every GL code of the chart (before the large size's filler accounts) -> Type.
+    gl_types: Mapping[str, int]
+    # Role -> VAT code (unpadded), and code -> rate in whole percents.
+    vat: Mapping[str, str]
+    vat_rates: Mapping[str, int]
+    cost_centers: tuple[str, ...]
+    cost_units: tuple[str, ...]
+    customers: int  # accounts with Status C, near-duplicates included
+    relations: int  # every account in the division
+    # Pairs of account codes (unpadded) that an integration's matching must not confuse.
+    same_vat_number: tuple[tuple[str, str], ...]
+    same_name: tuple[tuple[str, str], ...]
+    non_customer_with_customer_vat: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class SeedFacts:
+    size: Size
+    divisions: tuple[DivisionFacts, ...]
+    current_division: int
+    default_consent: tuple[int, ...]
+    user_name: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+    def division(self, number: int) -> DivisionFacts:
+        for division in self.divisions:
+            if division.number == number:
+                return division
+        raise KeyError(number)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+CLIENT_ID = "sandbox-client"
+CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's published demo secret
+REDIRECT_URI = "http://localhost:8765/callback"
+USER_NAME = "sanne.devries@example.test"
+
+NL_DIVISION = 101001
+BE_DIVISION = 101002
+NO_CONSENT_DIVISION = 101003
+
+
+@dataclass(frozen=True)
+class _Gl:
+    code: str
+    description: str
+    type: int
+    balance_side: str
+    use_costcenter: int = 0
+    use_costunit: int = 0
+    vat_code: str | None = None
+    blocked: bool = False
+
+    @property
+    def balance_type(self) -> str:
+        # Types below 100 are balance-sheet accounts; from 100 on profit and loss (W).
+        return "B" if self.type < 100 else "W"
+
+
+@dataclass(frozen=True)
+class _Vat:
+    code: str
+    description: str
+    percent: int
+    type: str  # E excluding, I including, N none, B 0% base only
+    transaction: str = "S"
+    eu_listing: str = "N"
+    gl_to_pay: str | None = None
+    gl_to_claim: str | None = None
+
+
+@dataclass(frozen=True)
+class _Journal:
+    code: str
+    description: str
+    type: int
+    gl_code: str
+    allow_vat: bool = False
+    iban: str | None = None
+    bic: str | None = None
+    bank_name: str | None = None
+
+
+@dataclass(frozen=True)
+class _Chart:
+    legislation: str
+    gls: tuple[_Gl, ...]
+    vats: tuple[_Vat, ...]
+    journals: tuple[_Journal, ...]
+    cost_centers: tuple[tuple[str, str, bool], ...]  # code, description, active
+    cost_units: tuple[tuple[str, str, bool], ...]
+    gl_roles: Mapping[str, str]
+    vat_roles: Mapping[str, str]
+
+
+def _nl_iban(bank: str, account: str) -> str:
+    return _iban("NL", f"{bank}{account}")
+
+
+def _be_iban(prefix: str) -> str:
+    # Belgian BBAN: ten digits then their remainder modulo 97 (97 when zero).
+    check = int(prefix) % 97 or 97
+    return _iban("BE", f"{prefix}{check:02d}")
+
+
+def _iban(country: str, bban: str) -> str:
+    digits = stdnum_iban.calc_check_digits(f"{country}00{bban}")
+    return f"{country}{digits}{bban}"
+
+
+_NL_CHART = _Chart(
+    legislation="NL",
+    gls=(
+        _Gl("0100", "Inventaris", 30, "D"),
+        _Gl("0500", "Eigen vermogen", 50, "C"),
+        _Gl("1000", "Kas", 10, "D"),
+        _Gl("1100", "ING Bank", 12, "D"),
+        _Gl("1110", "Rabobank", 12, "D"),
+        _Gl("1120", "Mollie tussenrekening", 16, "D"),
+        _Gl("1300", "Debiteuren", 20, "D"),
+        _Gl("1500", "Te vorderen btw", 24, "D"),
+        _Gl("1510", "Af te dragen btw hoog", 24, "C"),
+        _Gl("1520", "Af te dragen btw laag", 24, "C"),
+        _Gl("1530", "Af te dragen btw verlegd", 24, "C"),
+        _Gl("1600", "Crediteuren", 22, "C"),
+        _Gl("2000", "Vraagposten", 90, "D"),
+        _Gl("4000", "Lonen en salarissen", 125, "D"),
+        _Gl("4500", "Huisvestingskosten", 121, "D"),
+        _Gl("4600", "Bankkosten", 120, "D"),
+        _Gl("4700", "Afboeking oninbare debiteuren", 120, "D"),
+        _Gl("7000", "Inkoopwaarde van de omzet", 111, "D"),
+        _Gl("8000", "Omzet flexplekken", 110, "C", use_costcenter=1, vat_code="2"),
+        _Gl("8010", "Omzet vergaderruimtes", 110, "C", vat_code="2"),
+        _Gl("8020", "Omzet services", 110, "C", use_costunit=1, vat_code="2"),
+        _Gl("8030", "Omzet catering", 110, "C", vat_code="1"),
+        _Gl("8040", "Omzet diensten EU", 110, "C", use_costcenter=2, vat_code="7"),
+        _Gl("8050", "Omzet vrijgestelde verhuur", 110, "C", 2, 2, vat_code="0"),
+        _Gl("8090", "Omzet oude producten", 110, "C", vat_code="2", blocked=True),
+        _Gl("8900", "Doorberekende incassokosten", 140, "C", vat_code="0"),
+        _Gl("9000", "Rentebaten", 160, "C"),
+    ),
+    vats=(
+        _Vat("0", "Geen btw", 0, "N"),
+        _Vat("1", "Btw laag 9%", 9, "E", gl_to_pay="1520"),
+        _Vat("2", "Btw hoog 21%", 21, "E", gl_to_pay="1510"),
+        _Vat("4", "Btw hoog 21% inclusief", 21, "I", gl_to_pay="1510"),
+        _Vat("5", "Btw verlegd", 0, "E", gl_to_pay="1530"),
+        _Vat("6", "Export buiten de EU 0%", 0, "B"),
+        _Vat("7", "Intracommunautaire dienst 0%", 0, "B", eu_listing="S"),
+        _Vat("8", "Inkopen btw hoog 21%", 21, "E", transaction="P", gl_to_claim="1500"),
+    ),
+    journals=(
+        _Journal("10", "Kas", 10, "1000"),
+        _Journal(
+            "20",
+            "ING Bank",
+            12,
+            "1100",
+            iban=_nl_iban("INGB", "0006543210"),
+            bic="INGBNL2A",
+            bank_name="ING Bank",
+        ),
+        _Journal(
+            "21",
+            "Rabobank",
+            12,
+            "1110",
+            iban=_nl_iban("RABO", "0123456789"),
+            bic="RABONL2U",
+            bank_name="Rabobank",
+        ),
+        _Journal("30", "Mollie", 16, "1120"),
+        _Journal("60", "Inkoopboek", 22, "1600"),
+        _Journal("70", "Verkoopboek", 20, "1300"),
+        _Journal("71", "Retourfacturen", 21, "1300"),
+        _Journal("90", "Memoriaal", 90, "2000"),
+        _Journal("91", "Memoriaal met btw", 90, "2000", allow_vat=True),
+    ),
+    cost_centers=(
+        ("AMS-C", "Amsterdam Centrum", True),
+        ("AMS-Z", "Amsterdam Zuid", True),
+        ("UTR", "Utrecht Centraal", True),
+        ("OUD", "Oude vestiging", False),
+    ),
+    cost_units=(
+        ("FLEX", "Flexplekken", True),
+        ("KANT", "Kantoorruimte", True),
+        ("VERG", "Vergaderzalen", True),
+        ("EVENT", "Evenementen", True),
+    ),
+    gl_roles={
+        "cash": "1000",
+        "bank": "1100",
+        "receivables": "1300",
+        "payables": "1600",
+        "vat_to_pay_high": "1510",
+        "vat_to_pay_low": "1520",
+        "suspense": "2000",
+        "revenue": "8010",
+        "revenue_cost_center_required": "8000",
+        "revenue_cost_unit_required": "8020",
+        "revenue_low_vat": "8030",
+        "revenue_cost_center_refused": "8040",
+        "revenue_blocked": "8090",
+        "write_off": "4700",
+        "collection_costs": "8900",
+        "bank_costs": "4600",
+    },
+    vat_roles={
+        "high": "2",
+        "low": "1",
+        "high_including": "4",
+        "zero": "0",
+        "reverse_charge": "5",
+        "export": "6",
+        "eu_services": "7",
+        "purchase_high": "8",
+    },
+)
+
+_BE_CHART = _Chart(
+    legislation="BE",
+    gls=(
+        _Gl("100000", "Geplaatst kapitaal", 50, "C"),
+        _Gl("400000", "Handelsdebiteuren", 20, "D"),
+        _Gl("411000", "Terug te vorderen btw", 24, "D"),
+        _Gl("440000", "Leveranciers", 22, "C"),
+        _Gl("451000", "Te betalen btw", 24, "C"),
+        _Gl("499000", "Wachtrekening", 90, "D"),
+        _Gl("550000", "KBC", 12, "D"),
+        _Gl("550100", "Belfius", 12, "D"),
+        _Gl("570000", "Kas", 10, "D"),
+        _Gl("600000", "Aankopen", 111, "D"),
+        _Gl("610000", "Diensten en diverse goederen", 121, "D"),
+        _Gl("634000", "Waardeverminderingen op handelsvorderingen", 120, "D"),
+        _Gl("640000", "Andere bedrijfskosten", 120, "D"),
+        _Gl("657000", "Bankkosten", 120, "D"),
+        _Gl("700000", "Omzet verhuur werkplekken", 110, "C", use_costcenter=1, vat_code="21"),
+        _Gl("700100", "Omzet vergaderzalen", 110, "C", vat_code="21"),
+        _Gl("700200", "Omzet diensten", 110, "C", use_costunit=1, vat_code="21"),
+        _Gl("700300", "Omzet catering", 110, "C", vat_code="12"),
+        _Gl("700400", "Omzet intracommunautaire diensten", 110, "C", 2, vat_code="ICL"),
+        _Gl("700900", "Omzet oude producten", 110, "C", vat_code="21", blocked=True),
+        _Gl("746000", "Doorgerekende invorderingskosten", 140, "C", vat_code="0"),
+        _Gl("750000", "Financiële opbrengsten", 160, "C"),
+    ),
+    vats=(
+        _Vat("0", "Btw 0%", 0, "B"),
+        _Vat("6", "Btw 6%", 6, "E", gl_to_pay="451000"),
+        _Vat("12", "Btw 12%", 12, "E", gl_to_pay="451000"),
+        _Vat("21", "Btw 21%", 21, "E", gl_to_pay="451000"),
+        _Vat("ICL", "Intracommunautaire dienst", 0, "B", eu_listing="S"),
+        _Vat("MC", "Medecontractant", 0, "E", gl_to_pay="451000"),
+        _Vat("A21", "Aankopen 21%", 21, "E", transaction="P", gl_to_claim="411000"),
+    ),
+    journals=(
+        _Journal("100", "Kas", 10, "570000"),
+        _Journal(
+            "200",
+            "KBC",
+            12,
+            "550000",
+            iban=_be_iban("7340012345"),
+            bic="KREDBEBB",
+            bank_name="KBC Bank",
+        ),
+        _Journal(
+            "210",
+            "Belfius",
+            12,
+            "550100",
+            iban=_be_iban("0689876543"),
+            bic="GKCCBEBB",
+            bank_name="Belfius Bank",
+        ),
+        _Journal("600", "Aankoopdagboek", 22, "440000"),
+        _Journal("700", "Verkoopdagboek", 20, "400000"),
+        _Journal("710", "Creditnota's verkoop", 21, "400000"),
+        _Journal("900", "Diverse verrichtingen", 90, "499000"),
+        _Journal("910", "Diverse verrichtingen met btw", 90, "499000", allow_vat=True),
+    ),
+    cost_centers=(
+        ("GENT", "Gent Centrum", True),
+        ("ANTW", "Antwerpen Zuid", True),
+        ("BXL", "Brussel Noord", True),
+    ),
+    cost_units=(
+        ("FLEX", "Flexplekken", True),
+        ("PRIV", "Privékantoren", True),
+        ("VERG", "Vergaderzalen", True),
+    ),
+    gl_roles={
+        "cash": "570000",
+        "bank": "550000",
+        "receivables": "400000",
+        "payables": "440000",
+        "vat_to_pay_high": "451000",
+        "vat_to_pay_low": "451000",
+        "suspense": "499000",
+        "revenue": "700100",
+        "revenue_cost_center_required": "700000",
+        "revenue_cost_unit_required": "700200",
+        "revenue_low_vat": "700300",
+        "revenue_cost_center_refused": "700400",
+        "revenue_blocked": "700900",
+        "write_off": "634000",
+        "collection_costs": "746000",
+        "bank_costs": "657000",
+    },
+    vat_roles={
+        "high": "21",
+        "low": "6",
+        "middle": "12",
+        "zero": "0",
+        "reverse_charge": "MC",
+        "eu_services": "ICL",
+        "purchase_high": "A21",
+    },
+)
+
+
+# The archive division keeps the Dutch chart, with bank accounts of its own.
+_NL_ARCHIVE_CHART = replace(
+    _NL_CHART,
+    journals=tuple(
+        replace(journal, iban=_nl_iban(journal.iban[4:8], "0099887766"))
+        if journal.iban
+        else journal
+        for journal in _NL_CHART.journals
+        if journal.code != "21"
+    ),
+)
+
+
+@dataclass(frozen=True)
+class _DivisionPlan:
+    number: int
+    name: str
+    country: str
+    chart: _Chart
+    consented: bool
+    hid: int
+
+
+_SMALL_PLAN = (
+    _DivisionPlan(NL_DIVISION, "Flexwerk Amsterdam B.V.", "NL", _NL_CHART, True, 1),
+    _DivisionPlan(BE_DIVISION, "Flexwerk Gent BV", "BE", _BE_CHART, True, 2),
+    _DivisionPlan(NO_CONSENT_DIVISION, "Flexwerk Archief B.V.", "NL", _NL_ARCHIVE_CHART, False, 3),
+)
+_LARGE_PLAN = _SMALL_PLAN[:2]
+_NEAR_DUPLICATES = 4
+_NON_CUSTOMERS = 12
+# The large size has exactly 20,000 relations per division.
+_CUSTOMERS = {"small": 200, "large": 20_000 - _NEAR_DUPLICATES - _NON_CUSTOMERS}
+_GL_ACCOUNTS_LARGE = 2_000
+# Near-duplicates sit at fixed codes after the regular customers: (original, duplicate).
+
+
+def _near_duplicates(customers: int) -> dict[str, tuple[tuple[str, str], ...]]:
+    n = customers
+    return {
+        "same_vat_number": ((str(3), str(n + 1)), (str(7), str(n + 2))),
+        "same_name": ((str(11), str(n + 3)), (str(15), str(n + 4))),
+        "non_customer_with_customer_vat": ((str(20), str(n + 5)),),
+    }
+
+
+def _facts_for(plan: _DivisionPlan, size: Size) -> DivisionFacts:
+    chart = plan.chart
+    journals = {j.code: j.type for j in chart.journals}
+
+    def journal_of(kind: int, allow_vat: bool = False) -> str:
+        return next(j.code for j in chart.journals if j.type == kind and j.allow_vat == allow_vat)
+
+    customers = _CUSTOMERS[size]
+    duplicates = _near_duplicates(customers)
+    return DivisionFacts(
+        number=plan.number,
+        name=plan.name,
+        country=plan.country,
+        legislation=chart.legislation,
+        consented_by_default=plan.consented,
+        journals=journals,
+        sales_journal=journal_of(20),
+        bank_journals=tuple(
+            BankJournal(j.code, j.iban, j.gl_code) for j in chart.journals if j.iban is not None
+        ),
+        cash_journal=journal_of(10),
+        purchase_journal=journal_of(22),
+        general_journal=journal_of(90),
+        general_journal_vat=journal_of(90, allow_vat=True),
+        gl=dict(chart.gl_roles),
+        gl_types={gl.code: gl.type for gl in chart.gls},
+        vat=dict(chart.vat_roles),
+        vat_rates={vat.code: vat.percent for vat in chart.vats},
+        cost_centers=tuple(code for code, _, active in chart.cost_centers if active),
+        cost_units=tuple(code for code, _, active in chart.cost_units if active),
+        customers=customers + _NEAR_DUPLICATES,
+        relations=customers + _NEAR_DUPLICATES + _NON_CUSTOMERS,
+        same_vat_number=duplicates["same_vat_number"],
+        same_name=duplicates["same_name"],
+        non_customer_with_customer_vat=duplicates["non_customer_with_customer_vat"],
+    )
+
+
+def _facts(size: Size) -> SeedFacts:
+    plan = _SMALL_PLAN if size == "small" else _LARGE_PLAN
+    return SeedFacts(
+        size=size,
+        divisions=tuple(_facts_for(p, size) for p in plan),
+        current_division=NL_DIVISION,
+        default_consent=tuple(p.number for p in plan if p.consented),
+        user_name=USER_NAME,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uri=REDIRECT_URI,
+    )
+
+
+FACTS: dict[Size, SeedFacts] = {size: _facts(size) for size in SIZES}
+SMALL = FACTS["small"]
+LARGE = FACTS["large"]
+
+
+# -- Generation -------------------------------------------------------------------------------
+
+_PREFIXES = (
+    "Bakkerij", "Studio", "Atelier", "Adviesbureau", "Bouwbedrijf", "Drukkerij",
+    "Architectenbureau", "Webbureau", "Installatiebedrijf", "Fotografie", "Coaching",
+    "Vertaalbureau", "Schoonmaakbedrijf", "Reclamebureau", "Tandartspraktijk", "Fysiotherapie",
+    "Notariskantoor", "Administratiekantoor", "Softwarehuis", "Café",
+)  # fmt: skip
+_NAMES = (
+    "De Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "De Boer", "Mulder",
+    "De Groot", "Bos", "Vos", "Peters", "Hendriks", "Van Leeuwen", "Dekker", "Brouwer",
+    "De Wit", "Dijkstra", "Smits", "De Graaf", "Peeters", "Janssens", "Maes", "Jacobs",
+    "Mertens", "Willems", "Claes", "Goossens", "Wouters", "De Smet", "'t Hoekje", "D'Hondt",
+    "Müller", "Lefèvre", "Çelik", "Øverland",
+)  # fmt: skip
+_LEGAL = {"NL": ("B.V.", "B.V.", "V.O.F.", "", "Holding B.V."), "BE": ("BV", "NV", "CommV", "")}
+_STREETS = (
+    "Keizersgracht", "Herengracht", "Stationsplein", "Kerkstraat", "Dorpsstraat", "Molenweg",
+    "Veldstraat", "Korenmarkt", "Meir", "Nieuwstraat", "Marktplein", "Schoolstraat",
+)  # fmt: skip
+_CITIES = {
+    "NL": (("Amsterdam", 10), ("Utrecht", 35), ("Rotterdam", 30), ("Den Haag", 25),
+           ("Haarlem", 20), ("Leiden", 23), ("Eindhoven", 56), ("Groningen", 97)),
+    "BE": (("Gent", 9000), ("Antwerpen", 2000), ("Brussel", 1000), ("Leuven", 3000),
+           ("Brugge", 8000), ("Mechelen", 2800), ("Hasselt", 3500)),
+    "DE": (("Köln", 50667), ("Düsseldorf", 40213), ("Aachen", 52062)),
+}  # fmt: skip
+_PHONE_PREFIX = {"NL": "+31 20", "BE": "+32 9", "DE": "+49 221"}
+
+
+def nl_vat_number(rng: random.Random) -> str:
+    """NL + nine digits passing the 11-test + B + two digits (stdnum.nl.btw)."""
+    while True:
+        digits = [rng.randrange(10) for _ in range(8)]
+        check = sum(d * (9 - i) for i, d in enumerate(digits)) % 11
+        if check < 10 and digits[0] != 0:
+            return f"NL{''.join(map(str, digits))}{check}B{rng.randint(1, 3):02d}"
+
+
+def be_vat_number(rng: random.Random) -> str:
+    """BE + ten digits whose last two are 97 minus the first eight modulo 97 (stdnum.be.vat)."""
+    head = f"0{rng.randrange(2_000_000, 9_999_999)}"
+    return f"BE{head}{97 - int(head) % 97:02d}"
+
+
+def de_vat_number(rng: random.Random) -> str:
+    """DE + eight digits and an ISO 7064 mod 11,10 check digit (stdnum.de.vat)."""
+    head = f"{rng.randrange(10_000_000, 99_999_999)}"
+    return f"DE{head}{mod_11_10.calc_check_digit(head)}"
+
+
+_VAT_NUMBER = {"NL": nl_vat_number, "BE": be_vat_number, "DE": de_vat_number}
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "", ascii_text.lower()) or "klant"
+
+
+def _messy(vat_number: str) -> str:
+    """The same VAT number as a person might type it: lower case, spaces and dots."""
+    country, rest = vat_number[:2], vat_number[2:]
+    return f"{country.lower()} {rest[:4]}.{rest[4:8]}.{rest[8:]}".lower()
+
+
+class _Generator:
+    def __init__(self, seed: int, size: Size, plan: _DivisionPlan) -> None:
+        self.rng = random.Random(f"{seed}:{size}:{plan.number}")
+        self.size = size
+        self.plan = plan
+        self.state = DivisionState(number=plan.number, info={})
+        self.state.timestamp = TIMESTAMP_BASE
+        self.gl_ids: dict[str, uuid.UUID] = {}
+
+    def guid(self) -> uuid.UUID:
+        return new_guid(self.rng)
+
+    def past(self, max_days: int = 2000) -> datetime:
+        return SEED_EPOCH - timedelta(days=self.rng.randrange(1, max_days))
+
+    def add(self, table: dict[uuid.UUID, Record], record: Record, *, sync: bool = False) -> None:
+        created = self.past()
+        record.setdefault("Created", created)
+        record.setdefault("Modified", created)
+        record["Division"] = self.plan.number
+        if sync:
+            record["Timestamp"] = self.state.next_timestamp()
+        key = record["ID"]
+        assert isinstance(key, uuid.UUID)
+        table[key] = record
+
+    def build(self, current: bool) -> DivisionState:
+        self.info(current)
+        self.gl_accounts()
+        self.vat_codes()
+        self.journals()
+        self.costs()
+        self.accounts()
+        return self.state
+
+    def info(self, current: bool) -> None:
+        plan = self.plan
+        vat = _VAT_NUMBER[plan.country](self.rng)
+        self.state.info = {
+            "Code": plan.number,
+            "Description": plan.name,
+            "Hid": plan.hid,
+            "Country": plan.country,
+            "Currency": "EUR",
+            "Current": current,
+            "IsMainDivision": plan.hid == 1,
+            "Legislation": plan.chart.legislation,
+            "Status": 1,
+            "BlockingStatus": 0,
+            "VATNumber": vat,
+            "ChamberOfCommerceNumber": f"{self.rng.randrange(10_000_000, 99_999_999)}",
+            "DivisionMoveDate": None,
+            "StartDate": datetime(2019, 1, 1, tzinfo=UTC),
+            "ArchiveDate": None,
+            "Customer": self.guid(),
+            "CustomerCode": pad_account_code(str(plan.hid)),
+            "CustomerName": plan.name,
+            "Created": datetime(2018, 12, 1, tzinfo=UTC),
+            "Modified": datetime(2018, 12, 1, tzinfo=UTC),
+        }
+
+    def gl_accounts(self) -> None:
+        gls = list(self.plan.chart.gls)
+        if self.size == "large":
+            prefix = "6" if self.plan.chart.legislation == "NL" else "69"
+            filler_types = (110, 120, 121, 125, 111)
+            for index in range(1, _GL_ACCOUNTS_LARGE - len(gls) + 1):
+                kind = filler_types[index % len(filler_types)]
+                side = "C" if kind == 110 else "D"
+                gls.append(_Gl(f"{prefix}{index:04d}", f"Grootboekrekening {index}", kind, side))
+        for gl in gls:
+            self.gl_ids[gl.code] = self.guid()
+        for gl in gls:
+            self.add(
+                self.state.gl_accounts,
+                {
+                    "ID": self.gl_ids[gl.code],
+                    "Code": gl.code,
+                    "Description": gl.description,
+                    "SearchCode": gl.code,
+                    "Type": gl.type,
+                    "TypeDescription": None,
+                    "BalanceType": gl.balance_type,
+                    "BalanceSide": gl.balance_side,
+                    "UseCostcenter": gl.use_costcenter,
+                    "UseCostunit": gl.use_costunit,
+                    "VATCode": pad_vat_code(gl.vat_code) if gl.vat_code else None,
+                    "VATDescription": None,
+                    "IsBlocked": gl.blocked,
+                    "Costcenter": None,
+                    "Costunit": None,
+                },
+                sync=True,
+            )
+
+    def vat_codes(self) -> None:
+        for vat in self.plan.chart.vats:
+            self.add(
+                self.state.vat_codes,
+                {
+                    "ID": self.guid(),
+                    "Code": pad_vat_code(vat.code),
+                    "Description": vat.description,
+                    "Percentage": assumptions.vat_fraction(vat.percent),
+                    "Type": vat.type,
+                    "VATTransactionType": vat.transaction,
+                    "Charged": False,
+                    "EUSalesListing": vat.eu_listing,
+                    "GLToPay": self.gl_ids.get(vat.gl_to_pay or ""),
+                    "GLToPayCode": vat.gl_to_pay,
+                    "GLToClaim": self.gl_ids.get(vat.gl_to_claim or ""),
+                    "GLToClaimCode": vat.gl_to_claim,
+                    "IsBlocked": False,
+                    "LegalText": None,
+                },
+            )
+
+    def journals(self) -> None:
+        gl_types = {gl.code: gl for gl in self.plan.chart.gls}
+        for journal in self.plan.chart.journals:
+            gl = gl_types[journal.gl_code]
+            iban = journal.iban
+            self.add(
+                self.state.journals,
+                {
+                    "ID": self.guid(),
+                    "Code": journal.code,
+                    "Description": journal.description,
+                    "Type": journal.type,
+                    "AllowVAT": journal.allow_vat,
+                    "AllowVariableCurrency": False,
+                    "AllowVariableExchangeRate": False,
+                    "Currency": "EUR",
+                    "GLAccount": self.gl_ids[gl.code],
+                    "GLAccountCode": gl.code,
+                    "GLAccountDescription": gl.description,
+                    "GLAccountType": gl.type,
+                    "BankAccountID": self.guid() if iban else None,
+                    "BankAccountIBAN": iban,
+                    "BankAccountIncludingMask": _mask(iban) if iban else None,
+                    "BankAccountBICCode": journal.bic,
+                    "BankAccountDescription": journal.description if iban else None,
+                    "BankName": journal.bank_name,
+                    "PaymentServiceProvider": 1 if journal.type == 16 else None,
+                    "IsBlocked": False,
+                    "AutoSave": False,
+                },
+            )
+
+    def costs(self) -> None:
+        chart = self.plan.chart
+        for table, rows in (
+            (self.state.cost_centers, chart.cost_centers),
+            (self.state.cost_units, chart.cost_units),
+        ):
+            for code, description, active in rows:
+                self.add(
+                    table,
+                    {
+                        "ID": self.guid(),
+                        "Code": code,
+                        "Description": description,
+                        "Active": active,
+                        "EndDate": None if active else datetime(2023, 6, 30, tzinfo=UTC),
+                    },
+                )
+
+    def accounts(self) -> None:
+        count = _CUSTOMERS[self.size]
+        home = self.plan.country
+        abroad = "BE" if home == "NL" else "NL"
+        seen_names: set[str] = set()
+        seen_vat: set[str] = set()
+        by_code: dict[int, Record] = {}
+        for code in range(1, count + 1):
+            roll = self.rng.random()
+            country = home if roll < 0.9 else abroad if roll < 0.98 else "DE"
+            name = self.company_name(country, seen_names)
+            vat: str | None = None
+            if self.rng.random() < 0.85:
+                vat = _VAT_NUMBER[country](self.rng)
+                while vat in seen_vat:
+                    vat = _VAT_NUMBER[country](self.rng)
+                seen_vat.add(vat)
+            by_code[code] = self.account(code, name, country, vat, "C")
+        # The near-duplicates: see _near_duplicates for which code mirrors which.
+        self.account(
+            count + 1,
+            _variant(by_code[3]),
+            _country(by_code[3]),
+            _messy(str(by_code[3]["VATNumber"])),
+            "C",
+        )
+        self.account(
+            count + 2,
+            str(by_code[7]["Name"]),
+            _country(by_code[7]),
+            str(by_code[7]["VATNumber"]),
+            "C",
+        )
+        self.account(count + 3, str(by_code[11]["Name"]), _country(by_code[11]), None, "C")
+        self.account(
+            count + 4,
+            str(by_code[15]["Name"]),
+            _country(by_code[15]),
+            _VAT_NUMBER[home](self.rng),
+            "C",
+        )
+        self.account(count + 5, str(by_code[20]["Name"]), _country(by_code[20]),
+                     str(by_code[20]["VATNumber"]), "P")  # fmt: skip
+        statuses = ("S", "S", "P", "P", "A", "A", "A", "A", "A", "A", "A")
+        for offset, status in enumerate(statuses, start=6):
+            name = self.company_name(home, seen_names)
+            vat = _VAT_NUMBER[home](self.rng)
+            account = self.account(count + offset, name, home, vat, status)
+            account["IsSupplier"] = status == "A"
+
+    def company_name(self, country: str, seen: set[str]) -> str:
+        legal = _LEGAL.get(country, ("GmbH",))
+        while True:
+            core = f"{self.rng.choice(_PREFIXES)} {self.rng.choice(_NAMES)}"
+            # Names repeat in the large seed; the small one keeps them unique so its
+            # near-duplicates are the only ones.
+            if core not in seen or self.size == "large":
+                seen.add(core)
+                suffix = self.rng.choice(legal)
+                return f"{core} {suffix}".strip()
+
+    def account(self, code: int, name: str, country: str, vat: str | None, status: str) -> Record:
+        city, postal = self.rng.choice(_CITIES[country])
+        if country == "NL":
+            letters = "".join(self.rng.choice("ABCDEGHJKLMNPRSTVWXZ") for _ in range(2))
+            postcode = f"{postal}{self.rng.randint(10, 99)} {letters}"
+        else:
+            postcode = str(postal)
+        number = self.rng.randint(1, 250)
+        record: Record = {
+            "ID": self.guid(),
+            "Code": pad_account_code(str(code)),
+            "SearchCode": f"C{code:05d}" if self.rng.random() < 0.5 else None,
+            "Name": name,
+            "Status": status,
+            "IsSales": status == "C",
+            "IsSupplier": False,
+            "Type": "A",
+            "VATNumber": vat,
+            "ChamberOfCommerce": (
+                f"{self.rng.randrange(10_000_000, 99_999_999)}" if country == "NL" else None
+            ),
+            "AddressLine1": f"{self.rng.choice(_STREETS)} {number}",
+            "AddressLine2": None,
+            "Postcode": postcode,
+            "City": city,
+            "State": None,
+            "Country": pad_country(country),
+            "Email": f"info@{_slug(name)}.{country.lower()}",
+            "Phone": f"{_PHONE_PREFIX[country]} {self.rng.randrange(1_000_000, 9_999_999)}",
+            "Website": None,
+            "Language": "NL" if country in ("NL", "BE") else "EN",
+            "SalesCurrency": "EUR",
+            "SalesVATCode": None,
+            "Blocked": False,
+            "StartDate": None,
+            "EndDate": None,
+        }
+        self.add(self.state.accounts, record, sync=True)
+        return record
+
+
+def _country(record: Record) -> str:
+    return str(record["Country"]).strip()
+
+
+def _variant(record: Record) -> str:
+    """The same company written differently: "B.V." becomes "BV", or " BV" is added."""
+    name = str(record["Name"])
+    return name.replace("B.V.", "BV") if "B.V." in name else f"{name} BV"
+
+
+def _mask(iban: str) -> str:
+    return f"{iban[:4]}{'*' * (len(iban) - 8)}{iban[-4:]}"
+
+
+def _me(seed: int, current: int) -> Record:
+    rng = random.Random(f"{seed}:user")
+    return {
+        "UserID": new_guid(rng),
+        "UserName": USER_NAME,
+        "FullName": "Sanne de Vries",
+        "FirstName": "Sanne",
+        "LastName": "de Vries",
+        "Email": USER_NAME,
+        "CurrentDivision": current,
+        "AccountingDivision": current,
+        "DivisionCustomer": new_guid(rng),
+        "DivisionCustomerCode": pad_account_code("1"),
+        "DivisionCustomerName": "Flexwerk Holding B.V.",
+        "LanguageCode": "nl-NL",
+        "Language": "NL",
+        "ServerTime": None,  # filled in on every request from the sandbox clock
+        "ServerUtcOffset": 0,
+    }
+
+
+def generate(seed: int, size: Size) -> World:
+    """The whole world for a seed and size; the same inputs give the same GUIDs and values."""
+    if size not in SIZES:
+        raise ValueError(f"unknown seed size {size!r}; expected one of {', '.join(SIZES)}")
+    plan = _SMALL_PLAN if size == "small" else _LARGE_PLAN
+    facts = FACTS[size]
+    divisions = {
+        p.number: _Generator(seed, size, p).build(p.number == facts.current_division) for p in plan
+    }
+    return World(
+        me=_me(seed, facts.current_division),
+        divisions=divisions,
+        default_consent=frozenset(facts.default_consent),
+    )

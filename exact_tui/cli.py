@@ -87,9 +87,13 @@ pass_app = click.make_pass_decorator(AppContext)
     type=click.Path(dir_okay=False, path_type=Path),
     help="Settings file (default: config.toml in the config dir).",
 )
+@click.option("--read-only", is_flag=True, help="Console: offer no action that writes.")
+@click.option("--ansi", is_flag=True, help="Console: draw with the terminal's own colours.")
 @click.version_option(__version__, prog_name="exact-tui")
 @click.pass_context
-def group(ctx: click.Context, db: str | None, config_file: Path | None) -> None:
+def group(
+    ctx: click.Context, db: str | None, config_file: Path | None, read_only: bool, ansi: bool
+) -> None:
     """Export engine and operations console for the Exact Online integration."""
     try:
         settings = load_settings(config_file)
@@ -99,16 +103,24 @@ def group(ctx: click.Context, db: str | None, config_file: Path | None) -> None:
     ctx.obj = app
     ctx.call_on_close(app.close)
     if ctx.invoked_subcommand is None:
-        ctx.invoke(console)
+        ctx.invoke(console, read_only=read_only, ansi=ansi)
 
 
 @group.command("console", hidden=True)
+@click.option("--read-only", is_flag=True, help="Offer no action that writes.")
+@click.option("--ansi", is_flag=True, help="Draw with the terminal's own colours.")
 @pass_app
-def console(app: AppContext) -> None:
+def console(app: AppContext, read_only: bool, ansi: bool) -> None:
     """Open the console (what a bare `exact-tui` does)."""
-    from exact_tui.services.status import status_report
+    from exact_tui.services.console import ConsoleServices
+    from exact_tui.ui.app import build_app
 
-    _print_status(status_report(app.store()))
+    services = ConsoleServices(
+        app.store(),
+        error_budget=app.settings.export.error_budget,
+        timezone=app.settings.sync.timezone,
+    )
+    build_app(services, read_only=read_only, ansi=ansi).run()
 
 
 @group.command()
@@ -119,6 +131,7 @@ def ingest(app: AppContext, files: tuple[str, ...]) -> None:
 
     Each file is validated whole and written in one transaction: a bad file changes nothing.
     """
+    from exact_tui.services.audit import Actor
     from exact_tui.services.ingest import IngestError, ingest_bytes
 
     store = app.store()
@@ -132,7 +145,7 @@ def ingest(app: AppContext, files: tuple[str, ...]) -> None:
             refused += 1
             continue
         try:
-            summary = ingest_bytes(store, source, data)
+            summary = ingest_bytes(store, source, data, actor=Actor.current("cli"))
         except IngestError as exc:
             click.echo(f"exact-tui: {exc}", err=True)
             click.echo(f"{source}: refused, nothing from this file was stored", err=True)
@@ -257,6 +270,143 @@ def _print_status(report: Any) -> None:
         click.echo("Worker: not running (start it with `exact-tui worker`)")
 
 
+_REGIONS = ["nl", "be", "de", "fr", "uk", "es", "us"]
+
+
+@group.command()
+@click.option(
+    "--base-url", metavar="URL", help="Exact's host, or the sandbox's (overrides --region)."
+)
+@click.option("--client-id", metavar="ID", help="The app's client id from Exact's App Center.")
+@click.option("--redirect-uri", metavar="URI", help="The redirect URI registered for the app.")
+@click.option("--region", type=click.Choice(_REGIONS), help="Which Exact host (default: config).")
+@click.option(
+    "--listen",
+    is_flag=True,
+    help="Wait for the browser on 127.0.0.1 at the redirect URI's port instead of reading "
+    "the redirect from stdin (locally, or through `ssh -L PORT:127.0.0.1:PORT`).",
+)
+@click.option(
+    "--force-login",
+    is_flag=True,
+    help="Make Exact ask for a login even if a browser "
+    "session exists (when the browser is logged in as someone else).",
+)
+@pass_app
+def connect(
+    app: AppContext,
+    base_url: str | None,
+    client_id: str | None,
+    redirect_uri: str | None,
+    region: str | None,
+    listen: bool,
+    force_login: bool,
+) -> None:
+    """Connect to Exact Online, or reconnect.
+
+    Prints the address where an Exact user allows access, then reads the address the browser
+    ends on (or just the code) from stdin. The client secret comes from
+    EXACT_TUI_CLIENT_SECRET or the secret store (see docs/connecting.md).
+    """
+    import asyncio
+
+    from exact_tui.logging_setup import configure_logging
+    from exact_tui.secrets import SecretStoreError, open_secret_store
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.connection import (
+        ConnectError,
+        ConnectionService,
+        connect_settings,
+        prepare_connect,
+        region_of,
+        wait_for_redirect,
+    )
+
+    settings = app.settings
+    configure_logging(settings)
+    exact = settings.exact
+    host = base_url or exact.base_url
+    chosen_region = region or (region_of(base_url) if base_url else exact.region)
+    try:
+        target = connect_settings(
+            region=chosen_region,
+            base_url=host,
+            client_id=client_id or exact.client_id,
+            redirect_uri=redirect_uri or exact.redirect_uri,
+            timeout=exact.timeout_seconds,
+        )
+        # The secrets are checked before the store is opened: a refusal changes nothing.
+        secret_store = open_secret_store(
+            settings.secrets.store,
+            file=settings.secrets.file,
+            keyring_timeout=settings.secrets.keyring_timeout_seconds,
+        )
+        prepared = prepare_connect(secret_store, target)
+    except (ConnectError, SecretStoreError) as exc:
+        fail(str(exc))
+    service = ConnectionService(app.store())
+    attempt = service.begin(prepared, force_login=force_login)
+    click.echo(attempt.authorize_url)
+    if listen:
+        click.echo(
+            f"Open the address above, log in to Exact and allow access. Waiting for the "
+            f"browser at {target.redirect_uri} …",
+            err=True,
+        )
+        try:
+            pasted = asyncio.run(wait_for_redirect(target.redirect_uri))
+        except ConnectError as exc:
+            fail(str(exc))
+    else:
+        click.echo(
+            "Open the address above, log in to Exact and allow access. Then paste the address "
+            "the browser ends on (or just the code) and press enter:",
+            err=True,
+        )
+        pasted = sys.stdin.readline()
+        if not pasted.strip():
+            fail("nothing was pasted: run connect again")
+    try:
+        result = asyncio.run(service.complete(prepared, attempt, pasted, Actor.current("cli")))
+    except ConnectError as exc:
+        fail(str(exc))
+    who = f" as {result.user_name}" if result.user_name else ""
+    click.echo(f"✔ Connected{who} to {target.base_url}", err=True)
+    click.echo(
+        f"  activated {_when(result.activated_at)}"
+        + ("" if result.first_connect else " (kept from the first connect)"),
+        err=True,
+    )
+    if result.sync_requested:
+        click.echo("  initial master-data import requested (the worker runs it)", err=True)
+    if result.secret_saved_in:
+        click.echo(f"  client secret stored in {result.secret_saved_in}", err=True)
+    if result.note:
+        click.echo(f"  note: {result.note}", err=True)
+
+
+@group.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@pass_app
+def disconnect(app: AppContext, yes: bool) -> None:
+    """Disconnect from Exact: the tokens are deleted and exports stop at once; master data,
+    mappings and jobs stay. `connect` again to resume."""
+    from exact_tui.logging_setup import configure_logging
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.connection import ConnectionService
+
+    configure_logging(app.settings)
+    if not yes and not click.confirm(
+        "Disconnect from Exact? The tokens are deleted and exports stop until you connect again.",
+        err=True,
+    ):
+        fail("not disconnected")
+    if ConnectionService(app.store()).disconnect(Actor.current("cli")):
+        click.echo("⚫ Disconnected: tokens deleted, exports stopped; master data kept.")
+    else:
+        click.echo("not connected: nothing to disconnect")
+
+
 @group.command()
 @pass_app
 def doctor(app: AppContext) -> None:
@@ -299,7 +449,9 @@ def sandbox(port: int, seed: int, size: str) -> None:
     """Serve the Exact Online sandbox on 127.0.0.1 until stopped (control API under /_sandbox/)."""
     from exact_tui.sandbox.server import serve
 
-    click.echo(f"Exact Online sandbox on http://127.0.0.1:{port} (seed {seed}, {size}); ctrl+c stops")
+    click.echo(
+        f"Exact Online sandbox on http://127.0.0.1:{port} (seed {seed}, {size}); ctrl+c stops"
+    )
     serve(port, seed=seed, size=size)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -115,6 +116,9 @@ class ExactClient:
         )
         self._states: dict[int, RateState] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        #: Requests sent per division (0 for calls outside a division), for run records and
+        #: the benchmarks' call counts.
+        self.calls: Counter[int] = Counter()
 
     async def __aenter__(self) -> ExactClient:
         return self
@@ -234,6 +238,7 @@ class ExactClient:
             # Without it Exact answers a POST with most fields null (API doc §3.1).
             headers["Prefer"] = "return=representation"
         self._states[key] = spend(self._states[key], now=self._clock())
+        self.calls[key] += 1
         started = time.perf_counter()
         try:
             response = await self._http.request(

@@ -61,7 +61,7 @@ def _row(job: ExportJob) -> JobRow:
     )
 
 
-def _conditions(flt: JobFilter) -> list[object]:
+def job_conditions(flt: JobFilter) -> list[object]:
     conditions: list[object] = []
     if flt.state is not None:
         conditions.append(col(ExportJob.state) == flt.state)
@@ -87,7 +87,7 @@ def list_jobs(
     store: Store, flt: JobFilter | None = None, *, before_id: int | None = None, limit: int = 100
 ) -> list[JobRow]:
     """Jobs matching `flt`, newest first; the last row's id as `before_id` gives the next page."""
-    query = select(ExportJob).where(*_conditions(flt or JobFilter()))  # type: ignore[arg-type]
+    query = select(ExportJob).where(*job_conditions(flt or JobFilter()))  # type: ignore[arg-type]
     if before_id is not None:
         query = query.where(col(ExportJob.id) < before_id)
     query = query.order_by(col(ExportJob.id).desc()).limit(limit)

@@ -234,6 +234,7 @@ class CostCenter(_DivisionScoped, table=True):
     code: str = Field(max_length=20)
     description: str = Field(default="", max_length=200)
     end_date: dt.date | None = None
+    active: bool = True
 
 
 class CostUnit(_DivisionScoped, table=True):
@@ -243,6 +244,7 @@ class CostUnit(_DivisionScoped, table=True):
     code: str = Field(max_length=20)
     description: str = Field(default="", max_length=200)
     end_date: dt.date | None = None
+    active: bool = True
 
 
 class ExactAccount(_DivisionScoped, table=True):
@@ -415,7 +417,9 @@ class ExportJob(SQLModel, table=True):
     #: What blocks it, for grouping ("vat 21-EU missing in division 123456").
     cause: str | None = Field(default=None, max_length=300)
     #: The exact keys preflight found missing, e.g. [{"kind": "vat", "code": "21-EU"}].
-    missing: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    missing: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True))
+    )
     attempts: int = 0
     next_attempt_at: dt.datetime | None = _time_field()
     lease_owner: str | None = Field(default=None, max_length=100)
@@ -449,7 +453,7 @@ class ExportEvent(SQLModel, table=True):
     minutely_remaining: int | None = None
     daily_remaining: int | None = None
     #: The request body sent (amounts as strings), kept for the job's detail view.
-    request: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    request: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
 
 
 # ---------------------------------------------------------------- connection and operations
@@ -581,7 +585,7 @@ class Audit(SQLModel, table=True):
     host: str = Field(default="local", max_length=100)
     action: str = Field(max_length=40)
     target: str | None = Field(default=None, max_length=200)
-    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     result: str = Field(default="ok", max_length=500)
 
 

@@ -1,1 +1,1 @@
-
+"""The Textual console (design §12): `build_app()` in `app.py` is the only way in."""

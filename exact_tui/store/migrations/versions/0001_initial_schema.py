@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 21:36:42.005386
+Create Date: 2026-11-21 22:03:46.983983
 """
 
 from collections.abc import Sequence
@@ -88,6 +88,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=20), nullable=False),
     sa.Column('description', sa.String(length=200), nullable=False),
     sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('division', 'id')
     )
     with op.batch_alter_table('cost_center', schema=None) as batch_op:
@@ -99,6 +100,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=20), nullable=False),
     sa.Column('description', sa.String(length=200), nullable=False),
     sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('division', 'id')
     )
     with op.batch_alter_table('cost_unit', schema=None) as batch_op:

@@ -1,0 +1,548 @@
+"""The export log's read side: events newest first, the live tail, failures grouped by cause,
+and one job's detail.
+
+Every query is bounded, so the console stays quick on a store with millions of events: keyset
+paging on the event id, limits on every list, and range scans on the indexed columns
+(export_event(job_id, id), export_job(state, …), (division, state), (category, state)).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, select
+
+from exact_tui.domain.states import Category, DocumentKind, JobState
+from exact_tui.services.jobs import JobFilter, job_conditions
+from exact_tui.store.engine import Store
+from exact_tui.store.models import (
+    BankAccount,
+    Customer,
+    Division,
+    ExportEvent,
+    ExportJob,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    WriteOff,
+)
+
+#: A filter matching at most this many jobs reads their events through the (job_id, id) index;
+#: a broader one walks the event log newest first and keeps the events of matching jobs.
+SPARSE_JOBS = 2_000
+#: Events read per step of that walk, and at most per page, so that a broad filter whose jobs
+#: are all old answers with a short page (and a cursor to go on) instead of reading the table.
+SCAN_CHUNK = 2_000
+SCAN_BUDGET = 60_000
+#: Events one tail call examines; more than this since the last tick is a gap to reload.
+TAIL_LIMIT = 500
+#: States whose jobs wait on something, so that they carry a category and a cause.
+OPEN_STATES = tuple(state for state in JobState if not state.is_final)
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What the log shows: every field narrows it; text is matched against the document
+    number, the cause and the last error (as `exact-tui jobs --search`)."""
+
+    state: JobState | None = None
+    category: Category | None = None
+    kind: DocumentKind | None = None
+    division: int | None = None
+    text: str | None = None
+    #: One group of the failures view, matched exactly.
+    cause: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self == LogFilter()
+
+    def with_text(self, text: str | None) -> LogFilter:
+        return replace(self, text=text or None)
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    id: int
+    at: dt.datetime
+    level: str
+    outcome: str
+    message: str
+    http_status: int | None
+    duration_ms: int | None
+    job_id: int
+    kind: DocumentKind
+    number: str
+    division: int | None
+    #: The job's state now (not when the event was written).
+    state: JobState
+    category: Category | None
+    customer: str | None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[LogEvent]
+    #: Pass as `before_id` for the next, older page; None when nothing older matches.
+    next_before_id: int | None
+    #: The newest event id when the page was read: the live tail starts after it.
+    high_water: int
+
+
+@dataclass(frozen=True)
+class EventTail:
+    #: Newest first.
+    events: list[LogEvent]
+    high_water: int
+    #: More events arrived than one tail call reads: reload the first page instead.
+    gap: bool
+
+
+@dataclass(frozen=True)
+class JobBrief:
+    id: int
+    state: JobState
+    category: Category | None
+    cause: str | None
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    category: Category | None
+    cause: str | None
+    count: int
+    states: dict[JobState, int]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One event of a job, as its detail lists them."""
+
+    id: int
+    at: dt.datetime
+    level: str
+    outcome: str
+    message: str
+    http_status: int | None
+    duration_ms: int | None
+    minutely_remaining: int | None
+    daily_remaining: int | None
+    has_request: bool
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    kind: DocumentKind
+    number: str
+    date: dt.date
+    amount: Decimal | None
+    currency: str | None
+    customer_number: str | None
+    customer_name: str | None
+    bank_account: str | None
+    description: str | None
+    #: The invoice a payment or write-off belongs to.
+    invoice_number: str | None = None
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    id: int
+    kind: DocumentKind
+    number: str
+    date: dt.date
+    division: int | None
+    state: JobState
+    category: Category | None
+    cause: str | None
+    missing: list[dict[str, Any]]
+    attempts_count: int
+    next_attempt_at: dt.datetime | None
+    last_error: str | None
+    last_http_status: int | None
+    lookups_empty: int
+    entry_id: str | None
+    entry_number: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    posted_at: dt.datetime | None
+    document: DocumentInfo | None
+    #: Newest first, at most `limit` of them.
+    attempts: list[Attempt] = field(default_factory=list)
+    #: The newest request body sent for this job, and the event that sent it.
+    request: dict[str, Any] | None = None
+    request_event_id: int | None = None
+    request_at: dt.datetime | None = None
+
+
+# ---------------------------------------------------------------- queries
+
+
+def _job_conditions(flt: LogFilter) -> list[Any]:
+    conditions = job_conditions(
+        JobFilter(
+            state=flt.state,
+            category=flt.category,
+            kind=flt.kind,
+            division=flt.division,
+            text=flt.text,
+        )
+    )
+    if flt.cause is not None:
+        conditions.append(col(ExportJob.cause) == flt.cause)
+    return conditions
+
+
+def _high_water(session: Session) -> int:
+    return session.exec(select(func.max(ExportEvent.id))).one() or 0
+
+
+def _matching_jobs(session: Session, flt: LogFilter, job_ids: Iterable[int]) -> set[int]:
+    ids = list(set(job_ids))
+    if not ids:
+        return set()
+    query = select(ExportJob.id).where(col(ExportJob.id).in_(ids), *_job_conditions(flt))
+    return {job_id for job_id in session.exec(query) if job_id is not None}
+
+
+def _customers(session: Session, jobs: Sequence[ExportJob]) -> dict[int, str]:
+    """Customer names of these jobs' documents, by job id: one query per document kind."""
+    wanted: dict[DocumentKind, dict[int, int]] = {}
+    for job in jobs:
+        assert job.id is not None
+        wanted.setdefault(job.document_kind, {})[job.document_id] = job.id
+    found: list[tuple[DocumentKind, int | None, str]] = []
+    if ids := list(wanted.get(DocumentKind.INVOICE, ())):
+        query = select(Invoice.id, Customer.name).join(
+            Customer, col(Customer.id) == col(Invoice.customer_id)
+        )
+        found += [
+            (DocumentKind.INVOICE, i, n)
+            for i, n in session.exec(query.where(col(Invoice.id).in_(ids)))
+        ]
+    if ids := list(wanted.get(DocumentKind.PAYMENT, ())):
+        query = select(Payment.id, Customer.name).join(
+            Customer, col(Customer.id) == col(Payment.customer_id)
+        )
+        found += [
+            (DocumentKind.PAYMENT, i, n)
+            for i, n in session.exec(query.where(col(Payment.id).in_(ids)))
+        ]
+    if ids := list(wanted.get(DocumentKind.WRITE_OFF, ())):
+        query = (
+            select(WriteOff.id, Customer.name)
+            .join(Invoice, col(Invoice.id) == col(WriteOff.invoice_id))
+            .join(Customer, col(Customer.id) == col(Invoice.customer_id))
+        )
+        found += [
+            (DocumentKind.WRITE_OFF, i, n)
+            for i, n in session.exec(query.where(col(WriteOff.id).in_(ids)))
+        ]
+    return {wanted[kind][document_id]: name for kind, document_id, name in found if document_id}
+
+
+def _log_events(session: Session, event_ids: Sequence[int]) -> list[LogEvent]:
+    """The events with these ids, newest first, with their job's current state."""
+    if not event_ids:
+        return []
+    rows = session.exec(
+        select(ExportEvent)
+        .options(defer(ExportEvent.request))  # type: ignore[arg-type]
+        .where(col(ExportEvent.id).in_(list(event_ids)))
+        .order_by(col(ExportEvent.id).desc())
+    ).all()
+    job_ids = {event.job_id for event in rows}
+    jobs = {
+        job.id: job for job in session.exec(select(ExportJob).where(col(ExportJob.id).in_(job_ids)))
+    }
+    customers = _customers(session, list(jobs.values()))
+    events = []
+    for event in rows:
+        job = jobs[event.job_id]
+        events.append(
+            LogEvent(
+                id=event.id or 0,
+                at=event.at,
+                level=event.level,
+                outcome=event.outcome,
+                message=event.message,
+                http_status=event.http_status,
+                duration_ms=event.duration_ms,
+                job_id=event.job_id,
+                kind=job.document_kind,
+                number=job.document_number,
+                division=job.division,
+                state=job.state,
+                category=job.category,
+                customer=customers.get(event.job_id),
+            )
+        )
+    return events
+
+
+def _newest_ids(session: Session, before_id: int | None, limit: int) -> list[int]:
+    query = select(ExportEvent.id)
+    if before_id is not None:
+        query = query.where(col(ExportEvent.id) < before_id)
+    return [i for i in session.exec(query.order_by(col(ExportEvent.id).desc()).limit(limit)) if i]
+
+
+def _ids_of_jobs(
+    session: Session, job_ids: list[int], before_id: int | None, limit: int
+) -> list[int]:
+    query = select(ExportEvent.id).where(col(ExportEvent.job_id).in_(job_ids))
+    if before_id is not None:
+        query = query.where(col(ExportEvent.id) < before_id)
+    return [i for i in session.exec(query.order_by(col(ExportEvent.id).desc()).limit(limit)) if i]
+
+
+def _walk(
+    session: Session, flt: LogFilter, before_id: int | None, limit: int
+) -> tuple[list[int], int | None]:
+    """Walk the log newest first, keeping events of jobs that match; stops after `limit` hits
+    or `SCAN_BUDGET` events. Returns the hits and where to go on (None: the log's start)."""
+    found: list[int] = []
+    cursor = before_id
+    examined = 0
+    while examined < SCAN_BUDGET:
+        query = select(ExportEvent.id, ExportEvent.job_id)
+        if cursor is not None:
+            query = query.where(col(ExportEvent.id) < cursor)
+        chunk = session.exec(query.order_by(col(ExportEvent.id).desc()).limit(SCAN_CHUNK)).all()
+        matching = _matching_jobs(session, flt, (job_id for _, job_id in chunk))
+        for event_id, job_id in chunk:
+            assert event_id is not None
+            if job_id in matching:
+                found.append(event_id)
+                if len(found) == limit:
+                    return found, event_id
+        if len(chunk) < SCAN_CHUNK:
+            return found, None
+        examined += len(chunk)
+        cursor = chunk[-1][0]
+    return found, cursor
+
+
+def log_page(
+    store: Store, flt: LogFilter | None = None, *, before_id: int | None = None, limit: int = 100
+) -> EventPage:
+    """Events matching `flt`, newest first; `next_before_id` gives the next page. A page may
+    hold fewer than `limit` events and still have a next page when the filter is broad and its
+    events lie far back (the walk is bounded)."""
+    flt = flt or LogFilter()
+    with store.read() as session:
+        high_water = _high_water(session)
+        next_before: int | None
+        if flt.is_empty:
+            ids = _newest_ids(session, before_id, limit)
+            next_before = ids[-1] if len(ids) == limit else None
+        else:
+            job_ids = [
+                i
+                for i in session.exec(
+                    select(ExportJob.id).where(*_job_conditions(flt)).limit(SPARSE_JOBS + 1)
+                )
+                if i is not None
+            ]
+            if len(job_ids) <= SPARSE_JOBS:
+                ids = _ids_of_jobs(session, job_ids, before_id, limit) if job_ids else []
+                next_before = ids[-1] if len(ids) == limit else None
+            else:
+                ids, next_before = _walk(session, flt, before_id, limit)
+        return EventPage(_log_events(session, ids), next_before, high_water)
+
+
+def log_tail(store: Store, flt: LogFilter | None, after_id: int) -> EventTail:
+    """Events newer than `after_id` that match `flt`, newest first (the live log's tick)."""
+    flt = flt or LogFilter()
+    with store.read() as session:
+        chunk = session.exec(
+            select(ExportEvent.id, ExportEvent.job_id)
+            .where(col(ExportEvent.id) > after_id)
+            .order_by(col(ExportEvent.id))
+            .limit(TAIL_LIMIT + 1)
+        ).all()
+        if len(chunk) > TAIL_LIMIT:
+            return EventTail([], _high_water(session), gap=True)
+        if not chunk:
+            return EventTail([], after_id, gap=False)
+        if flt.is_empty:
+            ids = [event_id for event_id, _ in chunk if event_id is not None]
+        else:
+            matching = _matching_jobs(session, flt, (job_id for _, job_id in chunk))
+            ids = [event_id for event_id, job_id in chunk if event_id and job_id in matching]
+        high_water = chunk[-1][0]
+        assert high_water is not None
+        return EventTail(_log_events(session, ids), high_water, gap=False)
+
+
+def job_briefs(store: Store, job_ids: Iterable[int]) -> dict[int, JobBrief]:
+    """The current state of these jobs, to update rows already on screen."""
+    ids = list(set(job_ids))
+    if not ids:
+        return {}
+    with store.read() as session:
+        rows = session.exec(
+            select(ExportJob.id, ExportJob.state, ExportJob.category, ExportJob.cause).where(
+                col(ExportJob.id).in_(ids)
+            )
+        )
+        return {
+            job_id: JobBrief(
+                job_id, JobState(state), Category(category) if category else None, cause
+            )
+            for job_id, state, category, cause in rows
+            if job_id is not None
+        }
+
+
+def failure_groups(
+    store: Store, flt: LogFilter | None = None, *, limit: int = 200
+) -> list[FailureGroup]:
+    """Jobs waiting on something, grouped by category and cause, largest group first."""
+    flt = flt or LogFilter()
+    query = (
+        select(ExportJob.category, ExportJob.cause, ExportJob.state, func.count())
+        .where(
+            col(ExportJob.state).in_(OPEN_STATES),
+            col(ExportJob.category).is_not(None),
+            *_job_conditions(flt),
+        )
+        .group_by(col(ExportJob.category), col(ExportJob.cause), col(ExportJob.state))
+    )
+    merged: dict[tuple[Category | None, str | None], dict[JobState, int]] = {}
+    with store.read() as session:
+        for category, cause, state, count in session.exec(query):
+            key = (Category(category) if category else None, cause)
+            merged.setdefault(key, {})[JobState(state)] = count
+    groups = [
+        FailureGroup(category, cause, sum(states.values()), states)
+        for (category, cause), states in merged.items()
+    ]
+    groups.sort(key=lambda g: (-g.count, g.category or "", g.cause or ""))
+    return groups[:limit]
+
+
+def _document(session: Session, job: ExportJob) -> DocumentInfo | None:
+    """The platform document behind a job: what it is for, whom, and from which bank account."""
+    invoice: Invoice | None
+    if job.document_kind is DocumentKind.INVOICE:
+        invoice = session.get(Invoice, job.document_id)
+        if invoice is None:
+            return None
+        amount, vat = session.exec(
+            select(func.sum(InvoiceLine.amount), func.sum(InvoiceLine.vat_amount)).where(
+                col(InvoiceLine.invoice_id) == invoice.id
+            )
+        ).one()
+        total = (amount or Decimal("0.00")) + (vat or Decimal("0.00"))
+        return _info(session, job, invoice, total, invoice.description, of=None)
+    if job.document_kind is DocumentKind.PAYMENT:
+        payment = session.get(Payment, job.document_id)
+        if payment is None:
+            return None
+        invoice = session.get(Invoice, payment.invoice_id) if payment.invoice_id else None
+        return _info(session, job, payment, payment.amount, payment.description, of=invoice)
+    write_off = session.get(WriteOff, job.document_id)
+    invoice = session.get(Invoice, write_off.invoice_id) if write_off else None
+    if write_off is None or invoice is None:
+        return None
+    info = _info(session, job, invoice, write_off.amount, write_off.description, of=invoice)
+    return replace(info, date=write_off.date)
+
+
+def _info(
+    session: Session,
+    job: ExportJob,
+    document: Invoice | Payment,
+    amount: Decimal,
+    description: str | None,
+    *,
+    of: Invoice | None,
+) -> DocumentInfo:
+    customer = session.get(Customer, document.customer_id)
+    bank_account = session.get(BankAccount, document.bank_account_id)
+    currency = document.currency if isinstance(document, Invoice) else None
+    return DocumentInfo(
+        kind=job.document_kind,
+        number=job.document_number,
+        date=document.date,
+        amount=amount,
+        currency=currency or (of.currency if of else None),
+        customer_number=customer.number if customer else None,
+        customer_name=customer.name if customer else None,
+        bank_account=bank_account.iban if bank_account else None,
+        description=description,
+        invoice_number=of.number if of else None,
+    )
+
+
+def job_detail(store: Store, job_id: int, *, limit: int = 100) -> JobDetail | None:
+    """One job with its newest `limit` events and the newest request among them."""
+    with store.read() as session:
+        job = session.get(ExportJob, job_id)
+        if job is None:
+            return None
+        events = session.exec(
+            select(ExportEvent)
+            .where(col(ExportEvent.job_id) == job_id)
+            .order_by(col(ExportEvent.id).desc())
+            .limit(limit)
+        ).all()
+        attempts = [
+            Attempt(
+                id=event.id or 0,
+                at=event.at,
+                level=event.level,
+                outcome=event.outcome,
+                message=event.message,
+                http_status=event.http_status,
+                duration_ms=event.duration_ms,
+                minutely_remaining=event.minutely_remaining,
+                daily_remaining=event.daily_remaining,
+                has_request=event.request is not None,
+            )
+            for event in events
+        ]
+        # In Python: the JSON column stores an absent body as JSON null, not SQL NULL.
+        sent = next((event for event in events if event.request is not None), None)
+        return JobDetail(
+            id=job_id,
+            kind=job.document_kind,
+            number=job.document_number,
+            date=job.document_date,
+            division=job.division,
+            state=job.state,
+            category=job.category,
+            cause=job.cause,
+            missing=list(job.missing or []),
+            attempts_count=job.attempts,
+            next_attempt_at=job.next_attempt_at,
+            last_error=job.last_error,
+            last_http_status=job.last_http_status,
+            lookups_empty=job.lookups_empty,
+            entry_id=job.exact_entry_id,
+            entry_number=job.exact_entry_number,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            posted_at=job.posted_at,
+            document=_document(session, job),
+            attempts=attempts,
+            request=sent.request if sent else None,
+            request_event_id=sent.id if sent else None,
+            request_at=sent.at if sent else None,
+        )
+
+
+def division_choices(store: Store) -> list[tuple[int, str]]:
+    """The divisions the log can be filtered by: code and description."""
+    with store.read() as session:
+        return list(
+            session.exec(select(Division.code, Division.description).order_by(col(Division.code)))
+        )

@@ -1,0 +1,145 @@
+"""The console app and `build_app()`, the one factory the CLI, the tests and the screenshot
+script share. The app gets a wired `ConsoleServices` and never opens a store or a client."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePath
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import var
+from textual.screen import ModalScreen
+from textual.worker import Worker
+
+from exact_tui.services.console import ConsoleServices
+from exact_tui.services.export_log import LogFilter
+from exact_tui.services.status import StatusReport
+from exact_tui.ui.commands import ActionsProvider, LogFiltersProvider, ScreensProvider
+from exact_tui.ui.render import Palette
+from exact_tui.ui.screens.export_log import ExportLogScreen
+from exact_tui.ui.screens.help import HelpScreen, KeyHelp
+from exact_tui.ui.screens.status import StatusScreen
+from exact_tui.ui.workers import dispatch, fetch
+
+STYLES = Path(__file__).parent / "styles"
+
+
+class ConsoleApp(App[None]):
+    TITLE = "exact-tui"
+    CSS_PATH: ClassVar[list[str | PurePath]] = sorted(STYLES.glob("*.tcss"))
+    MODES: ClassVar[dict[str, Any]] = {"status": StatusScreen, "log": ExportLogScreen}
+    COMMANDS = App.COMMANDS | {ScreensProvider, LogFiltersProvider, ActionsProvider}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
+        Binding("s", "switch_mode('status')", "Status", id="app.status"),
+        Binding("l", "show_log", "Log", id="app.log"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+    ]
+
+    #: The last status read; the header and the Status screen watch it.
+    report: var[StatusReport | None] = var(None)
+    #: What the Export log shows; the filter bar and the palette set it.
+    log_filter: var[LogFilter] = var(LogFilter())
+    #: Whether the Export log shows failures grouped by cause instead of events.
+    log_grouped: var[bool] = var(False)
+
+    def __init__(
+        self,
+        services: ConsoleServices,
+        *,
+        read_only: bool = False,
+        ansi: bool = False,
+        poll_seconds: float = 2.0,
+        tail_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(ansi_color=ansi)
+        self.services = services
+        self.read_only = read_only
+        self.poll_seconds = poll_seconds
+        self.tail_seconds = tail_seconds
+        if ansi:
+            self.theme = "ansi-dark"
+        self._palettes: dict[str, Palette] = {}
+
+    @property
+    def palette(self) -> Palette:
+        """Styles from the current theme (built once per theme)."""
+        if self.theme not in self._palettes:
+            self._palettes[self.theme] = Palette.from_theme(self.theme_variables)
+        return self._palettes[self.theme]
+
+    def offers(self, action: str) -> bool:
+        """Whether a write action is on offer: never in read-only mode, and only once wired."""
+        return not self.read_only and action in self.services.actions.wired()
+
+    def on_mount(self) -> None:
+        self.switch_mode("status")
+        self._poll_status()
+
+    # ------------------------------------------------------------ status poll
+
+    def _poll_status(self) -> None:
+        """Read the status; the next read is scheduled only when this one has finished, and
+        none is made while a dialog is open."""
+        if not self.screen_stack:  # shutting down
+            return
+        if isinstance(self.screen, ModalScreen):
+            self.set_timer(self.poll_seconds, self._poll_status)
+            return
+        fetch(self, "read the status", self.services.status)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        dispatch(self, self, event)
+
+    def fetched(self, name: str, result: Any) -> None:
+        if name == "read the status":
+            self.report = result
+
+    def settled(self, name: str) -> None:
+        if name == "read the status":
+            self.set_timer(self.poll_seconds, self._poll_status)
+
+    # ------------------------------------------------------------ navigation
+
+    def show_log(self, flt: LogFilter | None, *, grouped: bool = False) -> None:
+        if flt is not None:
+            self.log_filter = flt
+        self.log_grouped = grouped
+        self.switch_mode("log")
+
+    def action_show_log(self) -> None:
+        self.switch_mode("log")
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ModalScreen):
+            return
+        keys = [
+            KeyHelp(
+                self.get_key_display(active.binding), active.binding.description, active.binding.id
+            )
+            for active in screen.active_bindings.values()
+            if active.enabled and active.binding.id
+        ]
+        title = getattr(screen, "TITLE", None) or self.TITLE
+        self.push_screen(HelpScreen(f"Keys on {title}", keys))
+
+
+def build_app(
+    services: ConsoleServices,
+    *,
+    read_only: bool = False,
+    ansi: bool = False,
+    poll_seconds: float = 2.0,
+    tail_seconds: float = 1.0,
+) -> ConsoleApp:
+    """The console over `services`. `read_only` hides every write action; `ansi` draws with
+    the terminal's own palette."""
+    return ConsoleApp(
+        services,
+        read_only=read_only,
+        ansi=ansi,
+        poll_seconds=poll_seconds,
+        tail_seconds=tail_seconds,
+    )

@@ -1,0 +1,69 @@
+"""What every console screen shares: the services, the theme's palette, write actions that
+vanish in read-only mode or until they are wired, and the one worker-event handler."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual.screen import Screen
+from textual.worker import Worker
+
+from exact_tui.services.console import ConsoleServices
+from exact_tui.services.status import StatusReport
+from exact_tui.ui.render import Palette
+from exact_tui.ui.widgets.header import ConsoleHeader, header_status
+from exact_tui.ui.workers import dispatch
+
+if TYPE_CHECKING:
+    from exact_tui.ui.app import ConsoleApp
+
+
+class ConsoleScreen(Screen[None]):
+    #: Write actions of this screen: action name → the `ConsoleActions` field that performs it.
+    WRITE_ACTIONS: ClassVar[dict[str, str]] = {}
+
+    @property
+    def console(self) -> ConsoleApp:
+        from exact_tui.ui.app import ConsoleApp
+
+        return cast(ConsoleApp, self.app)
+
+    @property
+    def services(self) -> ConsoleServices:
+        return self.console.services
+
+    @property
+    def palette(self) -> Palette:
+        return self.console.palette
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        needed = self.WRITE_ACTIONS.get(action)
+        if needed is None:
+            return True
+        return self.console.offers(needed) and self.action_applies(action)
+
+    def on_mount(self) -> None:
+        self.watch(self.console, "report", self._report_changed)
+
+    def _report_changed(self, report: StatusReport | None) -> None:
+        status = header_status(report, self.palette, self.console.read_only)
+        for header in self.query(ConsoleHeader):
+            header.show(status)
+        self.show_report(report)
+        self.refresh_bindings()
+
+    def show_report(self, report: StatusReport | None) -> None:
+        """A new status was read (every screen sees it; the Status screen shows it)."""
+
+    def action_applies(self, action: str) -> bool:
+        """Whether a wired write action makes sense here and now (e.g. on the selected row)."""
+        return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        dispatch(self, self, event)
+
+    def fetched(self, name: str, result: Any) -> None:
+        """Results of this screen's workers (see `ui.workers`)."""
+
+    def settled(self, name: str) -> None:
+        """A worker of this screen finished (see `ui.workers`)."""

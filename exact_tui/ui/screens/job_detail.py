@@ -1,0 +1,206 @@
+"""One export job: its document, where it stands and why, every attempt, and the request sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from exact_tui.domain.money import format_amount
+from exact_tui.domain.states import JobState
+from exact_tui.services.export_log import Attempt, JobDetail
+from exact_tui.ui.format import stamp, until
+from exact_tui.ui.render import Palette, join, level_text, plain, state_text
+from exact_tui.ui.screens.base import ConsoleScreen
+from exact_tui.ui.widgets.header import ConsoleHeader
+from exact_tui.ui.widgets.table import ConsoleTable
+from exact_tui.ui.workers import fetch
+
+
+def summary_text(job: JobDetail, palette: Palette, zone: ZoneInfo, now: dt.datetime) -> Text:
+    lines: list[Text | str] = []
+    head = join(state_text(job.state, palette))
+    if job.category:
+        head.append(f"  ·  category {job.category.value.replace('_', ' ')}")
+    head.append(f"  ·  {job.attempts_count} attempt{'' if job.attempts_count == 1 else 's'}")
+    if job.division is not None:
+        head.append(f"  ·  division {job.division}")
+    lines.append(head)
+    if job.cause:
+        lines.append(join("cause       ", plain(job.cause, palette.warning)))
+    for missing in job.missing:
+        lines.append(
+            join(
+                "missing     ",
+                plain(f"{missing.get('kind', '?')} {missing.get('code', '')}", palette.warning),
+            )
+        )
+    if job.last_error:
+        status = f" (HTTP {job.last_http_status})" if job.last_http_status else ""
+        lines.append(join(f"last error{status}  ", plain(job.last_error, palette.error)))
+    if job.next_attempt_at and not job.state.is_final:
+        lines.append(f"next try    {until(job.next_attempt_at, now)}")
+    if job.state is JobState.UNKNOWN:
+        lines.append(
+            f"lookups     {job.lookups_empty} of 2 found nothing in Exact "
+            "(settled by lookup, never re-sent blindly)"
+        )
+    if job.entry_number is not None or job.entry_id:
+        lines.append(
+            join(
+                Text("in Exact    ", style=palette.success),
+                f"entry {job.entry_number or '?'}  ",
+                plain(job.entry_id or "", palette.muted),
+                f"  posted {stamp(job.posted_at, zone)}",
+            )
+        )
+    lines.append(
+        Text(
+            f"created {stamp(job.created_at, zone)}  ·  updated {stamp(job.updated_at, zone)}",
+            style=palette.muted,
+        )
+    )
+    return join(*lines, separator="\n")
+
+
+def document_text(job: JobDetail, palette: Palette) -> Text:
+    doc = job.document
+    if doc is None:
+        return Text("The document is no longer in the store.", style=palette.muted)
+    lines: list[Text | str] = [
+        join(
+            Text(doc.kind.value.replace("_", " "), style=palette.strong),
+            " ",
+            plain(doc.number),
+            f"  ·  {doc.date.isoformat()}",
+            f"  ·  {format_amount(doc.amount, doc.currency)}" if doc.amount is not None else "",
+        ),
+        join("customer    ", plain(doc.customer_number or "—"), "  ", plain(doc.customer_name)),
+        join("bank        ", plain(doc.bank_account or "—")),
+    ]
+    if doc.invoice_number:
+        lines.append(join("invoice     ", plain(doc.invoice_number)))
+    if doc.description:
+        lines.append(join("description ", plain(doc.description)))
+    return join(*lines, separator="\n")
+
+
+def request_text(job: JobDetail) -> Text:
+    if job.request is None:
+        return Text("No request has been sent for this job yet.", style="dim")
+    body = json.dumps(job.request, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+    return plain(body, multiline=True)
+
+
+def attempt_cells(attempt: Attempt, palette: Palette, zone: ZoneInfo) -> list[Text]:
+    return [
+        Text(stamp(attempt.at, zone), style=palette.muted),
+        level_text(attempt.level, palette),
+        plain(attempt.outcome),
+        Text(str(attempt.http_status or "")),
+        Text(f"{attempt.duration_ms:,} ms" if attempt.duration_ms is not None else ""),
+        plain(attempt.message[:500]),
+    ]
+
+
+class JobDetailScreen(ConsoleScreen):
+    TITLE = "Export job"
+    AUTO_FOCUS = "#attempts"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="detail.back"),
+        Binding("r", "retry_one", "Retry", id="detail.retry"),
+        Binding("u", "settle_unknown", "Settle unknown", id="detail.settle"),
+    ]
+    WRITE_ACTIONS: ClassVar[dict[str, str]] = {
+        "retry_one": "retry_job",
+        "settle_unknown": "settle_unknown",
+    }
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.job: JobDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ConsoleHeader(f"{self.TITLE} {self.job_id}")
+        with VerticalScroll(id="detail-body"):
+            yield Static("Reading the job…", id="job-summary", classes="section")
+            yield Static("", id="job-document", classes="section")
+            yield ConsoleTable(id="attempts", opens_rows=False)
+            yield Static("", id="job-request", classes="section")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#job-document").border_title = "Document"
+        self.query_one("#attempts").border_title = "Attempts, newest first"
+        self.query_one("#job-request").border_title = "Request sent"
+        table = self.query_one("#attempts", ConsoleTable)
+        for label, width in (
+            ("Time", 16),
+            ("Level", 7),
+            ("Outcome", 14),
+            ("HTTP", 4),
+            ("Took", 9),
+            ("Message", None),
+        ):
+            table.add_column(label, width=width)
+        self._load()
+
+    def _load(self) -> None:
+        job_id = self.job_id
+        fetch(self, "read the job", lambda: self.services.job_detail(job_id))
+
+    def fetched(self, name: str, result: Any) -> None:
+        if name == "read the job":
+            self._show(result)
+        elif name.startswith("act: "):
+            self.notify(str(result), markup=False)
+            self._load()
+
+    def _show(self, job: JobDetail | None) -> None:
+        self.job = job
+        summary = self.query_one("#job-summary", Static)
+        if job is None:
+            summary.update(Text(f"Job {self.job_id} is not in the store.", style="dim"))
+            return
+        zone, palette, now = self.services.timezone, self.palette, self.services.now()
+        # Border titles parse markup: the document number goes in as Text.
+        summary.border_title = plain(f"{job.kind.value.replace('_', ' ')} {job.number}"[:60])
+        summary.update(summary_text(job, palette, zone, now))
+        self.query_one("#job-document", Static).update(document_text(job, palette))
+        table = self.query_one("#attempts", ConsoleTable)
+        with self.app.batch_update():
+            table.clear()
+            table.add_rows([attempt_cells(a, palette, zone) for a in job.attempts])
+        request = self.query_one("#job-request", Static)
+        if job.request_event_id is not None:
+            request.border_title = f"Request sent {stamp(job.request_at, zone)}"
+        request.update(request_text(job))
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_applies(self, action: str) -> bool:
+        if self.job is None:
+            return False
+        if action == "retry_one":
+            return self.job.state.retryable
+        return self.job.state is JobState.UNKNOWN
+
+    def action_retry_one(self) -> None:
+        retry, job_id = self.services.actions.retry_job, self.job_id
+        if retry is not None:
+            fetch(self, "act: retry", lambda: retry(job_id))
+
+    def action_settle_unknown(self) -> None:
+        settle, job_id = self.services.actions.settle_unknown, self.job_id
+        if settle is not None:
+            fetch(self, "act: settle", lambda: settle(job_id))

@@ -1,0 +1,126 @@
+"""The export log's filter bar (`/`): state, category, kind, division and text."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Input, Select
+
+from exact_tui.domain.states import Category, DocumentKind, JobState
+from exact_tui.domain.text import clean_text
+from exact_tui.services.console import DivisionChoice
+from exact_tui.services.export_log import LogFilter
+from exact_tui.ui.render import state_label
+
+
+class FilterBar(Horizontal):
+    DEFAULT_CSS = """
+    FilterBar {
+        height: 1;
+        display: none;
+        &.-shown { display: block; }
+        Select { width: 20; margin-right: 1; }
+        #filter-kind { width: 14; }
+        Input { width: 1fr; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close filter", id="filter.close"),
+    ]
+
+    class Changed(Message):
+        def __init__(self, flt: LogFilter) -> None:
+            super().__init__()
+            self.filter = flt
+
+    class Closed(Message):
+        """The operator left the bar (the filter stays)."""
+
+    def __init__(self, flt: LogFilter) -> None:
+        super().__init__()
+        self._filter = flt
+
+    def compose(self) -> ComposeResult:
+        flt = self._filter
+        yield Select(
+            [(state_label(state), state) for state in JobState],
+            prompt="any state",
+            value=flt.state or Select.NULL,
+            id="filter-state",
+            compact=True,
+        )
+        yield Select(
+            [(category.value.replace("_", " "), category) for category in Category],
+            prompt="any category",
+            value=flt.category or Select.NULL,
+            id="filter-category",
+            compact=True,
+        )
+        yield Select(
+            [(kind.value.replace("_", " "), kind) for kind in DocumentKind],
+            prompt="any kind",
+            value=flt.kind or Select.NULL,
+            id="filter-kind",
+            compact=True,
+        )
+        yield Select[int]([], prompt="any division", id="filter-division", compact=True)
+        yield Input(
+            flt.text or "",
+            placeholder="document number, cause or error",
+            id="filter-text",
+            compact=True,
+        )
+
+    def set_divisions(self, divisions: list[DivisionChoice], current: int | None) -> None:
+        select = self.query_one("#filter-division", Select)
+        options = [(clean_text(f"{d.code} {d.description}")[:40], d.code) for d in divisions]
+        with self.prevent(Select.Changed):
+            select.set_options(options)
+            if current is not None and any(code == current for _, code in options):
+                select.value = current
+
+    def show_filter(self, flt: LogFilter) -> None:
+        """Reflect a filter set elsewhere (the palette, a group) without echoing it back."""
+        self._filter = flt
+        with self.prevent(Select.Changed, Input.Changed):
+            for selector, value in (
+                ("#filter-state", flt.state),
+                ("#filter-category", flt.category),
+                ("#filter-kind", flt.kind),
+                ("#filter-division", flt.division),
+            ):
+                self.query_one(selector, Select).value = Select.NULL if value is None else value
+            self.query_one("#filter-text", Input).value = flt.text or ""
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        value = None if event.value is Select.NULL else event.value
+        flt, which = self._filter, event.select.id
+        if which == "filter-state":
+            flt = replace(flt, state=JobState(str(value)) if value else None)
+        elif which == "filter-category":
+            flt = replace(flt, category=Category(str(value)) if value else None)
+        elif which == "filter-kind":
+            flt = replace(flt, kind=DocumentKind(str(value)) if value else None)
+        else:
+            flt = replace(flt, division=int(str(value)) if value else None)
+        self._filter = flt
+        self.post_message(self.Changed(self._filter))
+
+    @on(Input.Submitted)
+    def _text_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._filter = self._filter.with_text(event.value.strip())
+        self.post_message(self.Changed(self._filter))
+        self.post_message(self.Closed())
+
+    def action_close(self) -> None:
+        self.post_message(self.Closed())

@@ -1,0 +1,56 @@
+"""Console fixtures: a seeded store at a frozen time, and the app built as the CLI builds it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from exact_tui.services.console import ConsoleActions, ConsoleServices
+from exact_tui.store.engine import Store
+from exact_tui.ui.app import ConsoleApp, build_app
+from tests.console_seed import FrozenClock, seed
+
+AppFactory = Callable[..., ConsoleApp]
+
+
+@pytest.fixture
+def seeded(store: Store) -> Store:
+    seed(store)
+    return store
+
+
+@pytest.fixture
+def make_app(seeded: Store) -> AppFactory:
+    def make(
+        *,
+        actions: ConsoleActions | None = None,
+        read_only: bool = False,
+        live: bool = True,
+        **kwargs: Any,
+    ) -> ConsoleApp:
+        services = ConsoleServices(
+            seeded, timezone="Europe/Amsterdam", clock=FrozenClock(), actions=actions
+        )
+        # Live tests poll fast; snapshots poll too slowly for a second read to land.
+        speed = {"poll_seconds": 0.05, "tail_seconds": 0.05} if live else {}
+        return build_app(services, read_only=read_only, **speed, **kwargs)
+
+    return make
+
+
+def screen_text(app: ConsoleApp) -> str:
+    """What the terminal shows now, as plain lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the app run until `predicate()` holds (workers and timers included)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out; the screen shows:\n{screen_text(pilot.app)}")
+        await pilot.pause(0.02)

@@ -57,6 +57,10 @@ class Lanes:
 
 
 class SyncRunner(Protocol):
+    def ready(self) -> bool:
+        """Whether imports can run now (connected); requests wait until then."""
+        ...
+
     async def run(self, request: SyncRequestInfo, lanes: Lanes) -> str:
         """Import what the request asks for; return a one-line result. Raises on failure."""
         ...
@@ -130,7 +134,9 @@ class Worker:
 
     async def run(self, *, until_idle: bool = False) -> None:
         self._beat("running")
-        recovered = self.export.recover(self._dead_owners())
+        dead = self._dead_owners()
+        self._release_sync_requests(dead)
+        recovered = self.export.recover(dead)
         if recovered:
             log.warning("%d job(s) left in flight by a stopped worker are now unknown", recovered)
         beat = asyncio.create_task(self._heartbeat_loop())
@@ -160,7 +166,7 @@ class Worker:
         """Start what is due; True while anything is running or due."""
         self._schedule_daily()
         await self._maintenance()
-        if self._sync_task is None or self._sync_task.done():
+        if (self._sync_task is None or self._sync_task.done()) and self.sync.ready():
             request = self._claim_sync_request()
             if request is not None:
                 self._sync_task = asyncio.create_task(self._run_sync(request))
@@ -171,7 +177,7 @@ class Worker:
                 self._division_tasks[division] = asyncio.create_task(self._drain_division(division))
         running = [t for t in self._division_tasks.values() if not t.done()]
         sync_running = self._sync_task is not None and not self._sync_task.done()
-        return bool(running) or sync_running or self._has_pending_sync()
+        return bool(running) or sync_running or (self.sync.ready() and self._has_pending_sync())
 
     async def _drain_division(self, division: int) -> None:
         while not self.stopping:
@@ -198,11 +204,21 @@ class Worker:
                 return None
             assert request.id is not None
             request.state = "running"
+            request.picked_by = self.worker_id
             request.picked_at = self.clock.now()
             session.add(request)
             return SyncRequestInfo(
                 request.id, request.division, request.trigger, request.requested_by
             )
+
+    def _release_sync_requests(self, dead: set[str]) -> None:
+        """Requests a dead worker was running go back to the queue (an import is idempotent)."""
+        with self.store.write() as session:
+            for request in session.exec(select(SyncRequest).where(SyncRequest.state == "running")):
+                if request.picked_by is None or request.picked_by in dead:
+                    request.state = "pending"
+                    request.picked_by = None
+                    session.add(request)
 
     def _has_pending_sync(self) -> bool:
         with self.store.read() as session:

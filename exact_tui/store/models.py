@@ -302,6 +302,8 @@ class SyncRun(SQLModel, table=True):
     full: bool = False
     started_at: dt.datetime = _now_field()
     finished_at: dt.datetime | None = _time_field()
+    #: Rows Exact returned; an incremental run with nothing changed reads none.
+    read: int = 0
     added: int = 0
     changed: int = 0
     removed: int = 0
@@ -553,6 +555,8 @@ class SyncRequest(SQLModel, table=True):
     state: str = Field(default="pending", max_length=20)
     requested_by: str = Field(max_length=100)
     requested_at: dt.datetime = _now_field()
+    #: The worker that took it; a request left running by a worker that died is taken again.
+    picked_by: str | None = Field(default=None, max_length=100)
     picked_at: dt.datetime | None = _time_field()
     finished_at: dt.datetime | None = _time_field()
     result: str | None = Field(default=None, max_length=2000)

@@ -33,6 +33,18 @@ def until(when: dt.datetime | None, now: dt.datetime) -> str:
     return f"{span(delta)} ago" if delta < 0 else f"in {span(delta)}"
 
 
+def expiry(what: str, when: dt.datetime | None, now: dt.datetime) -> str:
+    """"access token expires in 8 min" / "access token expired 3 days ago"."""
+    if when is None:
+        return f"{what} expiry unknown"
+    verb = "expired" if when <= now else "expires"
+    return f"{what} {verb} {until(when, now)}"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
 def stamp(when: dt.datetime | None, zone: ZoneInfo, now: dt.datetime | None = None) -> str:
     """A time in the business's zone; only the clock time when it is today."""
     if when is None:

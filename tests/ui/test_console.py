@@ -37,7 +37,7 @@ async def test_status_shows_connection_divisions_and_a_missing_worker(
         assert "3,100 / 5,000" in text and "2 of 8" in text
         assert "last sync 3 min ago" in text
         assert "⛔ no access: NoDivisionAccess" in text
-        assert "1 documents not routed to a division" in text
+        assert "1 document not routed to a division" in text
         assert "No worker is running" in text and "exact-tui worker" in text
         beat(seeded)
         await wait_for(pilot, lambda: "✔ running on ops-1 (pid 4242)" in screen_text(app))

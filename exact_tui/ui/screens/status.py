@@ -20,7 +20,7 @@ from exact_tui.services.status import (
     StatusReport,
     WorkerInfo,
 )
-from exact_tui.ui.format import ago, day, resets, span, until
+from exact_tui.ui.format import ago, day, expiry, plural, resets, span
 from exact_tui.ui.render import (
     Palette,
     budget_bar,
@@ -81,8 +81,8 @@ def connection_panel(
     )
     if connection.has_token:
         lines.append(
-            f"access token expires {until(connection.token_expires_at, now)}"
-            f"  ·  refresh token expires {until(connection.refresh_expires_at, now)}"
+            f"{expiry('access token', connection.token_expires_at, now)}"
+            f"  ·  {expiry('refresh token', connection.refresh_expires_at, now)}"
         )
     else:
         lines.append(Text("no tokens stored: connect to export", style=palette.muted))
@@ -279,7 +279,10 @@ class StatusScreen(ConsoleScreen):
         if unrouted > 0:
             wanted.append(
                 join(
-                    Text(f"{unrouted:,} documents not routed to a division", palette.warning),
+                    Text(
+                        f"{plural(unrouted, 'document')} not routed to a division",
+                        palette.warning,
+                    ),
                     " (their bank account is not bound; see the Export log)",
                 )
             )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 22:03:46.983983
+Create Date: 2026-11-21 22:08:02.513878
 """
 
 from collections.abc import Sequence
@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.Column('host', sa.String(length=100), nullable=False),
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('target', sa.String(length=200), nullable=True),
-    sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('detail', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('result', sa.String(length=500), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -189,7 +189,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('category', sa.String(length=20), nullable=True),
     sa.Column('cause', sa.String(length=300), nullable=True),
-    sa.Column('missing', sa.JSON(), nullable=True),
+    sa.Column('missing', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sa.String(length=100), nullable=True),
@@ -274,6 +274,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('requested_by', sa.String(length=100), nullable=False),
     sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('picked_by', sa.String(length=100), nullable=True),
     sa.Column('picked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('result', sa.String(length=2000), nullable=True),
@@ -290,6 +291,7 @@ def upgrade() -> None:
     sa.Column('full', sa.Boolean(), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('read', sa.Integer(), nullable=False),
     sa.Column('added', sa.Integer(), nullable=False),
     sa.Column('changed', sa.Integer(), nullable=False),
     sa.Column('removed', sa.Integer(), nullable=False),
@@ -384,7 +386,7 @@ def upgrade() -> None:
     sa.Column('duration_ms', sa.Integer(), nullable=True),
     sa.Column('minutely_remaining', sa.Integer(), nullable=True),
     sa.Column('daily_remaining', sa.Integer(), nullable=True),
-    sa.Column('request', sa.JSON(), nullable=True),
+    sa.Column('request', sa.JSON(none_as_null=True), nullable=True),
     sa.ForeignKeyConstraint(['job_id'], ['export_job.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )

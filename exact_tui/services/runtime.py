@@ -1,0 +1,130 @@
+"""The worker's wiring: its link to Exact (opened while the store says Connected, closed when
+not) and the runners the worker drives."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+import httpx
+
+from exact_tui.domain.states import ConnectionStatus
+from exact_tui.exact.errors import ExactError
+from exact_tui.exact.http import ExactClient
+from exact_tui.secrets import SecretStore, SecretStoreError
+from exact_tui.services.clock import Clock
+from exact_tui.services.exact_session import ExactSession, exact_session
+from exact_tui.services.masterdata import MasterDataImporter
+from exact_tui.services.tokens import CONNECTION_ID
+from exact_tui.services.worker import Lanes, SyncRequestInfo
+from exact_tui.store.engine import Store
+from exact_tui.store.models import Connection
+
+log = logging.getLogger("exact_tui.worker")
+
+
+class NotConnected(Exception):
+    """The worker has no usable connection to Exact; the message says why."""
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    error_threshold: int = 8
+    timeout: float = 30.0
+
+
+class ExactLink:
+    """One authenticated session for the worker's life, opened when the connection is usable
+    and closed when it stops being so (disconnect, reconnect needed)."""
+
+    def __init__(
+        self,
+        store: Store,
+        secrets: SecretStore,
+        *,
+        clock: Clock,
+        options: LinkOptions | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store = store
+        self.secrets = secrets
+        self.clock = clock
+        self.options = options or LinkOptions()
+        self.transport = transport
+        self._stack: AsyncExitStack | None = None
+        self._session: ExactSession | None = None
+        self._last_problem: str | None = None
+
+    def status(self) -> ConnectionStatus | None:
+        with self.store.read() as session:
+            conn = session.get(Connection, CONNECTION_ID)
+            return conn.status if conn else None
+
+    async def session(self) -> ExactSession | None:
+        """The open session, opening it if the connection is usable; None (and closed) when
+        it is not. A problem is logged once, not on every poll."""
+        if self.status() is not ConnectionStatus.CONNECTED:
+            await self.close()
+            return None
+        if self._session is not None:
+            return self._session
+        stack = AsyncExitStack()
+        try:
+            self._session = await stack.enter_async_context(
+                exact_session(
+                    self.store,
+                    self.secrets,
+                    error_threshold=self.options.error_threshold,
+                    timeout=self.options.timeout,
+                    transport=self.transport,
+                    clock=self.clock.now,
+                    sleep=self.clock.sleep,
+                )
+            )
+        except (ExactError, SecretStoreError) as exc:
+            await stack.aclose()
+            self._note(f"cannot reach Exact: {exc}")
+            return None
+        self._stack = stack
+        self._last_problem = None
+        return self._session
+
+    async def client(self) -> ExactClient:
+        session = await self.session()
+        if session is None:
+            raise NotConnected(self._last_problem or "not connected to Exact")
+        return session.client
+
+    def _note(self, problem: str) -> None:
+        if problem != self._last_problem:
+            log.error("%s", problem)
+            self._last_problem = problem
+
+    async def keep_alive(self) -> None:
+        """The daily refresh of an idle connection, so the 30-day refresh token never lapses."""
+        session = await self.session()
+        if session is not None:
+            await session.tokens.refresh_if_idle()
+
+    async def close(self) -> None:
+        if self._stack is not None:
+            stack, self._stack, self._session = self._stack, None, None
+            await stack.aclose()
+
+
+class SyncRunner:
+    """The worker's `SyncRunner`: master-data import over the link."""
+
+    def __init__(self, store: Store, link: ExactLink, clock: Clock) -> None:
+        self.store = store
+        self.link = link
+        self.clock = clock
+
+    def ready(self) -> bool:
+        return self.link.status() is ConnectionStatus.CONNECTED
+
+    async def run(self, request: SyncRequestInfo, lanes: Lanes) -> str:
+        client = await self.link.client()
+        importer = MasterDataImporter(self.store, client, clock=self.clock)
+        return await importer.run(request, lanes)

@@ -17,7 +17,7 @@ import click
 
 from exact_tui import __version__, paths
 from exact_tui.config import ConfigError, Settings, load_settings, resolve_db_url
-from exact_tui.domain.states import Category, DocumentKind, JobState
+from exact_tui.domain.states import Category, DocumentKind, JobState, MappingKind
 from exact_tui.store.engine import Store, StoreError, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -112,13 +112,17 @@ def group(
 @pass_app
 def console(app: AppContext, read_only: bool, ansi: bool) -> None:
     """Open the console (what a bare `exact-tui` does)."""
-    from exact_tui.services.console import ConsoleServices
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.console import ConsoleServices, intent_actions
+    from exact_tui.services.intents import Intents
     from exact_tui.ui.app import build_app
 
+    store = app.store()
     services = ConsoleServices(
-        app.store(),
+        store,
         error_budget=app.settings.export.error_budget,
         timezone=app.settings.sync.timezone,
+        actions=intent_actions(Intents(store, Actor.current("tui"))),
     )
     build_app(services, read_only=read_only, ansi=ansi).run()
 
@@ -433,6 +437,348 @@ def doctor(app: AppContext) -> None:
         click.echo(f"  {check.level.mark} {check.name}: {check.detail}")
     if any(check.level is Level.FAIL for check in checks):
         sys.exit(1)
+
+
+def worker_setup(settings: Settings) -> Any:
+    """The worker's options from the settings (one place, shared with the demo)."""
+    from exact_tui.services.export import ExportOptions
+    from exact_tui.services.runtime import LinkOptions, WorkerSetup
+    from exact_tui.services.worker import WorkerOptions
+
+    return WorkerSetup(
+        link=LinkOptions(
+            error_threshold=settings.export.error_budget,
+            timeout=settings.exact.timeout_seconds,
+        ),
+        export=ExportOptions(
+            backoff_base=settings.export.backoff_base_seconds,
+            backoff_cap=settings.export.backoff_cap_seconds,
+            lookup_safety_delay=settings.export.lookup_safety_delay_seconds,
+            on_ambiguous=settings.customers.on_ambiguous,
+            timezone=settings.sync.timezone,
+        ),
+        worker=WorkerOptions(daily_at=settings.sync.daily_at, timezone=settings.sync.timezone),
+    )
+
+
+@group.command()
+@click.option(
+    "--until-idle",
+    is_flag=True,
+    help="Do what is due (imports, exports) and exit, instead of running until stopped.",
+)
+@pass_app
+def worker(app: AppContext, until_idle: bool) -> None:
+    """Run the worker: the one process that calls Exact (imports and exports).
+
+    Stops cleanly on SIGTERM or ctrl+c: nothing new starts, what is in flight finishes.
+    """
+    import asyncio
+    import logging
+
+    from exact_tui.logging_setup import configure_logging
+    from exact_tui.secrets import RedactingFilter, SecretStoreError, open_secret_store
+    from exact_tui.services.runtime import build_worker
+
+    settings = app.settings
+    log_file = configure_logging(settings)
+    store = app.store()
+    try:
+        secrets = open_secret_store(
+            settings.secrets.store,
+            file=settings.secrets.file,
+            keyring_timeout=settings.secrets.keyring_timeout_seconds,
+        )
+    except SecretStoreError as exc:
+        fail(str(exc))
+    # The worker also reports to its terminal (journald under systemd), redacted like the file;
+    # the one line per Exact call stays in the log file.
+    console_handler = logging.StreamHandler()
+    console_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console_handler.addFilter(RedactingFilter())
+    console_handler.addFilter(lambda record: record.name != "exact_tui.requests")
+    logging.getLogger("exact_tui").addHandler(console_handler)
+    runner, link = build_worker(store, secrets, worker_setup(settings))
+
+    async def main() -> None:
+        runner.install_signal_handlers()
+        try:
+            await runner.run(until_idle=until_idle)
+        finally:
+            await link.close()
+
+    click.echo(
+        f"exact-tui worker {runner.worker_id} on {store.url}; log {log_file}"
+        + ("; until idle" if until_idle else "; SIGTERM or ctrl+c stops"),
+        err=True,
+    )
+    asyncio.run(main())
+
+
+@group.command()
+@click.option("--division", type=int, help="Only this division (default: every division).")
+@click.option("--wait", is_flag=True, help="Wait for the worker to finish, showing progress.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1),
+    default=900,
+    show_default=True,
+    help="With --wait: give up waiting after this many seconds (the request stays queued).",
+)
+@pass_app
+def sync(app: AppContext, division: int | None, wait: bool, timeout: float) -> None:
+    """Retrieve data: ask the worker to import Exact's master data now."""
+    import time
+
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.status import status_report
+    from exact_tui.services.sync_requests import SyncRefused, request_sync, sync_request
+
+    store = app.store()
+    try:
+        request_id = request_sync(store, Actor.current("cli"), division)
+    except SyncRefused as exc:
+        fail(str(exc))
+    scope = f"division {division}" if division is not None else "every division"
+    click.echo(f"sync request {request_id} queued for {scope}")
+    if not status_report(store).worker_running:
+        click.echo(
+            "no worker is running: the request waits until one starts (`exact-tui worker`)",
+            err=True,
+        )
+    if not wait:
+        return
+    deadline = time.monotonic() + timeout
+    shown = 0
+    state = ""
+    while True:
+        view = sync_request(store, request_id)
+        if view.state != state:
+            state = view.state
+            click.echo(f"  {state}")
+        for run in view.runs[shown:]:
+            where = f"division {run.division}" if run.division is not None else "divisions"
+            outcome = (
+                f"failed: {run.error}"
+                if run.error
+                else f"{run.read} read, +{run.added} ~{run.changed} -{run.removed}"
+            )
+            click.echo(f"  {where:<17} {run.entity:<13} {outcome} ({run.calls} calls)")
+        shown = len(view.runs)
+        if view.finished:
+            click.echo(f"{view.state}: {view.result or ''}")
+            if view.state == "failed":
+                sys.exit(1)
+            return
+        if time.monotonic() > deadline:
+            fail(f"gave up waiting after {timeout:g} s; sync request {request_id} stays queued")
+        time.sleep(0.5)
+
+
+# ---------------------------------------------------------------- operator intents
+
+
+def _intents(app: AppContext) -> Any:
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.intents import Intents
+
+    return Intents(app.store(), Actor.current("cli"))
+
+
+def _do(action: Callable[[], Any]) -> None:
+    """Run an intent: its message on stdout, or its refusal on stderr with status 1."""
+    from exact_tui.services.intents import IntentRefused
+
+    try:
+        result = action()
+    except IntentRefused as exc:
+        fail(str(exc))
+    click.echo(result.message)
+
+
+@group.command()
+@click.argument("job_ids", nargs=-1, type=int, metavar="[JOB_ID]...")
+@click.option("--all", "matching", is_flag=True, help="Every job the options below match.")
+@click.option("--state", type=_choice(JobState), help="With --all: only jobs in this state.")
+@click.option("--category", type=_choice(Category), help="With --all: only this category.")
+@click.option("--kind", type=_choice(DocumentKind), help="With --all: only this kind.")
+@click.option("--division", type=int, help="With --all: only this division.")
+@click.option("--search", "text", help="With --all: text in the number, cause or error.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@pass_app
+def retry(
+    app: AppContext,
+    job_ids: tuple[int, ...],
+    matching: bool,
+    state: str | None,
+    category: str | None,
+    kind: str | None,
+    division: int | None,
+    text: str | None,
+    yes: bool,
+) -> None:
+    """Retry jobs once their cause is fixed: failed, needs_mapping and retry_wait go back to
+    pending; an unknown job is looked up in Exact first, never sent again blind."""
+    from exact_tui.services.intents import IntentRefused
+    from exact_tui.services.jobs import JobFilter
+
+    if bool(job_ids) == matching:
+        raise click.UsageError("give job ids, or --all with filter options")
+    intents = _intents(app)
+    if job_ids:
+        refused = 0
+        for job_id in job_ids:
+            try:
+                click.echo(f"job {job_id}: {intents.retry(job_id).message}")
+            except IntentRefused as exc:
+                click.echo(f"exact-tui: job {job_id}: {exc}", err=True)
+                refused += 1
+        if refused:
+            sys.exit(1)
+        return
+    flt = JobFilter(
+        state=JobState(state) if state else None,
+        category=Category(category) if category else None,
+        kind=DocumentKind(kind) if kind else None,
+        division=division,
+        text=text,
+    )
+    count = intents.count_matching(flt)
+    if not count:
+        click.echo("no jobs match")
+        return
+    if not yes and not click.confirm(
+        f"Retry {count} job(s)? The worker sends them paced by Exact's limits.", err=True
+    ):
+        fail("nothing retried")
+    _do(lambda: intents.retry_matching(flt))
+
+
+@group.command("map")
+@click.option("--division", type=int, required=True, help="The Exact division.")
+@click.option("--kind", type=_choice(MappingKind), required=True, help="What is mapped.")
+@click.argument("platform_code")
+@click.argument("exact_code")
+@pass_app
+def map_code(
+    app: AppContext, division: int, kind: str, platform_code: str, exact_code: str
+) -> None:
+    """Map a platform GL / VAT / cost center / cost unit code to an Exact code; the documents
+    it unblocks go back to the queue."""
+    intents = _intents(app)
+    _do(lambda: intents.map(division, MappingKind(kind), platform_code, exact_code))
+
+
+@group.group()
+def bind() -> None:
+    """Bind a bank account to a division and bank journal, or a division to an organization."""
+
+
+@bind.command("bank-account")
+@click.argument("iban")
+@click.option("--division", type=int, required=True, help="The Exact division.")
+@click.option("--journal", required=True, help="The division's bank journal (its code).")
+@pass_app
+def bind_bank_account(app: AppContext, iban: str, division: int, journal: str) -> None:
+    """Route a bank account's invoices, payments and write-offs to a division."""
+    intents = _intents(app)
+    _do(lambda: intents.bind_bank_account(iban, division, journal))
+
+
+@bind.command("division")
+@click.argument("division", type=int)
+@click.option("--organization", required=True, help="The organization's code.")
+@pass_app
+def bind_division(app: AppContext, division: int, organization: str) -> None:
+    """Bind a division to an organization (a division belongs to one at most)."""
+    intents = _intents(app)
+    _do(lambda: intents.bind_division(division, organization))
+
+
+@group.command()
+@click.argument("customer")
+@click.argument("account")
+@click.option("--division", type=int, required=True, help="The Exact division.")
+@pass_app
+def link(app: AppContext, customer: str, account: str, division: int) -> None:
+    """Link a platform customer (its number) to an Exact account (its code or ID). Documents
+    not yet posted go to that account; posted ones stay where they are."""
+    intents = _intents(app)
+    _do(lambda: intents.link(customer, division, account))
+
+
+@group.command()
+@click.argument("customer")
+@click.option("--division", type=int, required=True, help="The Exact division.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@pass_app
+def unlink(app: AppContext, customer: str, division: int, yes: bool) -> None:
+    """Remove a customer's link: documents not yet posted are matched again."""
+    if not yes and not click.confirm(
+        f"Unlink customer {customer} in division {division}?", err=True
+    ):
+        fail("nothing unlinked")
+    intents = _intents(app)
+    _do(lambda: intents.unlink(customer, division))
+
+
+@group.command()
+@click.option("--division", type=int, required=True, help="The Exact division.")
+@click.option("--sales-journal", help="Sales journal code (type 20).")
+@click.option("--general-journal", help="General journal code (type 90).")
+@click.option("--receivables-gl", help="Receivables GL account code (type 20).")
+@click.option("--write-off-gl", help="Write-off GL account code.")
+@click.option("--collection-costs-gl", help="Collection-costs GL account code.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (when showing).")
+@pass_app
+def settings(
+    app: AppContext,
+    division: int,
+    as_json: bool,
+    sales_journal: str | None,
+    general_journal: str | None,
+    receivables_gl: str | None,
+    write_off_gl: str | None,
+    collection_costs_gl: str | None,
+) -> None:
+    """Show or change a division's journals and GL accounts ("" clears a value)."""
+    from exact_tui.domain.preflight import SETTING_LABELS
+    from exact_tui.services.intents import current_settings
+
+    changes = {
+        "sales_journal": sales_journal,
+        "general_journal": general_journal,
+        "receivables_gl": receivables_gl,
+        "write_off_gl": write_off_gl,
+        "collection_costs_gl": collection_costs_gl,
+    }
+    if all(value is None for value in changes.values()):
+        values = current_settings(app.store(), division)
+        if as_json:
+            echo_json({"division": division, **values})
+            return
+        for name, value in values.items():
+            click.echo(f"{SETTING_LABELS[name]:<28} {value or '(not set)'}")
+        return
+    intents = _intents(app)
+    _do(lambda: intents.set_settings(division, **changes))
+
+
+@group.command()
+@click.option("--reason", help="Shown on the status (default: paused by you).")
+@pass_app
+def pause(app: AppContext, reason: str | None) -> None:
+    """Pause exports: nothing new is sent to Exact until `resume`."""
+    intents = _intents(app)
+    _do(lambda: intents.pause(reason))
+
+
+@group.command()
+@pass_app
+def resume(app: AppContext) -> None:
+    """Resume exports after `pause`."""
+    intents = _intents(app)
+    _do(intents.resume)
 
 
 @group.command()

@@ -265,6 +265,14 @@ class EnvSecretStore(SecretStore):
             f"{GENERATE_KEY_COMMAND}"
         )
 
+    def stored_client_secret(self) -> Secret | None:
+        """This store's environment holds the client secret too (it may not be the process's
+        own environment, as in the demo)."""
+        value = self._environ.get(ENV_CLIENT_SECRET) or _credential(
+            self._environ, CREDENTIAL_CLIENT_SECRET
+        )
+        return Secret(value) if value else None
+
 
 class KeyringSecretStore(SecretStore):
     """The OS keyring (a recommended backend only), every call under a timeout."""

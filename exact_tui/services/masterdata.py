@@ -31,7 +31,7 @@ from exact_tui.exact.errors import AccessDenied, ExactError, ReconnectNeeded
 from exact_tui.exact.http import ExactClient
 from exact_tui.exact.odata import Query
 from exact_tui.services.clock import Clock, SystemClock
-from exact_tui.services.worker import Lanes, SyncRequestInfo
+from exact_tui.services.worker import Lanes, SyncInterrupted, SyncRequestInfo
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     CostCenter,
@@ -274,10 +274,19 @@ class MasterDataImporter:
     """Imports master data; one instance serves one worker (implements the worker's
     `SyncRunner`)."""
 
-    def __init__(self, store: Store, client: ExactClient, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: ExactClient,
+        *,
+        clock: Clock | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> None:
         self.store = store
         self.client = client
         self.clock = clock or SystemClock()
+        #: Set when the worker is stopping: the import ends between two entities.
+        self.stop = stop or asyncio.Event()
 
     # ---------------------------------------------------------------- the worker's entry
 
@@ -296,9 +305,15 @@ class MasterDataImporter:
                 divisions = [d for d in divisions if d not in refused]
                 if skipped:
                     head += f"skipped without access: {', '.join(map(str, skipped))}; "
-        results = await asyncio.gather(
-            *(self._in_lane(lanes, division, request.trigger) for division in divisions)
+        outcomes = await asyncio.gather(
+            *(self._in_lane(lanes, division, request.trigger) for division in divisions),
+            return_exceptions=True,
         )
+        # Every division has ended (none is left running); then the first failure counts.
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        results = [o for o in outcomes if isinstance(o, DivisionResult)]
         stale = await asyncio.to_thread(stale_mappings, self.store)
         tail = f"; {len(stale)} mapping(s) point at something deleted or blocked" if stale else ""
         return head + "; ".join(result.summary() for result in results) + tail
@@ -396,6 +411,11 @@ class MasterDataImporter:
         result = DivisionResult(division)
         full = await asyncio.to_thread(self._needs_full, division)
         for entity in ENTITIES:
+            if self.stop.is_set():
+                # Each entity is written with its cursor, so stopping here leaves the cache
+                # consistent; the request is taken again by the next run.
+                await asyncio.to_thread(self._record, result.runs, self.clock.now())
+                raise SyncInterrupted(f"stopped in division {division}")
             run = await self._import_entity(division, entity, full=full)
             result.runs.append(run)
             if run.error is not None and run.entity == "stop":

@@ -3,6 +3,7 @@ not) and the runners the worker drives."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -13,11 +14,12 @@ from exact_tui.domain.states import ConnectionStatus
 from exact_tui.exact.errors import ExactError
 from exact_tui.exact.http import ExactClient
 from exact_tui.secrets import SecretStore, SecretStoreError
-from exact_tui.services.clock import Clock
+from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.exact_session import ExactSession, exact_session
+from exact_tui.services.export import ExportOptions, ExportService
 from exact_tui.services.masterdata import MasterDataImporter
 from exact_tui.services.tokens import CONNECTION_ID
-from exact_tui.services.worker import Lanes, SyncRequestInfo
+from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
 from exact_tui.store.engine import Store
 from exact_tui.store.models import Connection
 
@@ -124,7 +126,45 @@ class SyncRunner:
     def ready(self) -> bool:
         return self.link.status() is ConnectionStatus.CONNECTED
 
-    async def run(self, request: SyncRequestInfo, lanes: Lanes) -> str:
+    async def run(self, request: SyncRequestInfo, lanes: Lanes, stop: asyncio.Event) -> str:
         client = await self.link.client()
-        importer = MasterDataImporter(self.store, client, clock=self.clock)
+        importer = MasterDataImporter(self.store, client, clock=self.clock, stop=stop)
         return await importer.run(request, lanes)
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """Everything a worker process needs, from the settings (plain values)."""
+
+    link: LinkOptions
+    export: ExportOptions
+    worker: WorkerOptions
+
+
+def build_worker(
+    store: Store,
+    secrets: SecretStore,
+    setup: WorkerSetup,
+    *,
+    clock: Clock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[Worker, ExactLink]:
+    """The worker with its link to Exact, its import and its export pipeline. Close the link
+    when the worker has stopped."""
+    clock = clock or SystemClock()
+    link = ExactLink(store, secrets, clock=clock, options=setup.link, transport=transport)
+
+    async def client() -> ExactClient | None:
+        session = await link.session()
+        return session.client if session is not None else None
+
+    export = ExportService(store, client, options=setup.export, clock=clock)
+    worker = Worker(
+        store,
+        SyncRunner(store, link, clock),
+        export,
+        options=setup.worker,
+        clock=clock,
+        daily_maintenance=link.keep_alive,
+    )
+    return worker, link

@@ -38,6 +38,11 @@ class WorkerOptions:
     timezone: str = "Europe/Amsterdam"
 
 
+class SyncInterrupted(Exception):
+    """The worker is stopping: the import stopped between two steps, consistent, and its
+    request goes back to the queue."""
+
+
 @dataclass(frozen=True)
 class SyncRequestInfo:
     id: int
@@ -61,8 +66,9 @@ class SyncRunner(Protocol):
         """Whether imports can run now (connected); requests wait until then."""
         ...
 
-    async def run(self, request: SyncRequestInfo, lanes: Lanes) -> str:
-        """Import what the request asks for; return a one-line result. Raises on failure."""
+    async def run(self, request: SyncRequestInfo, lanes: Lanes, stop: asyncio.Event) -> str:
+        """Import what the request asks for; return a one-line result. Raises on failure, and
+        `SyncInterrupted` when `stop` was set before it finished."""
         ...
 
 
@@ -164,7 +170,7 @@ class Worker:
 
     async def _tick(self) -> bool:
         """Start what is due; True while anything is running or due."""
-        self._schedule_daily()
+        self.schedule_daily()
         await self._maintenance()
         if (self._sync_task is None or self._sync_task.done()) and self.sync.ready():
             request = self._claim_sync_request()
@@ -231,8 +237,10 @@ class Worker:
 
     async def _run_sync(self, request: SyncRequestInfo) -> None:
         try:
-            result = await self.sync.run(request, self.lanes)
+            result = await self.sync.run(request, self.lanes, self._stopping)
             state = "done"
+        except SyncInterrupted:
+            result, state = "interrupted by the worker stopping; queued again", "pending"
         except Exception as exc:
             log.exception("sync request %d failed", request.id)
             result, state = f"{type(exc).__name__}: {exc}", "failed"
@@ -241,10 +249,13 @@ class Worker:
             if row is not None:
                 row.state = state
                 row.result = result[:2000]
-                row.finished_at = self.clock.now()
+                if state == "pending":
+                    row.picked_by = row.picked_at = None
+                else:
+                    row.finished_at = self.clock.now()
                 session.add(row)
 
-    def _schedule_daily(self) -> None:
+    def schedule_daily(self) -> None:
         """Insert the day's import request once, at the configured local time."""
         now = self.clock.now()
         slot = last_daily_slot(now, self.options.daily_at, self.options.timezone)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -114,3 +116,27 @@ class World:
             error_threshold=error_threshold,
         ) as session:
             yield session
+
+
+def cli_connect(base_url: str, db_url: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """`exact-tui connect` with the user's part played by an HTTP client: open the printed
+    address (auto-approving), and paste the address the browser would end on into stdin."""
+    command = [sys.executable, "-m", "exact_tui", "--db", db_url, "connect"]
+    command += ["--base-url", base_url, "--client-id", "sandbox-client"]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    if not url:
+        out, err = process.communicate(timeout=30)
+        return process.returncode, out, err
+    answer = httpx.get(url + "&auto_approve=1", follow_redirects=False)
+    assert answer.status_code == 302
+    out, err = process.communicate(answer.headers["location"] + "\n", timeout=60)
+    return process.returncode, url + "\n" + out, err

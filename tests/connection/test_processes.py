@@ -16,36 +16,12 @@ from exact_tui.cli import group
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.store.engine import open_store
 from exact_tui.store.models import Connection, OAuthToken
-from tests.connection.kit import process_env, secret_env
+from tests.connection.kit import cli_connect, process_env, secret_env
 
 DRIVER = Path(__file__).with_name("refresh_driver.py")
 ROOT = Path(__file__).parents[2]
 
 pytestmark = pytest.mark.slow
-
-
-def cli_connect(base_url: str, db_url: str, env: dict[str, str]) -> tuple[int, str, str]:
-    """`exact-tui connect` with the user's part played by an HTTP client: open the printed
-    address (auto-approving), and paste the address the browser would end on into stdin."""
-    command = [sys.executable, "-m", "exact_tui", "--db", db_url, "connect"]
-    command += ["--base-url", base_url, "--client-id", "sandbox-client"]
-    process = subprocess.Popen(
-        command,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    if not url:
-        out, err = process.communicate(timeout=30)
-        return process.returncode, out, err
-    answer = httpx.get(url + "&auto_approve=1", follow_redirects=False)
-    assert answer.status_code == 302
-    out, err = process.communicate(answer.headers["location"] + "\n", timeout=60)
-    return process.returncode, url + "\n" + out, err
 
 
 @pytest.fixture

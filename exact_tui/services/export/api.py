@@ -1,0 +1,21 @@
+"""What the export pipeline needs of the Exact client (`ExactClient` has it; tests may wrap it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from exact_tui.exact.odata import Page, Query
+from exact_tui.exact.ratelimit import RateState
+
+
+class ExactApi(Protocol):
+    async def get_page(self, division: int, path: str, query: Query | None = None) -> Page: ...
+
+    async def get_all(
+        self, division: int, path: str, query: Query | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    async def post(self, division: int, path: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def rate_state(self, division: int) -> RateState: ...

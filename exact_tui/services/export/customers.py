@@ -1,0 +1,276 @@
+"""Customer matching and creation (design §8): which Exact account a document goes to.
+
+From the cache first (an existing link, then VAT number, account code, search code; no call).
+When nothing matches, or several do and `customers.on_ambiguous = "create"`: one live check in
+Exact (the cache may be stale, and an account created by an attempt whose answer was lost
+carries our customer number as SearchCode), then the account is created and linked. Every link
+records how it was made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from exact_tui.domain.matching import (
+    AccountFacts,
+    CustomerFacts,
+    Decision,
+    MatchResult,
+    describe_method,
+    match_customer,
+    normalise_code,
+)
+from exact_tui.domain.states import LinkMethod
+from exact_tui.domain.transitions import EventOutcome
+from exact_tui.domain.vat import normalise_vat
+from exact_tui.exact import entries
+from exact_tui.services.clock import Clock
+from exact_tui.services.export.api import ExactApi
+from exact_tui.services.export.documents import CustomerInfo
+from exact_tui.services.masterdata import ENTITIES
+from exact_tui.store.engine import Store
+from exact_tui.store.models import CustomerLink, ExactAccount, ExportEvent, SyncState
+
+#: Who links automatically, in the link's `linked_by`.
+WORKER = "exact-tui worker"
+_ACCOUNTS_ENTITY = next(e.name for e in ENTITIES if e.model is ExactAccount)
+
+OnAmbiguous = Literal["create", "hold"]
+
+
+@dataclass(frozen=True)
+class CustomerPlan:
+    """What the cache says about a customer in one division, before any call."""
+
+    customer: CustomerInfo
+    result: MatchResult
+    #: Codes of the accounts involved, to say in words which account a link points at.
+    codes: Mapping[str, str | None]
+
+
+def _facts(account: ExactAccount) -> AccountFacts:
+    return AccountFacts(
+        id=account.id,
+        code=account.code,
+        search_code=account.search_code,
+        vat_normalised=account.vat_normalised,
+        status=account.status,
+        name=account.name,
+        is_blocked=account.is_blocked,
+    )
+
+
+def _link_is_current(session: Session, division: int, link: CustomerLink) -> bool:
+    """A link whose account is not in the cache still holds when the accounts were last
+    imported before the link was made (an account we created since); otherwise the account
+    is gone from Exact and the rules run again."""
+    state = session.get(SyncState, (division, _ACCOUNTS_ENTITY))
+    return state is None or state.last_run_at is None or state.last_run_at < link.linked_at
+
+
+def plan_customer(session: Session, division: int, customer: CustomerInfo) -> CustomerPlan:
+    """Design §8 over the cached accounts: only the candidates are read (same VAT number,
+    code or search code, or the linked account), through the cache's indexes."""
+    number = normalise_code(customer.number) or customer.number
+    link = session.get(CustomerLink, (customer.id, division))
+    conditions = [col(ExactAccount.code) == number, col(ExactAccount.search_code) == number]
+    if customer.vat_normalised:
+        conditions.append(col(ExactAccount.vat_normalised) == customer.vat_normalised)
+    if link is not None:
+        conditions.append(col(ExactAccount.id) == link.exact_account_id)
+    rows = session.exec(
+        select(ExactAccount).where(col(ExactAccount.division) == division, or_(*conditions))
+    ).all()
+    accounts = [_facts(row) for row in rows]
+    linked = link.exact_account_id if link is not None else None
+    if (
+        link is not None
+        and not any(a.id == link.exact_account_id for a in accounts)
+        and _link_is_current(session, division, link)
+    ):
+        accounts.append(AccountFacts(link.exact_account_id, None, None, None, "C"))
+    result = match_customer(
+        CustomerFacts(customer.number, customer.vat_normalised),
+        accounts,
+        linked_account_id=linked,
+    )
+    return CustomerPlan(customer, result, {a.id: a.code for a in accounts})
+
+
+def live_accounts(rows: Iterable[Mapping[str, Any]]) -> list[AccountFacts]:
+    """Accounts as the live check returned them, in the matching rules' terms."""
+    found = []
+    for row in rows:
+        if row.get("ID") is None:
+            continue
+        country = str(row.get("Country") or "").strip() or None
+        vat = str(row.get("VATNumber") or "").strip() or None
+        found.append(
+            AccountFacts(
+                id=str(row["ID"]),
+                code=normalise_code(str(row.get("Code") or "")),
+                search_code=normalise_code(str(row.get("SearchCode") or "")),
+                vat_normalised=normalise_vat(vat, country),
+                status=str(row.get("Status") or "").strip() or None,
+                name=str(row.get("Name") or ""),
+                is_blocked=bool(row.get("Blocked")),
+            )
+        )
+    return found
+
+
+def by_search_code(accounts: Sequence[AccountFacts], number: str) -> list[AccountFacts]:
+    """Usable customer accounts whose SearchCode is the customer number."""
+    wanted = normalise_code(number)
+    return [
+        a
+        for a in accounts
+        if a.status == "C" and not a.is_blocked and normalise_code(a.search_code) == wanted
+    ]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The account to post to, or why the job waits for a person (`hold`)."""
+
+    account_id: str | None
+    hold: MatchResult | None = None
+
+
+class CustomerResolver:
+    def __init__(self, store: Store, clock: Clock, *, on_ambiguous: OnAmbiguous) -> None:
+        self.store = store
+        self.clock = clock
+        self.on_ambiguous = on_ambiguous
+
+    async def resolve(
+        self, client: ExactApi, division: int, plan: CustomerPlan, job_id: int
+    ) -> Resolution:
+        """The account for `plan`'s customer; may call Exact (the live check, the creation).
+        Failures of those calls are raised as the client raised them."""
+        result = plan.result
+        customer = plan.customer
+        if result.decision is Decision.LINKED:
+            return Resolution(result.account_id)
+        if result.decision is Decision.MATCHED:
+            assert result.account_id is not None and result.method is not None
+            await self._link(job_id, division, customer, result.account_id, result.method, plan)
+            return Resolution(result.account_id)
+        variants = entries.vat_variants(customer.vat_number, customer.vat_normalised)
+        page = await client.get_page(
+            division, entries.ACCOUNTS, entries.customer_check(variants, customer.number)
+        )
+        live = live_accounts(page.rows)
+        codes = {**plan.codes, **{a.id: a.code for a in live}}
+        ours = by_search_code(live, customer.number)
+        if len(ours) == 1:
+            # Carries our customer number: an earlier attempt created it, or someone set it.
+            await self._link(job_id, division, customer, ours[0].id, LinkMethod.SEARCH_CODE, codes)
+            return Resolution(ours[0].id)
+        if result.decision is Decision.NONE:
+            found = match_customer(CustomerFacts(customer.number, customer.vat_normalised), live)
+            if found.decision is Decision.MATCHED:
+                assert found.account_id is not None and found.method is not None
+                await self._link(job_id, division, customer, found.account_id, found.method, codes)
+                return Resolution(found.account_id)
+            if found.decision is Decision.AMBIGUOUS and self.on_ambiguous == "hold":
+                return Resolution(None, hold=found)
+        return Resolution(await self._create(client, division, customer, job_id))
+
+    async def _create(
+        self, client: ExactApi, division: int, customer: CustomerInfo, job_id: int
+    ) -> str:
+        body = entries.new_customer_account(
+            name=customer.name,
+            customer_number=customer.number,
+            vat_number=customer.vat_normalised,
+            address_line=customer.address_line,
+            postcode=customer.postcode,
+            city=customer.city,
+            country=customer.country,
+            email=customer.email,
+            phone=customer.phone,
+        )
+        created = await client.post(division, entries.ACCOUNTS, body)
+        account_id = str(created.get("ID") or "")
+        code = normalise_code(str(created.get("Code") or ""))
+        await asyncio.to_thread(
+            self._save_link,
+            job_id,
+            division,
+            customer,
+            account_id,
+            LinkMethod.CREATED,
+            f"customer {customer.number} created in Exact as account {code or account_id}",
+            body,
+        )
+        return account_id
+
+    async def _link(
+        self,
+        job_id: int,
+        division: int,
+        customer: CustomerInfo,
+        account_id: str,
+        method: LinkMethod,
+        codes: CustomerPlan | Mapping[str, str | None],
+    ) -> None:
+        known = codes.codes if isinstance(codes, CustomerPlan) else codes
+        label = known.get(account_id) or account_id
+        message = (
+            f"customer {customer.number} linked to Exact account {label} "
+            f"({describe_method(method)})"
+        )
+        await asyncio.to_thread(
+            self._save_link, job_id, division, customer, account_id, method, message, None
+        )
+
+    def _save_link(
+        self,
+        job_id: int,
+        division: int,
+        customer: CustomerInfo,
+        account_id: str,
+        method: LinkMethod,
+        message: str,
+        request: dict[str, Any] | None,
+    ) -> None:
+        now = self.clock.now()
+        with self.store.write() as session:
+            link = session.get(CustomerLink, (customer.id, division))
+            if link is None:
+                link = CustomerLink(
+                    customer_id=customer.id,
+                    division=division,
+                    exact_account_id=account_id,
+                    method=method,
+                    linked_by=WORKER,
+                    linked_at=now,
+                )
+            else:
+                link.exact_account_id = account_id
+                link.method = method
+                link.linked_by = WORKER
+                link.linked_at = now
+            session.add(link)
+            outcome = EventOutcome.ACCOUNT_CREATED if request else EventOutcome.LINKED
+            session.add(
+                ExportEvent(
+                    job_id=job_id,
+                    at=now,
+                    outcome=outcome,
+                    message=message[:2000],
+                    http_status=201 if request else None,
+                    request=request,
+                )
+            )
+
+
+def hold_cause(customer: CustomerInfo, division: int, match: MatchResult) -> str:
+    return f"customer {customer.number}: {match.why} in division {division}"

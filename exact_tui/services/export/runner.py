@@ -1,0 +1,992 @@
+"""The export pipeline in the worker (design §7): the worker's `ExportRunner`.
+
+`prepare()` does the local steps for new pending jobs in batches (history, routing,
+preflight) without calling Exact; `process_next()` takes one due job of a division: an
+`unknown` one is settled by a lookup in Exact, a pending one is checked again, claimed (the
+claim is committed before any request), its customer resolved and its entry posted; every
+outcome goes through the pure state machine (`domain.transitions`) and leaves an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from exact_tui.domain.matching import Decision
+from exact_tui.domain.preflight import Missing
+from exact_tui.domain.states import Category, ConnectionStatus, DocumentKind, JobState
+from exact_tui.domain.transitions import (
+    EventOutcome,
+    JobFacts,
+    Outcome,
+    OutcomeKind,
+    Policy,
+    Transition,
+    after_attempt,
+    after_lookup,
+    blocked,
+    interrupted,
+    lookup_failed,
+)
+from exact_tui.exact import entries
+from exact_tui.exact.errors import (
+    AccessDenied,
+    Ambiguous,
+    ErrorBudgetSpent,
+    ExactError,
+    RateLimited,
+    ReconnectNeeded,
+    Refused,
+    Transient,
+)
+from exact_tui.exact.ratelimit import RateState
+from exact_tui.services.clock import Clock, SystemClock
+from exact_tui.services.connection import ConnectionService, export_gate
+from exact_tui.services.export.api import ExactApi
+from exact_tui.services.export.customers import (
+    CustomerPlan,
+    CustomerResolver,
+    OnAmbiguous,
+    hold_cause,
+    plan_customer,
+)
+from exact_tui.services.export.documents import (
+    Checked,
+    Document,
+    Route,
+    check_document,
+    load_documents,
+    load_facts,
+    load_routes,
+)
+from exact_tui.services.tokens import CONNECTION_ID
+from exact_tui.store.engine import Store
+from exact_tui.store.models import (
+    BankAccountBinding,
+    Connection,
+    Division,
+    DivisionSettings,
+    ExportEvent,
+    ExportJob,
+    OAuthToken,
+)
+
+log = logging.getLogger("exact_tui.export")
+
+#: Where each kind of document goes in Exact.
+ENDPOINTS = {
+    DocumentKind.INVOICE: entries.SALES_ENTRIES,
+    DocumentKind.PAYMENT: entries.BANK_ENTRIES,
+    DocumentKind.WRITE_OFF: entries.GENERAL_JOURNAL_ENTRIES,
+}
+#: States a job is taken from to be sent (retry_wait once its backoff is over).
+SENDABLE = (JobState.PENDING, JobState.RETRY_WAIT)
+#: An invoice in one of these states is on its way to Exact: its payments and write-offs wait
+#: for it, so they can carry its entry number (OurRef) and Exact can match them.
+ON_ITS_WAY = (JobState.PENDING, JobState.RETRY_WAIT, JobState.IN_FLIGHT, JobState.UNKNOWN)
+
+ClientSource = Callable[[], Awaitable[ExactApi | None]]
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    backoff_base: float = 5.0
+    backoff_cap: float = 900.0
+    lookup_safety_delay: float = 30.0
+    on_ambiguous: OnAmbiguous = "create"
+    #: The business's time zone: the activation date (what is history) is a local date.
+    timezone: str = "Europe/Amsterdam"
+    #: How long a claim holds without news; renewed before the post when the customer step
+    #: called Exact (a live check, a creation).
+    lease_seconds: float = 600.0
+    prepare_batch: int = 500
+    #: How long a payment or write-off waits before looking at its invoice's job again.
+    invoice_wait_seconds: float = 5.0
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.backoff_base, self.backoff_cap, self.lookup_safety_delay)
+
+
+@dataclass(frozen=True)
+class _Job:
+    id: int
+    kind: DocumentKind
+    document_id: int
+    number: str
+    division: int | None
+    state: JobState
+    cause: str | None
+    updated_at: dt.datetime
+    facts: JobFacts
+
+
+def _snapshot(job: ExportJob) -> _Job:
+    assert job.id is not None
+    return _Job(
+        id=job.id,
+        kind=job.document_kind,
+        document_id=job.document_id,
+        number=job.document_number,
+        division=job.division,
+        state=job.state,
+        cause=job.cause,
+        updated_at=job.updated_at,
+        facts=JobFacts(
+            state=job.state,
+            attempts=job.attempts,
+            lookups_empty=job.lookups_empty,
+            last_lookup_at=job.last_lookup_at,
+            last_error=job.last_error,
+            last_http_status=job.last_http_status,
+            category=job.category,
+            cause=job.cause,
+        ),
+    )
+
+
+@dataclass
+class _Plan:
+    """A claimable job with everything its request needs, read before the claim."""
+
+    job: _Job
+    document: Document
+    route: Route
+    checked: Checked
+    customer: CustomerPlan
+    invoice_entry_number: int | None
+
+
+@dataclass(frozen=True)
+class _Local:
+    """A job that changes without a call to Exact (history, something missing, waiting)."""
+
+    job: _Job
+    transition: Transition | None
+    division: int | None
+    missing: tuple[Missing, ...] = ()
+
+
+@dataclass
+class _Sent:
+    outcome: Outcome
+    request: dict[str, Any] | None = None
+    duration_ms: int | None = None
+    hold: Transition | None = None
+    #: The endpoint whose error budget is spent, when that was the outcome.
+    endpoint: str | None = None
+
+
+@dataclass
+class _Holds:
+    """Divisions (rate limits) and endpoints (error budget) not to call before a time, and
+    no call at all while Exact refuses the access token (until `auth_until`, or until the
+    stored token changes: a reconnect)."""
+
+    divisions: dict[int, dt.datetime] = field(default_factory=dict)
+    endpoints: dict[tuple[int, str], dt.datetime] = field(default_factory=dict)
+    auth_until: dt.datetime | None = None
+    auth_version: int | None = None
+
+    def auth_held(self, token_version: int | None, now: dt.datetime) -> bool:
+        if self.auth_until is None or self.auth_until <= now:
+            return False
+        return token_version == self.auth_version
+
+    def division_held(self, division: int, now: dt.datetime) -> bool:
+        until = self.divisions.get(division)
+        return until is not None and until > now
+
+    def held_kinds(self, division: int, now: dt.datetime) -> set[DocumentKind]:
+        return {
+            kind
+            for kind, endpoint in ENDPOINTS.items()
+            if (until := self.endpoints.get((division, endpoint))) is not None and until > now
+        }
+
+
+def outcome_of(exc: ExactError, *, division: int, entry_sent: bool) -> Outcome:
+    """An Exact client failure in the state machine's terms. `entry_sent`: the entry's POST
+    was on its way (before that, a lost answer concerned the live check or the account)."""
+    status = exc.status
+    if isinstance(exc, ReconnectNeeded):
+        return Outcome(OutcomeKind.RECONNECT, exc.message, status)
+    if isinstance(exc, AccessDenied):
+        return Outcome(
+            OutcomeKind.ACCESS_DENIED,
+            exc.message,
+            status,
+            cause=f"no access to division {division}: {exc.message}",
+        )
+    if isinstance(exc, ErrorBudgetSpent):
+        return Outcome(
+            OutcomeKind.ERROR_BUDGET,
+            exc.message,
+            status,
+            until=exc.until,
+            cause=f"calls to {exc.endpoint} in division {division} stopped: too many "
+            "refused calls in the last hour",
+        )
+    if isinstance(exc, RateLimited):
+        words = "daily API budget" if exc.scope == "daily" else "API rate limit"
+        return Outcome(
+            OutcomeKind.RATE_LIMITED,
+            exc.message,
+            status,
+            until=exc.until,
+            cause=f"{words} of division {division} spent: waits for the reset",
+        )
+    if isinstance(exc, Refused):
+        return Outcome(OutcomeKind.REFUSED, exc.message, status)
+    if isinstance(exc, Ambiguous):
+        if entry_sent:
+            return Outcome(OutcomeKind.AMBIGUOUS, exc.message, status)
+        return Outcome(
+            OutcomeKind.NOT_SENT,
+            f"the new customer account may have been created ({exc.message}); it is looked "
+            "up before it is created again",
+            status,
+            category=Category.AMBIGUOUS,
+        )
+    if isinstance(exc, Transient) and exc.retry_at is not None:
+        # Only the token manager names a time: Exact refused the access token and gives a
+        # new one from then (its 570-second rule). Every call would be refused until then.
+        return Outcome(
+            OutcomeKind.AUTH_WAIT,
+            exc.message,
+            status,
+            until=exc.retry_at,
+            cause=f"Exact refused the access token: a new one from {exc.retry_at:%H:%M:%S} "
+            "UTC, or reconnect now",
+        )
+    if isinstance(exc, Transient):
+        return Outcome(OutcomeKind.NOT_SENT, exc.message, status)
+    return Outcome(OutcomeKind.NOT_SENT, exc.message, status)
+
+
+def _budgets(state: RateState) -> tuple[int | None, int | None]:
+    return (
+        state.minutely.remaining if state.minutely else None,
+        state.daily.remaining if state.daily else None,
+    )
+
+
+class ExportService:
+    """The worker's `ExportRunner`. `client` gives the Exact client while the connection is
+    usable, None when it is not (then nothing is claimed)."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: ClientSource,
+        *,
+        options: ExportOptions | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self._client = client
+        self.options = options or ExportOptions()
+        self.clock: Clock = clock or SystemClock()
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+        self._zone = ZoneInfo(self.options.timezone)
+        self._holds = _Holds()
+        self._connection = ConnectionService(store, clock=self.clock.now)
+        self.customers = CustomerResolver(store, self.clock, on_ambiguous=self.options.on_ambiguous)
+
+    # ---------------------------------------------------------------- gate
+
+    def paused_reason(self) -> str | None:
+        """Why nothing may be sent now (design §7: Reconnect, Inactive, paused), or None."""
+        with self.store.read() as session:
+            return self._gate(session.get(Connection, CONNECTION_ID))
+
+    @staticmethod
+    def _gate(conn: Connection | None) -> str | None:
+        if conn is None:
+            return export_gate(None, False, None)
+        if conn.status is ConnectionStatus.ERROR:
+            # A blocked user or licence: every call would only spend the error budget.
+            return f"the connection is in error: {conn.reason}"
+        return export_gate(conn.status, conn.exports_paused, conn.reason)
+
+    def _closed(self, session: Session, division: int) -> bool:
+        """Exports paused or waiting for a token, or Exact refuses this division (until
+        someone fixes it and retries)."""
+        if self._gate(session.get(Connection, CONNECTION_ID)) is not None:
+            return True
+        if self._auth_held(session):
+            return True
+        row = session.get(Division, division)
+        return row is not None and not row.accessible
+
+    def _auth_held(self, session: Session) -> bool:
+        if self._holds.auth_until is None:
+            return False
+        token = session.get(OAuthToken, CONNECTION_ID)
+        return self._holds.auth_held(token.version if token else None, self.clock.now())
+
+    # ---------------------------------------------------------------- recovery
+
+    def recover(self, dead_owners: set[str]) -> int:
+        """Jobs a dead worker held: in_flight → unknown (its request may have reached Exact);
+        a lookup it held is simply released."""
+        if not dead_owners:
+            return 0
+        now = self.clock.now()
+        recovered = 0
+        with self.store.write() as session:
+            rows = session.exec(
+                select(ExportJob).where(
+                    col(ExportJob.state).in_((JobState.IN_FLIGHT, JobState.UNKNOWN)),
+                    col(ExportJob.lease_owner).in_(sorted(dead_owners)),
+                )
+            ).all()
+            for job in rows:
+                if job.state is JobState.IN_FLIGHT:
+                    why = f"the worker {job.lease_owner} stopped during the attempt"
+                    self._set(session, job, interrupted(_snapshot(job).facts, now=now, why=why))
+                    recovered += 1
+                else:
+                    job.lease_owner = job.lease_expires_at = None
+                    session.add(job)
+        return recovered
+
+    def _expire_leases(self, now: dt.datetime) -> None:
+        expired = select(ExportJob).where(
+            col(ExportJob.state).in_((JobState.IN_FLIGHT, JobState.UNKNOWN)),
+            col(ExportJob.lease_expires_at) < now,
+        )
+        with self.store.read() as session:
+            if session.exec(expired.limit(1)).first() is None:
+                return  # the usual case: no write transaction on an idle poll
+        with self.store.write() as session:
+            for job in session.exec(expired).all():
+                if job.state is JobState.IN_FLIGHT:
+                    why = f"the claim of {job.lease_owner} ran out without news"
+                    self._set(session, job, interrupted(_snapshot(job).facts, now=now, why=why))
+                else:
+                    job.lease_owner = job.lease_expires_at = None
+                    session.add(job)
+
+    # ---------------------------------------------------------------- prepare (local)
+
+    def _activated_on(self, session: Session) -> dt.date | None:
+        conn = session.get(Connection, CONNECTION_ID)
+        if conn is None or conn.activated_at is None:
+            return None
+        return conn.activated_at.astimezone(self._zone).date()
+
+    def _today(self, now: dt.datetime) -> dt.date:
+        return now.astimezone(self._zone).date()
+
+    def prepare(self) -> None:
+        """History, routing and preflight for new pending jobs, a batch at a time. Cheap when
+        nothing changed: new jobs are the pending ones without a division, found through
+        the (division, state) index."""
+        now = self.clock.now()
+        self._expire_leases(now)
+        with self.store.read() as session:
+            activated_on = self._activated_on(session)
+            if activated_on is None:
+                return  # not connected yet: what is history is not known
+            jobs = [
+                _snapshot(job)
+                for job in session.exec(
+                    select(ExportJob)
+                    .where(col(ExportJob.division).is_(None))
+                    .where(col(ExportJob.state) == JobState.PENDING)
+                    .order_by(col(ExportJob.id))
+                    .limit(self.options.prepare_batch)
+                )
+            ]
+            if not jobs:
+                return
+            locals_ = self._check_batch(session, jobs, activated_on, now)
+        with self.store.write() as session:
+            for local in locals_:
+                self._apply_local(session, local)
+
+    def _check_batch(
+        self, session: Session, jobs: Sequence[_Job], activated_on: dt.date, now: dt.datetime
+    ) -> list[_Local]:
+        documents = load_documents(session, [(j.kind, j.document_id) for j in jobs])
+        routes = load_routes(session)
+        by_division: dict[int, list[Document]] = {}
+        for loaded in documents.values():
+            bound = routes.get(loaded.bank_account_id or 0)
+            if bound is not None:
+                by_division.setdefault(bound.division, []).append(loaded)
+        facts = {
+            division: load_facts(session, division, docs, today=self._today(now))
+            for division, docs in by_division.items()
+        }
+        result = []
+        for job in jobs:
+            document = documents.get((job.kind, job.document_id))
+            if document is None:
+                continue
+            route = routes.get(document.bank_account_id or 0)
+            checked = check_document(
+                document,
+                route,
+                facts.get(route.division) if route else None,
+                activated_on=activated_on,
+            )
+            result.append(_Local(job, checked.transition, checked.division, checked.missing))
+        return result
+
+    def _apply_local(self, session: Session, local: _Local) -> bool:
+        """Write a local decision if the job is still as it was read."""
+        job = session.get(ExportJob, local.job.id)
+        if job is None or (job.state, job.updated_at) != (local.job.state, local.job.updated_at):
+            return False
+        job.division = local.division
+        if local.transition is None:
+            # Routed (or re-routed): it waits in its division's queue, no event needed.
+            job.updated_at = self.clock.now()
+            session.add(job)
+            return True
+        self._set(session, job, local.transition, missing=local.missing)
+        return True
+
+    # ---------------------------------------------------------------- what is due
+
+    def due_divisions(self) -> list[int]:
+        """Divisions with a job to send or settle now; none while exports are paused. A few
+        index seeks per division, whatever the length of the queue."""
+        if self.paused_reason() is not None:
+            return []
+        now = self.clock.now()
+        with self.store.read() as session:
+            if self._auth_held(session):
+                return []
+            open_divisions = set(
+                session.exec(select(Division.code).where(col(Division.accessible)))
+            ) | set(session.exec(select(BankAccountBinding.division)))
+            refused = set(
+                session.exec(select(Division.code).where(col(Division.accessible).is_(False)))
+            )
+            return sorted(
+                division
+                for division in open_divisions - refused
+                if not self._holds.division_held(division, now)
+                and self._next_due(session, division, now, held_kinds=False) is not None
+            )
+
+    def _next_due(
+        self, session: Session, division: int, now: dt.datetime, *, held_kinds: bool = True
+    ) -> _Job | None:
+        """The division's next job: unknown ones first (to settle them), then those waiting
+        out a backoff, then pending ones, oldest first. One state per query, so the
+        (division, state) index (which ends with the id) gives the order without sorting."""
+        due = or_(col(ExportJob.next_attempt_at).is_(None), col(ExportJob.next_attempt_at) <= now)
+        free = or_(col(ExportJob.lease_owner).is_(None), col(ExportJob.lease_expires_at) < now)
+        held = self._holds.held_kinds(division, now) if held_kinds else set()
+        for state in (JobState.UNKNOWN, JobState.RETRY_WAIT, JobState.PENDING):
+            query = select(ExportJob).where(
+                col(ExportJob.division) == division, col(ExportJob.state) == state, due, free
+            )
+            if held and state is not JobState.UNKNOWN:
+                query = query.where(col(ExportJob.document_kind).not_in(sorted(held)))
+            job = session.exec(query.order_by(col(ExportJob.id)).limit(1)).first()
+            if job is not None:
+                return _snapshot(job)
+        return None
+
+    # ---------------------------------------------------------------- one job
+
+    async def process_next(self, division: int, owner: str) -> bool:
+        """Settle or send one due job of `division`; False when there is none (or exports
+        may not run now: then nothing is claimed)."""
+        now = self.clock.now()
+        if self._holds.division_held(division, now):
+            return False
+        client = await self._client()
+        if client is None:
+            return False
+        taken = await asyncio.to_thread(self._take, division, now)
+        if taken is None:
+            return False
+        if isinstance(taken, _Job):
+            await self._settle(client, taken, owner)
+        elif isinstance(taken, _Local):
+            await asyncio.to_thread(self._write_local, taken)
+        else:
+            await self._attempt(client, taken, owner)
+        return True
+
+    def _take(self, division: int, now: dt.datetime) -> _Job | _Plan | _Local | None:
+        """In one read: may this division send now, its next due job, and for a job to send
+        what its request needs (checked again: bindings or mappings may have changed)."""
+        with self.store.read() as session:
+            if self._closed(session, division):
+                return None
+            job = self._next_due(session, division, now)
+            if job is None or job.state is JobState.UNKNOWN:
+                return job
+            return self._plan(session, job, now)
+
+    def _plan(self, session: Session, job: _Job, now: dt.datetime) -> _Plan | _Local:
+        activated_on = self._activated_on(session)
+        documents = load_documents(session, [(job.kind, job.document_id)])
+        document = documents.get((job.kind, job.document_id))
+        if activated_on is None or document is None:
+            return _Local(job, None, None)
+        routes = load_routes(session)
+        route = routes.get(document.bank_account_id or 0)
+        facts = (
+            load_facts(session, route.division, [document], today=self._today(now))
+            if route
+            else None
+        )
+        checked = check_document(document, route, facts, activated_on=activated_on)
+        if checked.transition is not None:
+            return _Local(job, checked.transition, checked.division, checked.missing)
+        assert route is not None and document.customer is not None
+        if route.division != job.division:
+            return _Local(job, None, route.division)
+        invoice_entry: int | None = None
+        if document.invoice_id is not None:
+            invoice_job = session.exec(
+                select(ExportJob).where(
+                    col(ExportJob.document_kind) == DocumentKind.INVOICE,
+                    col(ExportJob.document_id) == document.invoice_id,
+                )
+            ).first()
+            if invoice_job is not None and invoice_job.division in (None, route.division):
+                if invoice_job.state in ON_ITS_WAY:
+                    return self._wait_for_invoice(job, document, invoice_job, route, now)
+                if invoice_job.state is JobState.POSTED:
+                    invoice_entry = invoice_job.exact_entry_number
+        customer = plan_customer(session, route.division, document.customer)
+        if customer.result.decision is Decision.AMBIGUOUS and self.options.on_ambiguous == "hold":
+            cause = hold_cause(document.customer, route.division, customer.result)
+            missing = (Missing("customer", document.customer.number, cause),)
+            return _Local(job, blocked(Category.CUSTOMER, cause), route.division, missing)
+        return _Plan(job, document, route, checked, customer, invoice_entry)
+
+    def _wait_for_invoice(
+        self,
+        job: _Job,
+        document: Document,
+        invoice_job: ExportJob,
+        route: Route,
+        now: dt.datetime,
+    ) -> _Local:
+        cause = f"waits for invoice {document.invoice_number} to reach Exact"
+        transition = Transition(
+            JobState.PENDING,
+            EventOutcome.WAITING,
+            f"{cause} (it is {invoice_job.state.value}), so that it can carry its entry number",
+            cause=cause,
+            next_attempt_at=now + dt.timedelta(seconds=self.options.invoice_wait_seconds),
+        )
+        return _Local(job, transition, route.division)
+
+    async def _attempt(self, client: ExactApi, plan: _Plan, owner: str) -> None:
+        job = plan.job
+        if not await asyncio.to_thread(self._claim, job, owner):
+            return
+        sent = await self._send(client, plan, owner)
+        transition = sent.hold or after_attempt(
+            sent.outcome,
+            JobFacts(JobState.IN_FLIGHT, attempts=job.facts.attempts + 1),
+            now=self.clock.now(),
+            policy=self.options.policy,
+            jitter=self._rng.random(),
+        )
+        minutely, daily = _budgets(client.rate_state(plan.route.division))
+        missing: tuple[Missing, ...] = ()
+        if sent.hold is not None:
+            number = plan.customer.customer.number
+            missing = (Missing("customer", number, sent.hold.cause or ""),)
+        await asyncio.to_thread(
+            self._record,
+            job.id,
+            owner,
+            JobState.IN_FLIGHT,
+            transition,
+            missing=missing,
+            request=sent.request,
+            duration_ms=sent.duration_ms,
+            budgets=(minutely, daily),
+            definitive=sent.outcome.kind is OutcomeKind.CREATED,
+        )
+        self._after(sent.outcome, plan.route.division, sent.endpoint)
+
+    def _write_local(self, local: _Local) -> None:
+        with self.store.write() as session:
+            job = session.get(ExportJob, local.job.id)
+            wait = local.transition
+            if (
+                job is not None
+                and wait is not None
+                and wait.outcome is EventOutcome.WAITING
+                and job.cause == wait.cause
+            ):
+                # A wait re-read every few seconds leaves one event, not one per look.
+                job.next_attempt_at = wait.next_attempt_at
+                job.updated_at = self.clock.now()
+                session.add(job)
+                return
+            self._apply_local(session, local)
+
+    def _claim(self, job: _Job, owner: str) -> bool:
+        """Committed before any request: in_flight, leased to `owner`, one more attempt."""
+        now = self.clock.now()
+        with self.store.write() as session:
+            row = session.exec(
+                select(ExportJob).where(col(ExportJob.id) == job.id).with_for_update()
+            ).first()
+            if row is None or row.state not in SENDABLE or row.updated_at != job.updated_at:
+                return False
+            if row.lease_owner is not None and (
+                row.lease_expires_at is None or row.lease_expires_at >= now
+            ):
+                return False
+            row.state = JobState.IN_FLIGHT
+            row.lease_owner = owner
+            row.lease_expires_at = now + dt.timedelta(seconds=self.options.lease_seconds)
+            row.attempts += 1
+            row.updated_at = now
+            session.add(row)
+            return True
+
+    def _renew(self, job_id: int, owner: str) -> None:
+        now = self.clock.now()
+        with self.store.write() as session:
+            row = session.get(ExportJob, job_id)
+            if row is not None and row.lease_owner == owner:
+                row.lease_expires_at = now + dt.timedelta(seconds=self.options.lease_seconds)
+                session.add(row)
+
+    async def _send(self, client: ExactApi, plan: _Plan, owner: str) -> _Sent:
+        division = plan.route.division
+        entry_sent = False
+        request: dict[str, Any] | None = None
+        started = time.perf_counter()
+        try:
+            resolution = await self.customers.resolve(client, division, plan.customer, plan.job.id)
+            if resolution.hold is not None:
+                customer = plan.customer.customer
+                cause = hold_cause(customer, division, resolution.hold)
+                return _Sent(Outcome(OutcomeKind.NOT_SENT), hold=blocked(Category.CUSTOMER, cause))
+            assert resolution.account_id is not None
+            request = self._payload(plan, resolution.account_id)
+            if plan.customer.result.decision in (Decision.NONE, Decision.AMBIGUOUS):
+                # The live check and the creation took time: the claim must outlast the post.
+                await asyncio.to_thread(self._renew, plan.job.id, owner)
+            entry_sent = True
+            started = time.perf_counter()
+            answer = await client.post(division, ENDPOINTS[plan.job.kind], request)
+        except ExactError as exc:
+            outcome = outcome_of(exc, division=division, entry_sent=entry_sent)
+            if not entry_sent and outcome.kind is OutcomeKind.REFUSED:
+                customer = plan.customer.customer
+                message = f"Exact refused the customer account for {customer.number}: {exc.message}"
+                outcome = Outcome(
+                    OutcomeKind.REFUSED,
+                    message,
+                    exc.status,
+                    category=Category.CUSTOMER,
+                    cause=f"customer account refused: {exc.message.splitlines()[0]}"[:300],
+                )
+            spent = exc.endpoint if isinstance(exc, ErrorBudgetSpent) else None
+            return _Sent(outcome, request if entry_sent else None, _ms(started), endpoint=spent)
+        except Exception as exc:  # a bug or the store: the job must not stay claimed forever
+            log.exception("export of %s %s failed unexpectedly", plan.job.kind, plan.job.number)
+            kind = OutcomeKind.AMBIGUOUS if entry_sent else OutcomeKind.NOT_SENT
+            return _Sent(Outcome(kind, f"internal error: {exc!r}"), request, _ms(started))
+        entry = entries.created_entry(answer)
+        outcome = Outcome(
+            OutcomeKind.CREATED,
+            http_status=201,
+            entry_id=entry.entry_id,
+            entry_number=entry.entry_number,
+        )
+        return _Sent(outcome, request, _ms(started))
+
+    def _payload(self, plan: _Plan, account_id: str) -> dict[str, Any]:
+        document = plan.document
+        pf = plan.checked.preflight
+        assert pf is not None and pf.journal_code is not None
+        if document.kind is DocumentKind.INVOICE:
+            return entries.sales_entry(
+                journal=pf.journal_code,
+                customer_id=account_id,
+                invoice_number=document.number,
+                entry_date=document.date,
+                due_date=document.due_date,
+                payment_reference=document.payment_reference,
+                description=document.description,
+                currency=document.currency or "EUR",
+                lines=[
+                    entries.SalesLine(
+                        gl_account_id=line.gl_account_id,
+                        amount=line.amount,
+                        vat_code=line.vat_code,
+                        vat_amount=line.vat_amount,
+                        description=line.description,
+                        cost_center=line.cost_center,
+                        cost_unit=line.cost_unit,
+                    )
+                    for line in pf.lines
+                ],
+            )
+        assert pf.receivables_gl_id is not None and document.amount is not None
+        reference = entries.line_reference(document.number, document.invoice_number)
+        if document.kind is DocumentKind.PAYMENT:
+            return entries.bank_entry(
+                journal=pf.journal_code,
+                customer_id=account_id,
+                receivables_gl_id=pf.receivables_gl_id,
+                amount=document.amount,
+                date=document.date,
+                reference=reference,
+                invoice_entry_number=plan.invoice_entry_number,
+                currency=document.currency,
+                notes=document.description,
+            )
+        assert pf.counter_gl_id is not None and document.write_off_kind is not None
+        return entries.write_off_entry(
+            kind=document.write_off_kind,
+            journal=pf.journal_code,
+            customer_id=account_id,
+            receivables_gl_id=pf.receivables_gl_id,
+            counter_gl_id=pf.counter_gl_id,
+            amount=document.amount,
+            date=document.date,
+            reference=reference,
+            invoice_entry_number=plan.invoice_entry_number,
+            currency=document.currency,
+            notes=document.description,
+        )
+
+    def _after(self, outcome: Outcome, division: int, endpoint: str | None) -> None:
+        """What an outcome means beyond its job: pauses, holds, the connection's status."""
+        if outcome.kind is OutcomeKind.RATE_LIMITED and outcome.until is not None:
+            self._holds.divisions[division] = outcome.until
+        elif outcome.kind is OutcomeKind.ERROR_BUDGET and outcome.until and endpoint:
+            self._holds.endpoints[(division, endpoint)] = outcome.until
+        elif outcome.kind is OutcomeKind.AUTH_WAIT and outcome.until is not None:
+            with self.store.read() as session:
+                token = session.get(OAuthToken, CONNECTION_ID)
+            self._holds.auth_until = outcome.until
+            self._holds.auth_version = token.version if token else None
+        elif outcome.kind is OutcomeKind.RECONNECT:
+            self._connection.note_reconnect_needed(ReconnectNeeded(outcome.message))
+        elif outcome.kind is OutcomeKind.ACCESS_DENIED:
+            self._connection.note_access_denied(division, AccessDenied(outcome.message))
+
+    # ---------------------------------------------------------------- settling unknowns
+
+    def _lease_for_lookup(self, job: _Job, owner: str) -> bool:
+        now = self.clock.now()
+        with self.store.write() as session:
+            row = session.get(ExportJob, job.id)
+            if row is None or row.state is not JobState.UNKNOWN:
+                return False
+            if row.lease_owner is not None and (
+                row.lease_expires_at is None or row.lease_expires_at >= now
+            ):
+                return False
+            row.lease_owner = owner
+            row.lease_expires_at = now + dt.timedelta(seconds=self.options.lease_seconds)
+            session.add(row)
+            return True
+
+    def _lookup(self, job: _Job) -> entries.Lookup:
+        """How to find the job's entry: by what was sent when the request is on record,
+        else by what would be sent now."""
+        with self.store.read() as session:
+            events = session.exec(
+                select(ExportEvent)
+                .where(col(ExportEvent.job_id) == job.id)
+                .order_by(col(ExportEvent.id).desc())
+                .limit(50)
+            ).all()
+            for event in events:
+                found = entries.lookup_for_request(event.request)
+                if found is not None:
+                    return found
+            document = load_documents(session, [(job.kind, job.document_id)]).get(
+                (job.kind, job.document_id)
+            )
+            invoice_number = document.invoice_number if document else None
+            settings = session.get(DivisionSettings, job.division) if job.division else None
+            journal = settings.sales_journal if settings else None
+        return entries.lookup_for(job.kind, job.number, invoice_number, journal)
+
+    async def _settle(self, client: ExactApi, job: _Job, owner: str) -> None:
+        if not await asyncio.to_thread(self._lease_for_lookup, job, owner):
+            return
+        assert job.division is not None
+        lookup = await asyncio.to_thread(self._lookup, job)
+        now = self.clock.now()
+        policy = self.options.policy
+        started = time.perf_counter()
+        outcome: Outcome | None = None
+        spent: str | None = None
+        status: int | None
+        try:
+            rows = await client.get_all(job.division, lookup.path, lookup.query)
+            transition = after_lookup(
+                entries.found_entries(rows),
+                job.facts,
+                reference=lookup.reference,
+                now=self.clock.now(),
+                policy=policy,
+            )
+            status = 200
+        except ExactError as exc:
+            outcome = outcome_of(exc, division=job.division, entry_sent=False)
+            spent = exc.endpoint if isinstance(exc, ErrorBudgetSpent) else None
+            transition = lookup_failed(
+                outcome, job.facts, now=now, policy=policy, jitter=self._rng.random()
+            )
+            status = exc.status
+        minutely, daily = _budgets(client.rate_state(job.division))
+        await asyncio.to_thread(
+            self._record,
+            job.id,
+            owner,
+            JobState.UNKNOWN,
+            transition,
+            duration_ms=_ms(started),
+            budgets=(minutely, daily),
+            http_status=status,
+        )
+        if outcome is not None:
+            self._after(outcome, job.division, spent)
+
+    # ---------------------------------------------------------------- recording
+
+    def _record(
+        self,
+        job_id: int,
+        owner: str,
+        expected: JobState,
+        transition: Transition,
+        *,
+        missing: tuple[Missing, ...] = (),
+        request: dict[str, Any] | None = None,
+        duration_ms: int | None = None,
+        budgets: tuple[int | None, int | None] = (None, None),
+        http_status: int | None = None,
+        definitive: bool = False,
+    ) -> None:
+        """Apply an attempt's or lookup's transition if the job is still ours; a success is
+        applied even if the claim was lost meanwhile (it is the truth about Exact)."""
+        with self.store.write() as session:
+            job = session.get(ExportJob, job_id)
+            if job is None:
+                return
+            ours = job.state is expected and job.lease_owner == owner
+            if not ours and not definitive:
+                log.warning("job %s changed during its attempt; outcome only logged", job_id)
+                self._event(
+                    session,
+                    job_id,
+                    Transition(
+                        job.state,
+                        transition.outcome,
+                        f"{transition.message} (the job had changed meanwhile: not applied)",
+                        level="warning",
+                    ),
+                    request=request,
+                    duration_ms=duration_ms,
+                    budgets=budgets,
+                    http_status=http_status or transition.http_status,
+                )
+                return
+            self._set(
+                session,
+                job,
+                transition,
+                missing=missing,
+                request=request,
+                duration_ms=duration_ms,
+                budgets=budgets,
+                http_status=http_status,
+            )
+
+    def _set(
+        self,
+        session: Session,
+        job: ExportJob,
+        t: Transition,
+        *,
+        missing: tuple[Missing, ...] = (),
+        request: dict[str, Any] | None = None,
+        duration_ms: int | None = None,
+        budgets: tuple[int | None, int | None] = (None, None),
+        http_status: int | None = None,
+    ) -> None:
+        now = self.clock.now()
+        assert job.id is not None
+        job.state = t.state
+        job.category = t.category
+        job.cause = t.cause
+        job.missing = [m.as_dict() for m in missing] or None
+        job.next_attempt_at = t.next_attempt_at
+        job.last_error = t.last_error[:2000] if t.last_error else None
+        job.last_http_status = t.http_status
+        job.lookups_empty = t.lookups_empty
+        job.last_lookup_at = t.last_lookup_at
+        job.lease_owner = job.lease_expires_at = None
+        if t.state is JobState.POSTED:
+            job.exact_entry_id = t.entry_id
+            job.exact_entry_number = t.entry_number
+            job.posted_at = now
+        job.updated_at = now
+        session.add(job)
+        self._event(
+            session,
+            job.id,
+            t,
+            request=request,
+            duration_ms=duration_ms,
+            budgets=budgets,
+            http_status=http_status or t.http_status,
+        )
+
+    def _event(
+        self,
+        session: Session,
+        job_id: int,
+        t: Transition,
+        *,
+        request: dict[str, Any] | None,
+        duration_ms: int | None,
+        budgets: tuple[int | None, int | None],
+        http_status: int | None,
+    ) -> None:
+        session.add(
+            ExportEvent(
+                job_id=job_id,
+                at=self.clock.now(),
+                level=t.level,
+                outcome=t.outcome.value,
+                message=t.message[:2000],
+                http_status=http_status,
+                duration_ms=duration_ms,
+                minutely_remaining=budgets[0],
+                daily_remaining=budgets[1],
+                request=request,
+            )
+        )
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

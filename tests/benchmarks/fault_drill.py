@@ -1,0 +1,619 @@
+"""Fault drill (design §15): documents exported through a storm, the worker killed -9 at random.
+
+    .venv/bin/python tests/benchmarks/fault_drill.py [--docs 1000] [--kills 20] [--seed 1]
+
+`exact-tui sandbox` runs as a process with every fault kind of its fault plan active (latency,
+5xx before and after committing, commit-then-hang past the client's timeout, connection resets
+before and after committing, 429 storms, token revocation, a lost token answer). `exact-tui
+worker` runs as a process on the shared SQLite store and is killed with SIGKILL at random
+moments, then started again, while invoices, payments and write-offs (for customers Exact knows
+and new ones) are ingested. When the connection needs a new consent (revoked tokens), the drill
+reconnects, as an operator would. After the kills the storm passes, the queue drains, and the
+drill compares the store with the sandbox's ledger. It prints:
+
+- duplicates in Exact (must be 0): documents with more than one entry, accounts created twice;
+- documents lost (0): posted without an entry in Exact, or in Exact while the store says not;
+- documents not in a named final or waiting state (0);
+- posts without a lookup after an ambiguous attempt (0), from every job's event log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import collections
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlmodel import col, select
+from stdnum.nl import btw
+
+from exact_tui.domain.states import Category, ConnectionStatus, JobState, MappingKind
+from exact_tui.sandbox import CLIENT_ID, REDIRECT_URI
+from exact_tui.secrets import open_secret_store
+from exact_tui.services.audit import Actor
+from exact_tui.services.connection import (
+    ConnectError,
+    ConnectionService,
+    connect_settings,
+    prepare_connect,
+)
+from exact_tui.services.ingest import ingest_bytes
+from exact_tui.services.intents import Intents
+from exact_tui.services.tokens import CONNECTION_ID
+from exact_tui.store.engine import Store, open_store
+from exact_tui.store.models import (
+    Connection,
+    ExactAccount,
+    ExportEvent,
+    ExportJob,
+    WorkerHeartbeat,
+)
+
+NL, BE = 101001, 101002
+BANKS = {NL: ("NL67INGB0006543210", "20"), BE: ("BE57734001234535", "200")}
+SETTINGS = {
+    NL: {"sales_journal": "70", "general_journal": "90", "receivables_gl": "1300",
+         "write_off_gl": "4700", "collection_costs_gl": "8900"},
+    BE: {"sales_journal": "700", "general_journal": "900", "receivables_gl": "400000",
+         "write_off_gl": "634000", "collection_costs_gl": "746000"},
+}  # fmt: skip
+MAPPINGS = {
+    NL: [(MappingKind.GL, "REV", "8010"), (MappingKind.GL, "REV-CC", "8000"),
+         (MappingKind.VAT, "21", "2"), (MappingKind.VAT, "9", "1"),
+         (MappingKind.COST_CENTER, "HQ", "AMS-C")],
+    BE: [(MappingKind.GL, "REV", "700100"), (MappingKind.GL, "REV-CC", "700000"),
+         (MappingKind.VAT, "21", "21"), (MappingKind.VAT, "9", "6"),
+         (MappingKind.COST_CENTER, "HQ", "GENT")],
+}  # fmt: skip
+#: States a job may end the drill in: final ones and the named waits for a person.
+SETTLED = {JobState.POSTED, JobState.SKIPPED, JobState.FAILED, JobState.NEEDS_MAPPING}
+OPEN = (JobState.PENDING, JobState.RETRY_WAIT, JobState.UNKNOWN, JobState.IN_FLIGHT)
+ENTRY_KEYS = ("SalesEntryLines", "BankEntryLines", "GeneralJournalEntryLines")
+ACTOR = Actor("drill", "cli")
+
+
+def fault_plan(seed: int, *, hang_seconds: float) -> dict[str, Any]:
+    """Every fault kind the sandbox knows, on the endpoints the pipeline uses."""
+    writes = "*Entries"
+    return {
+        "seed": seed,
+        "faults": [
+            {"endpoint": "*", "kind": "latency", "ms": 40, "probability": 0.1},
+            {"endpoint": writes, "kind": "error_before_commit", "probability": 0.04},
+            {"endpoint": writes, "kind": "error_after_commit", "probability": 0.04},
+            {"endpoint": writes, "kind": "commit_then_hang", "seconds": hang_seconds,
+             "probability": 0.02},
+            {"endpoint": writes, "kind": "connection_reset", "after_commit": True,
+             "probability": 0.02},
+            {"endpoint": "*", "kind": "connection_reset", "probability": 0.01},
+            {"endpoint": "*Lines", "kind": "error_after_commit", "probability": 0.05},
+            {"endpoint": "crm/Accounts", "kind": "error_after_commit", "probability": 0.08},
+            {"endpoint": "crm/Accounts", "method": "POST", "kind": "commit_then_hang",
+             "seconds": hang_seconds, "probability": 0.05},
+            {"endpoint": "*", "kind": "rate_limit_storm", "probability": 0.01},
+            {"endpoint": "oauth2/token", "kind": "error_after_commit", "count": 1},
+            {"endpoint": writes, "kind": "revoke_tokens", "count": 2, "skip": 40},
+        ],
+    }  # fmt: skip
+
+
+@dataclass
+class DrillReport:
+    documents: int
+    kills: int
+    duplicates: int
+    lost: int
+    unnamed: int
+    unsafe_posts: int
+    accounts_twice: int
+    reconnects: int
+    elapsed: float
+    states: dict[str, int] = field(default_factory=dict)
+    faults: dict[str, int] = field(default_factory=dict)
+    posts: int = 0
+    lookups: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not (self.duplicates or self.lost or self.unnamed or self.unsafe_posts)
+
+    def lines(self) -> list[str]:
+        return [
+            f"documents                     {self.documents}",
+            f"worker kills (SIGKILL)        {self.kills}",
+            f"reconnects after revocation   {self.reconnects}",
+            f"faults fired                  {json.dumps(self.faults, sort_keys=True)}",
+            f"final states                  {json.dumps(self.states, sort_keys=True)}",
+            f"entry POSTs / lookups         {self.posts} / {self.lookups}",
+            f"duplicates in Exact           {self.duplicates}",
+            f"accounts created twice        {self.accounts_twice}",
+            f"documents lost                {self.lost}",
+            f"not in a named state          {self.unnamed}",
+            f"posts without lookup after ambiguous attempt  {self.unsafe_posts}",
+            f"elapsed                       {self.elapsed:.1f} s",
+        ]
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def drill_env(home: Path, db_url: str, *, timeout: float) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("EXACT_TUI_")}
+    return {
+        **keep,
+        "EXACT_TUI_CONFIG_DIR": str(home / "config"),
+        "EXACT_TUI_DATA_DIR": str(home / "data"),
+        "EXACT_TUI_STATE_DIR": str(home / "state"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        "EXACT_TUI_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "EXACT_TUI_CLIENT_SECRET": "sandbox-secret",
+        "EXACT_TUI_DB_URL": db_url,
+        # Compressed time: the client gives up on a hung answer after `timeout` seconds, and
+        # backoffs and the lookup safety delay are short, so a drill takes a minute, not a day.
+        "EXACT_TUI_EXACT_TIMEOUT_SECONDS": str(timeout),
+        "EXACT_TUI_EXPORT_LOOKUP_SAFETY_DELAY_SECONDS": "0.5",
+        "EXACT_TUI_EXPORT_BACKOFF_BASE_SECONDS": "0.2",
+        "EXACT_TUI_EXPORT_BACKOFF_CAP_SECONDS": "2",
+        "EXACT_TUI_LOG_LEVEL": "WARNING",
+    }
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """This process uses the same secrets and store as its children while the drill runs."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class Processes:
+    """The drill's children (sandbox, workers), each logging to its own file."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.children: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        with (self.logs / f"{len(self.children) + 1:03d}-{args[0]}.log").open("wb") as log:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "exact_tui", *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.children.append(child)
+        return child
+
+    def stop_all(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
+def _wait_for(base_url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{base_url}/_sandbox/clock", timeout=1).raise_for_status()
+            return
+        except httpx.HTTPError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox process did not start") from None
+            time.sleep(0.05)
+
+
+def connect(store: Store, base_url: str) -> None:
+    """What an operator does on `exact-tui connect`: consent (auto-approved), paste back."""
+    settings = connect_settings(
+        region="nl", base_url=base_url, client_id=CLIENT_ID, redirect_uri=REDIRECT_URI
+    )
+    prepared = prepare_connect(open_secret_store("auto"), settings)
+    service = ConnectionService(store)
+    attempt = service.begin(prepared)
+    answer = httpx.get(attempt.authorize_url + "&auto_approve=1", follow_redirects=False)
+    asyncio.run(service.complete(prepared, attempt, answer.headers["location"], ACTOR))
+
+
+def _status(store: Store) -> ConnectionStatus | None:
+    with store.read() as session:
+        conn = session.get(Connection, CONNECTION_ID)
+    return conn.status if conn else None
+
+
+# ---------------------------------------------------------------- documents
+
+
+def _vat(rng: random.Random) -> str:
+    while True:
+        number = f"NL{rng.randrange(10**9):09d}B{rng.randrange(1, 100):02d}"
+        if btw.is_valid(number):
+            return number
+
+
+def documents(
+    rng: random.Random, count: int, known: dict[int, list[ExactAccount]], day: dt.date
+) -> list[dict[str, Any]]:
+    """`count` documents in both divisions, as ingest files of ~25 documents each: about half
+    invoices (some needing a mapping nobody made), a third payments, the rest write-offs and
+    collection costs; customers Exact knows (by code and by VAT number) and new ones."""
+    customers: dict[str, dict[str, Any]] = {}
+    files: list[dict[str, Any]] = []
+    invoices: list[tuple[str, str, str]] = []  # number, customer, iban
+    current: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+
+    def customer_for(division: int) -> str:
+        roll = rng.random()
+        if roll < 0.3:
+            number = str(rng.randrange(1, 120))
+            customers.setdefault(number, {"number": number, "name": f"Bekend {number}"})
+        elif roll < 0.5 and known[division]:
+            account = rng.choice(known[division])
+            number = f"V-{division}-{account.code}"
+            customers.setdefault(
+                number, {"number": number, "name": account.name, "vat_number": account.vat_number}
+            )
+        else:
+            number = f"N-{rng.randrange(count // 3 + 10):05d}"
+            if number not in customers:
+                record = {"number": number, "name": f"Nieuw {number}", "country": "NL"}
+                if rng.random() < 0.7:
+                    record["vat_number"] = _vat(rng)
+                customers[number] = record
+        return number
+
+    for n in range(count):
+        division = NL if rng.random() < 0.6 else BE
+        iban = BANKS[division][0]
+        roll = rng.random()
+        if roll < 0.5 or not invoices:
+            number = f"INV-{n:05d}"
+            who = customer_for(division)
+            lines = [
+                {"amount": f"{rng.randrange(100, 90000) / 100:.2f}", "gl_code": "REV",
+                 "vat_code": rng.choice(["21", "9"])}
+                for _ in range(rng.randrange(1, 4))
+            ]  # fmt: skip
+            if rng.random() < 0.2:
+                lines.append(
+                    {"amount": "25.00", "gl_code": "REV-CC", "vat_code": "21", "cost_center": "HQ"}
+                )
+            if rng.random() < 0.02:
+                lines[0]["vat_code"] = "21-EU"  # nobody mapped it: waits for a person
+            current["invoices"].append(
+                {"number": number, "date": day.isoformat(), "customer": who,
+                 "bank_account": iban, "lines": lines}
+            )  # fmt: skip
+            invoices.append((number, who, iban))
+        elif roll < 0.8:
+            invoice, who, iban = rng.choice(invoices)
+            amount = f"{rng.randrange(100, 50000) / 100:.2f}"
+            record = {"number": f"PAY-{n:05d}", "date": day.isoformat(), "customer": who,
+                      "bank_account": iban, "amount": amount}  # fmt: skip
+            if rng.random() < 0.8:
+                record["invoice"] = invoice
+            current["payments"].append(record)
+        else:
+            invoice, _who, _iban = rng.choice(invoices)
+            current["write_offs"].append(
+                {"number": f"WO-{n:05d}", "date": day.isoformat(), "invoice": invoice,
+                 "amount": f"{rng.randrange(100, 5000) / 100:.2f}",
+                 "kind": rng.choice(["write_off", "collection_costs"])}
+            )  # fmt: skip
+        if (n + 1) % 25 == 0 or n == count - 1:
+            files.append(dict(current))
+            current = collections.defaultdict(list)
+    # Each file carries the customers it refers to (ingest checks references per file).
+    for payload in files:
+        used = {d["customer"] for key in ("invoices", "payments") for d in payload.get(key, [])}
+        payload["customers"] = [customers[c] for c in sorted(used)]
+    return files
+
+
+# ---------------------------------------------------------------- checks
+
+
+def unsafe_posts(events: list[ExportEvent]) -> int:
+    """Entry requests sent after an ambiguous (or interrupted) attempt without the lookups that
+    prove the entry is not in Exact: one empty lookup, then the second (`not_in_exact`)."""
+    unsafe = 0
+    open_ = False
+    empty = 0
+    for event in events:
+        request = event.request
+        if open_ and isinstance(request, dict) and any(k in request for k in ENTRY_KEYS):
+            unsafe += 1
+        if event.outcome in ("unknown", "recovered"):
+            open_, empty = True, 0
+        elif event.outcome == "lookup" and open_ and event.http_status == 200:
+            empty += 1
+        elif event.outcome == "not_in_exact" and open_ and empty >= 1:
+            open_ = False
+        elif event.outcome == "posted" and request is None:
+            open_ = False  # found by a lookup
+    return unsafe
+
+
+def check(store: Store, ledger: dict[str, Any], report: DrillReport) -> None:
+    entries: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    by_id: dict[str, str] = {}
+    accounts: collections.Counter[str] = collections.Counter()
+    for number, division in ledger["divisions"].items():
+        for entry in division["sales_entries"]:
+            entries[f"invoice {entry['YourRef']}"].append(entry)
+        for section in ("bank_entries", "general_journal_entries"):
+            for entry in division[section]:
+                number = str(entry["lines"][0]["Description"]).split(" ")[0]
+                kind = "payment" if section == "bank_entries" else "write_off"
+                entries[f"{kind} {number}"].append(entry)
+        for account in division["accounts"]:
+            accounts[f"{number} {account['SearchCode']}"] += 1
+    for key, found in entries.items():
+        for entry in found:
+            by_id[str(entry["EntryID"])] = key
+    report.duplicates = sum(1 for found in entries.values() if len(found) > 1)
+    report.accounts_twice = sum(1 for n in accounts.values() if n > 1)
+    states: collections.Counter[str] = collections.Counter()
+    lost = unnamed = unsafe = 0
+    with store.read() as session:
+        jobs = list(session.exec(select(ExportJob)))
+        for job in jobs:
+            states[job.state.value] += 1
+            key = f"{job.document_kind.value} {job.document_number}"
+            in_exact = key in entries
+            if job.state is JobState.POSTED:
+                if by_id.get(job.exact_entry_id or "") != key:
+                    lost += 1
+            elif in_exact:
+                lost += 1  # in Exact while the store says otherwise
+            if job.state not in SETTLED:
+                unnamed += 1
+            events = list(
+                session.exec(
+                    select(ExportEvent)
+                    .where(col(ExportEvent.job_id) == job.id)
+                    .order_by(col(ExportEvent.id))
+                )
+            )
+            unsafe += unsafe_posts(events)
+            report.posts += sum(
+                1
+                for e in events
+                if isinstance(e.request, dict) and any(k in e.request for k in ENTRY_KEYS)
+            )
+            report.lookups += sum(1 for e in events if e.outcome in ("lookup", "not_in_exact"))
+    report.lost = lost + max(report.documents - len(jobs), 0)
+    report.unnamed = unnamed
+    report.unsafe_posts = unsafe
+    report.states = dict(states)
+
+
+# ---------------------------------------------------------------- the drill
+
+
+def run_drill(
+    *,
+    docs: int = 1000,
+    kills: int = 20,
+    seed: int = 1,
+    workdir: Path | None = None,
+    timeout: float = 1.0,
+    drain_seconds: float = 180.0,
+    say: Any = print,
+) -> DrillReport:
+    started = time.monotonic()
+    home = Path(workdir or tempfile.mkdtemp(prefix="exact-tui-drill-"))
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{home / 'store.db'}"
+    env = drill_env(home, db_url, timeout=timeout)
+    procs = Processes(env, home / "logs")
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    rng = random.Random(seed)
+    sandbox = procs.start("sandbox", "--port", str(port), "--seed", str(seed))
+    report = DrillReport(docs, 0, 0, 0, 0, 0, 0, 0, 0.0)
+    try:
+        _wait_for(base_url, sandbox)
+        control = httpx.Client(base_url=base_url, timeout=10)
+        # A compressed minute (5 s) with room for the drill's pace; the day never runs out.
+        control.post(
+            "/_sandbox/limits", json={"minutely": 250, "minute_window": 5, "daily": 10**7}
+        ).raise_for_status()
+        with environment(env):
+            store = open_store(db_url)
+            try:
+                _drill(store, procs, control, base_url, rng, report, kills, say, drain_seconds)
+            finally:
+                store.dispose()
+    finally:
+        procs.stop_all()
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+def _drill(
+    store: Store,
+    procs: Processes,
+    control: httpx.Client,
+    base_url: str,
+    rng: random.Random,
+    report: DrillReport,
+    kills: int,
+    say: Any,
+    drain_seconds: float,
+) -> None:
+    connect(store, base_url)
+    initial = procs.start("worker", "--until-idle")  # the initial import, before the storm
+    if initial.wait(120) != 0:
+        raise RuntimeError("the initial import failed: see the worker's log")
+    intents = Intents(store, ACTOR)
+    ingest_bytes(
+        store,
+        "organization.json",
+        json.dumps(
+            {
+                "organizations": [{"code": "ORG", "name": "Flexwerk"}],
+                "bank_accounts": [
+                    {"iban": iban, "organization": "ORG"} for iban, _ in BANKS.values()
+                ],
+            }
+        ).encode(),
+    )
+    for division, (iban, journal) in BANKS.items():
+        intents.bind_bank_account(iban, division, journal)
+        intents.set_settings(division, **SETTINGS[division])
+        for kind, platform, exact in MAPPINGS[division]:
+            intents.map(division, kind, platform, exact)
+    with store.read() as session:
+        known = {
+            division: list(
+                session.exec(
+                    select(ExactAccount)
+                    .where(col(ExactAccount.division) == division)
+                    .where(col(ExactAccount.status) == "C")
+                    .where(col(ExactAccount.vat_number).is_not(None))
+                    .order_by(col(ExactAccount.code))
+                    .limit(60)
+                )
+            )
+            for division in BANKS
+        }
+    day = dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    files = documents(rng, report.documents, known, day)
+    control.post(
+        "/_sandbox/faults", json=fault_plan(rng.randrange(10**6), hang_seconds=3)
+    ).raise_for_status()
+    say(f"{report.documents} documents in {len(files)} files; the storm starts")
+
+    def feed(count: int) -> None:
+        for _ in range(count):
+            if files:
+                ingest_bytes(store, "batch.json", json.dumps(files.pop(0)).encode())
+
+    last_connect = dt.datetime.now(dt.UTC)
+
+    def reconnect_if_asked() -> None:
+        """What an operator does when the status says Reconnect, or jobs wait for a token
+        Exact refused (revoked) since the last connect."""
+        nonlocal last_connect
+        with store.read() as session:
+            refused = session.exec(
+                select(ExportJob.id)
+                .where(col(ExportJob.category) == Category.AUTH)
+                .where(col(ExportJob.updated_at) > last_connect)
+                .limit(1)
+            ).first()
+        if refused is None and _status(store) is not ConnectionStatus.RECONNECT:
+            return
+        for _ in range(5):
+            try:
+                last_connect = dt.datetime.now(dt.UTC)
+                connect(store, base_url)
+                report.reconnects += 1
+                return
+            except ConnectError:
+                time.sleep(0.5)  # the token endpoint is in the storm too: try again
+
+    def started(worker: subprocess.Popen[bytes]) -> None:
+        """Wait until the worker beats (it has imported everything and recovered)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and worker.poll() is None:
+            with store.read() as session:
+                beat = session.exec(
+                    select(WorkerHeartbeat.worker_id).where(WorkerHeartbeat.pid == worker.pid)
+                ).first()
+            if beat is not None:
+                return
+            time.sleep(0.05)
+
+    per_kill = max(1, len(files) // (kills + 1))
+    feed(per_kill)
+    worker = procs.start("worker")
+    for n in range(kills):
+        started(worker)
+        time.sleep(rng.uniform(0.1, 2.0))
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()  # reaped, so its pid is seen dead by the next worker
+        report.kills += 1
+        reconnect_if_asked()
+        feed(per_kill)
+        worker = procs.start("worker")
+        if (n + 1) % 5 == 0:
+            say(f"  {n + 1} kills")
+    feed(len(files))
+    # The storm goes on until every document has been tried at least once.
+    deadline = time.monotonic() + drain_seconds / 2
+    while time.monotonic() < deadline:
+        reconnect_if_asked()
+        with store.read() as session:
+            untried = session.exec(
+                select(ExportJob.id)
+                .where(col(ExportJob.state) == JobState.PENDING, col(ExportJob.attempts) == 0)
+                .limit(1)
+            ).first()
+        if untried is None:
+            break
+        time.sleep(0.5)
+    control.delete("/_sandbox/faults").raise_for_status()
+    say("the storm passes; draining")
+    deadline = time.monotonic() + drain_seconds
+    while time.monotonic() < deadline:
+        reconnect_if_asked()
+        with store.read() as session:
+            waiting = session.exec(
+                select(ExportJob.id).where(col(ExportJob.state).in_(OPEN)).limit(1)
+            ).first()
+        if waiting is None:
+            break
+        time.sleep(0.5)
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(60)
+    calls = control.get("/_sandbox/calls").json()
+    report.faults = {k: v for k, v in calls["faults"].items() if v}
+    check(store, control.get("/_sandbox/ledger").json(), report)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, help="Keep the store and logs here.")
+    args = parser.parse_args()
+    report = run_drill(docs=args.docs, kills=args.kills, seed=args.seed, workdir=args.workdir)
+    for line in report.lines():
+        print(line)
+    sys.exit(0 if report.clean else 1)
+
+
+if __name__ == "__main__":
+    main()

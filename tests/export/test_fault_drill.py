@@ -1,0 +1,23 @@
+"""The fault drill, small: real sandbox and worker processes, every fault kind, SIGKILLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks.fault_drill import run_drill
+
+
+@pytest.mark.slow
+def test_a_small_fault_drill_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    report = run_drill(
+        docs=100, kills=5, seed=11, workdir=tmp_path, drain_seconds=60, say=lambda *_: None
+    )
+    assert report.kills == 5 and report.documents == 100
+    assert (report.duplicates, report.lost, report.unnamed, report.unsafe_posts) == (0, 0, 0, 0)
+    assert report.accounts_twice == 0
+    # The storm was real: answers were lost, and the lookups settled them.
+    assert {"error_after_commit", "commit_then_hang"} <= set(report.faults)
+    assert report.lookups > 0
+    assert report.states.get("posted", 0) >= 90

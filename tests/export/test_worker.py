@@ -1,0 +1,70 @@
+"""The pipeline inside the worker: real time, and a poll that costs next to nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import event
+
+from exact_tui.domain.states import JobState
+from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
+from tests.export.kit import ExportWorld, customer, invoice
+
+
+class _NoSync:
+    def ready(self) -> bool:
+        return False
+
+    async def run(self, request: SyncRequestInfo, lanes: Lanes) -> str:
+        raise AssertionError("no import in these tests")
+
+
+async def test_a_document_ingested_while_the_worker_runs_is_posted_within_seconds(
+    xw: ExportWorld,
+) -> None:
+    worker = Worker(xw.store, _NoSync(), xw.service, WorkerOptions(poll_seconds=0.5))
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(0.6)
+        started = time.monotonic()
+        xw.ingest(customers=[customer("5")], invoices=[invoice("INV-LIVE", "5")])
+        while xw.job("INV-LIVE").state is not JobState.POSTED:
+            assert time.monotonic() - started < 3, "not posted within 3 s"
+            await asyncio.sleep(0.05)
+    finally:
+        worker.stop()
+        await running
+    assert [e["YourRef"] for e in xw.ledger()["sales_entries"]] == ["INV-LIVE"]
+
+
+async def test_a_poll_with_nothing_new_reads_only_through_indexes(xw: ExportWorld) -> None:
+    xw.ingest(customers=[customer("5")], invoices=[invoice(f"INV-{n}", "5") for n in range(40)])
+    await xw.run()
+    assert set(xw.states().values()) == {JobState.POSTED}
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(xw.store.engine, "before_cursor_execute", seen)
+    try:
+        xw.service.prepare()
+        assert xw.service.due_divisions() == []
+    finally:
+        event.remove(xw.store.engine, "before_cursor_execute", seen)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    # prepare: leases, connection, new jobs; due: connection, divisions, bindings, refused,
+    # and one seek per state in each of the two open divisions.
+    assert len(selects) <= 7 + 3 * 2
+    with xw.store.engine.connect() as conn:
+        for statement in selects:
+            if "FROM export_job" not in statement:
+                continue
+            placeholders = tuple([None] * statement.count("?"))  # the plan ignores values
+            plan = " ".join(
+                str(row[-1])
+                for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, placeholders)
+            )
+            assert "SCAN export_job" not in plan, (statement, plan)

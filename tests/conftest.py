@@ -36,3 +36,30 @@ def store(db_url: str) -> Iterator[Store]:
     opened = open_store(db_url)
     yield opened
     opened.dispose()
+
+
+@pytest.fixture(scope="session")
+def admin_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The admin screens' seeded store, built once: each test gets a copy (seeding with
+    synchronous=FULL costs more than the tests themselves)."""
+    from tests.admin_seed import seed_admin
+    from tests.console_seed import seed
+
+    path = tmp_path_factory.mktemp("admin") / "template.db"
+    template = open_store(f"sqlite:///{path}")
+    seed(template)
+    seed_admin(template)
+    template.dispose()
+    return path
+
+
+@pytest.fixture
+def admin_store(admin_template: Path, tmp_path: Path) -> Iterator[Store]:
+    import shutil
+
+    path = tmp_path / "admin.db"
+    shutil.copyfile(admin_template, path)
+    path.chmod(0o600)
+    opened = open_store(f"sqlite:///{path}")
+    yield opened
+    opened.dispose()

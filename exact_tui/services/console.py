@@ -9,10 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from zoneinfo import ZoneInfo
 
+from exact_tui.domain.states import MappingKind
 from exact_tui.services import export_log
+from exact_tui.services.admin import accounts, blockers, divisions, mappings, masterdata
+from exact_tui.services.admin.accounts import (
+    AccountCounts,
+    AccountCursor,
+    AccountPage,
+    CustomerFocus,
+    Suggestion,
+)
+from exact_tui.services.admin.blockers import Blocker
+from exact_tui.services.admin.divisions import DivisionsOverview, JournalChoice, OrganizationInfo
+from exact_tui.services.admin.mappings import MappingsView, TargetChoice
+from exact_tui.services.admin.masterdata import MasterList, MasterPage
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.export_log import (
     EventPage,
@@ -22,6 +35,8 @@ from exact_tui.services.export_log import (
     JobDetail,
     LogFilter,
 )
+from exact_tui.services.intents import IntentRefused, IntentResult, Intents
+from exact_tui.services.jobs import JobFilter
 from exact_tui.services.status import StatusReport, status_report
 from exact_tui.store.engine import Store
 
@@ -47,6 +62,20 @@ class ConsoleActions:
     retry_filtered: Callable[[LogFilter], str] | None = None
     #: Ask the worker to settle an unknown job by a lookup in Exact (never a blind re-post).
     settle_unknown: Callable[[int], str] | None = None
+    #: Route a bank account (IBAN) to a division and one of its bank journals.
+    bind_bank_account: Callable[[str, int, str], str] | None = None
+    #: Take a bank account's binding away (its documents wait until it is bound again).
+    unbind_bank_account: Callable[[str], str] | None = None
+    #: Bind a division to an organization (by code); refused if another one has it.
+    bind_division: Callable[[int, str], str] | None = None
+    #: Map a platform code of a kind to an Exact code in a division.
+    save_mapping: Callable[[int, MappingKind, str, str], str] | None = None
+    #: Set one division setting (a name of `SETTING_LABELS`) to an Exact code.
+    save_setting: Callable[[int, str, str], str] | None = None
+    #: Link a platform customer (by number) to an Exact account (by ID) in a division.
+    link_customer: Callable[[str, int, str], str] | None = None
+    #: Remove a customer's link in a division: documents not yet posted are matched again.
+    unlink_customer: Callable[[str, int], str] | None = None
 
     def wired(self) -> frozenset[str]:
         """The names of the actions that are wired."""
@@ -107,3 +136,120 @@ class ConsoleServices:
 
     def job_detail(self, job_id: int) -> JobDetail | None:
         return export_log.job_detail(self._store, job_id)
+
+    def today(self) -> dt.date:
+        return self.clock.now().astimezone(self.timezone).date()
+
+    # ------------------------------------------------------------ admin screens
+
+    def blocker(self, job_id: int) -> Blocker | None:
+        return blockers.blocker(self._store, job_id)
+
+    def divisions_overview(self, text: str | None = None) -> DivisionsOverview:
+        return divisions.divisions_overview(self._store, text=text)
+
+    def bank_journals(self, division: int, iban: str | None = None) -> list[JournalChoice]:
+        return divisions.bank_journals(self._store, division, iban=iban)
+
+    def organizations(self, text: str | None = None) -> list[OrganizationInfo]:
+        return divisions.organizations(self._store, text=text)
+
+    def mappings(
+        self, division: int, kind: MappingKind | None = None, text: str | None = None
+    ) -> MappingsView:
+        return mappings.mappings_view(
+            self._store, division, today=self.today(), kind=kind, text=text
+        )
+
+    def mapping_targets(
+        self, division: int, kind: MappingKind, text: str | None = None
+    ) -> list[TargetChoice]:
+        return mappings.mapping_targets(self._store, division, kind, today=self.today(), text=text)
+
+    def setting_targets(
+        self, division: int, setting: str, text: str | None = None
+    ) -> list[TargetChoice]:
+        return mappings.setting_targets(self._store, division, setting, text=text)
+
+    def account_page(
+        self,
+        division: int,
+        text: str | None = None,
+        *,
+        after: AccountCursor | None = None,
+        limit: int = 100,
+    ) -> AccountPage:
+        return accounts.account_page(self._store, division, text=text, after=after, limit=limit)
+
+    def account_counts(self, division: int) -> AccountCounts:
+        return accounts.account_counts(self._store, division)
+
+    def customer_suggestions(
+        self, division: int, account_id: str, text: str | None = None
+    ) -> list[Suggestion]:
+        return accounts.customer_suggestions(self._store, division, account_id, text=text)
+
+    def customer_focus(self, division: int, customer_number: str) -> CustomerFocus | None:
+        return accounts.customer_focus(self._store, division, customer_number)
+
+    def master_page(
+        self,
+        which: MasterList,
+        division: int | None,
+        text: str | None = None,
+        *,
+        after: str | None = None,
+        limit: int = 200,
+    ) -> MasterPage:
+        return masterdata.master_page(
+            self._store, which, division, today=self.today(), text=text, after=after, limit=limit
+        )
+
+
+def _said(result: Callable[[], IntentResult]) -> str:
+    """What an intent did, in words; its refusal as an `ActionRefused` with the reason."""
+    try:
+        return result().message
+    except IntentRefused as exc:
+        raise ActionRefused(str(exc)) from None
+
+
+def intent_actions(intents: Intents, base: ConsoleActions | None = None) -> ConsoleActions:
+    """`base` with every action the operator intents perform wired to them: the console and
+    the CLI then write the same intents and the same audit rows."""
+
+    def retry_filtered(flt: LogFilter) -> str:
+        jobs = JobFilter(
+            state=flt.state,
+            category=flt.category,
+            kind=flt.kind,
+            division=flt.division,
+            text=flt.text,
+        )
+        return _said(lambda: intents.retry_matching(jobs, flt.cause))
+
+    def save_setting(division: int, name: str, code: str) -> str:
+        return _said(lambda: intents.set_settings(division, **{name: code}))
+
+    return replace(
+        base or ConsoleActions(),
+        pause_exports=lambda: _said(intents.pause),
+        resume_exports=lambda: _said(intents.resume),
+        retry_job=lambda job_id: _said(lambda: intents.retry(job_id)),
+        retry_filtered=retry_filtered,
+        settle_unknown=lambda job_id: _said(lambda: intents.settle(job_id)),
+        bind_bank_account=lambda iban, division, journal: _said(
+            lambda: intents.bind_bank_account(iban, division, journal)
+        ),
+        bind_division=lambda division, organization: _said(
+            lambda: intents.bind_division(division, organization)
+        ),
+        save_mapping=lambda division, kind, platform_code, exact_code: _said(
+            lambda: intents.map(division, kind, platform_code, exact_code)
+        ),
+        save_setting=save_setting,
+        link_customer=lambda number, division, account_id: _said(
+            lambda: intents.link(number, division, account_id)
+        ),
+        unlink_customer=lambda number, division: _said(lambda: intents.unlink(number, division)),
+    )

@@ -105,7 +105,14 @@ class Invoice(SQLModel, table=True):
 
 class InvoiceLine(SQLModel, table=True):
     __tablename__ = "invoice_line"
-    __table_args__ = (UniqueConstraint("invoice_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "position"),
+        # The Mappings screen lists the platform codes in use one distinct value at a time.
+        Index("ix_invoice_line_gl_code", "gl_code"),
+        Index("ix_invoice_line_vat_code", "vat_code"),
+        Index("ix_invoice_line_cost_center", "cost_center"),
+        Index("ix_invoice_line_cost_unit", "cost_unit"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     invoice_id: int = _fk("invoice.id", ondelete="CASCADE")

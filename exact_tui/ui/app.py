@@ -12,28 +12,79 @@ from textual.reactive import var
 from textual.screen import ModalScreen
 from textual.worker import Worker
 
+from exact_tui.domain.text import clean_text
+from exact_tui.services.admin.blockers import Blocker, BlockerKind
+from exact_tui.services.admin.masterdata import MasterList
 from exact_tui.services.console import ConsoleServices
 from exact_tui.services.export_log import LogFilter
 from exact_tui.services.status import StatusReport
-from exact_tui.ui.commands import ActionsProvider, LogFiltersProvider, ScreensProvider
+from exact_tui.ui.commands import (
+    AccountsProvider,
+    ActionsProvider,
+    DivisionsProvider,
+    LogFiltersProvider,
+    MappingsProvider,
+    MasterDataProvider,
+    ScreensProvider,
+)
 from exact_tui.ui.render import Palette
+from exact_tui.ui.screens.accounts import AccountsScreen
+from exact_tui.ui.screens.divisions import DivisionsScreen
 from exact_tui.ui.screens.export_log import ExportLogScreen
 from exact_tui.ui.screens.help import HelpScreen, KeyHelp
+from exact_tui.ui.screens.mappings import MappingsScreen
+from exact_tui.ui.screens.master_data import MasterDataScreen
 from exact_tui.ui.screens.status import StatusScreen
 from exact_tui.ui.workers import dispatch, fetch
 
 STYLES = Path(__file__).parent / "styles"
+#: One key per screen; the footer shows them as one group, `?` lists each.
+SCREENS = Binding.Group("screens")
+#: Where each kind of blocker is fixed.
+FIXED_ON = {
+    BlockerKind.BANK_ACCOUNT: "divisions",
+    BlockerKind.MAPPING: "mappings",
+    BlockerKind.SETTING: "mappings",
+    BlockerKind.CUSTOMER: "accounts",
+}
 
 
 class ConsoleApp(App[None]):
     TITLE = "exact-tui"
     CSS_PATH: ClassVar[list[str | PurePath]] = sorted(STYLES.glob("*.tcss"))
-    MODES: ClassVar[dict[str, Any]] = {"status": StatusScreen, "log": ExportLogScreen}
-    COMMANDS = App.COMMANDS | {ScreensProvider, LogFiltersProvider, ActionsProvider}
+    MODES: ClassVar[dict[str, Any]] = {
+        "status": StatusScreen,
+        "log": ExportLogScreen,
+        "divisions": DivisionsScreen,
+        "mappings": MappingsScreen,
+        "accounts": AccountsScreen,
+        "masterdata": MasterDataScreen,
+    }
+    COMMANDS = App.COMMANDS | {
+        ScreensProvider,
+        LogFiltersProvider,
+        DivisionsProvider,
+        MappingsProvider,
+        AccountsProvider,
+        MasterDataProvider,
+        ActionsProvider,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
-        Binding("s", "switch_mode('status')", "Status", id="app.status"),
-        Binding("l", "show_log", "Log", id="app.log"),
+        Binding("s", "switch_mode('status')", "Status", id="app.status", group=SCREENS),
+        Binding("l", "show_log", "Export log", id="app.log", group=SCREENS),
+        Binding(
+            "d",
+            "switch_mode('divisions')",
+            "Divisions & bank accounts",
+            id="app.divisions",
+            group=SCREENS,
+        ),
+        Binding("m", "switch_mode('mappings')", "Mappings", id="app.mappings", group=SCREENS),
+        Binding("a", "switch_mode('accounts')", "Exact accounts", id="app.accounts", group=SCREENS),
+        Binding(
+            "t", "switch_mode('masterdata')", "Master data", id="app.masterdata", group=SCREENS
+        ),
         Binding("question_mark", "help", "Help", id="app.help"),
     ]
 
@@ -43,6 +94,14 @@ class ConsoleApp(App[None]):
     log_filter: var[LogFilter] = var(LogFilter())
     #: Whether the Export log shows failures grouped by cause instead of events.
     log_grouped: var[bool] = var(False)
+    #: The division the admin screens (mappings, accounts, master data) show.
+    division: var[int | None] = var(None)
+    #: The kind of mapping the Mappings screen shows (a `MappingKind` value; None: all).
+    mapping_kind: var[str | None] = var(None)
+    #: The list the Master data screen shows.
+    master_list: var[MasterList] = var(MasterList.GL_ACCOUNTS)
+    #: What blocks a job, on its way from the Export log to the screen where it is fixed.
+    jump: var[Blocker | None] = var(None)
 
     def __init__(
         self,
@@ -110,6 +169,33 @@ class ConsoleApp(App[None]):
 
     def action_show_log(self) -> None:
         self.switch_mode("log")
+
+    def show_mappings(self, division: int | None = None, kind: str | None = None) -> None:
+        if division is not None:
+            self.division = division
+        self.mapping_kind = kind
+        self.switch_mode("mappings")
+
+    def show_division(self, mode: str, division: int) -> None:
+        self.division = division
+        self.switch_mode(mode)
+
+    def show_master(self, which: MasterList) -> None:
+        self.master_list = which
+        self.switch_mode("masterdata")
+
+    def go_to(self, blocker: Blocker | None) -> None:
+        """Open the screen where `blocker` is fixed, with it selected, and say what it is
+        (None: the job moved on since it was shown, and nothing holds it for an admin)."""
+        if blocker is None:
+            self.notify("Nothing holds this job for an admin now.", markup=False)
+            return
+        if blocker.division is not None:
+            self.division = blocker.division
+        self.jump = blocker
+        self.switch_mode(FIXED_ON[blocker.kind])
+        if blocker.detail:
+            self.notify(clean_text(blocker.detail)[:300], title="Blocked by", markup=False)
 
     def action_help(self) -> None:
         screen = self.screen

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from exact_tui.domain.states import Category, DocumentKind, JobState
+from exact_tui.domain.states import Category, DocumentKind, JobState, MappingKind
+from exact_tui.domain.text import clean_text
+from exact_tui.services.admin.masterdata import MasterList
 from exact_tui.services.export_log import LogFilter
 from exact_tui.ui.render import state_label
 from exact_tui.ui.screens.base import ConsoleScreen
@@ -57,6 +59,26 @@ class ScreensProvider(_Commands):
             "Jobs waiting on something, grouped (g on the log)",
             partial(console.show_log, None, grouped=True),
         )
+        yield (
+            "Divisions & bank accounts",
+            "Which organization each division belongs to; bind bank accounts (d)",
+            partial(console.switch_mode, "divisions"),
+        )
+        yield (
+            "Mappings",
+            "Platform codes → Exact codes and division settings (m)",
+            partial(console.switch_mode, "mappings"),
+        )
+        yield (
+            "Exact accounts",
+            "The Exact Accounts Overview: link and unlink customers (a)",
+            partial(console.switch_mode, "accounts"),
+        )
+        yield (
+            "Master data",
+            "What was imported from Exact, read-only (t)",
+            partial(console.switch_mode, "masterdata"),
+        )
         yield "Keys", "The keys of this screen (?)", console.action_help
 
 
@@ -86,6 +108,64 @@ class LogFiltersProvider(_Commands):
                 f"Log: division {division.code}",
                 f"Events of jobs routed to division {division.code}",
                 partial(show, LogFilter(division=division.code)),
+            )
+
+
+def _divisions(console: ConsoleApp) -> list[tuple[int, str]]:
+    report = console.report
+    return [(d.code, d.description) for d in report.divisions] if report else []
+
+
+class DivisionsProvider(_Commands):
+    def commands(self) -> Iterable[Command]:
+        yield (
+            "Bank accounts: bind one",
+            "Where a bank account's documents go: a division and a bank journal",
+            partial(self.console.switch_mode, "divisions"),
+        )
+
+
+class MappingsProvider(_Commands):
+    def commands(self) -> Iterable[Command]:
+        console = self.console
+        for code, description in _divisions(console):
+            yield (
+                f"Mappings: division {code}",
+                f"Mappings and settings of {clean_text(description)}",
+                partial(console.show_mappings, code),
+            )
+        words = {
+            MappingKind.GL: "GL codes",
+            MappingKind.VAT: "VAT codes",
+            MappingKind.COST_CENTER: "cost centers",
+            MappingKind.COST_UNIT: "cost units",
+        }
+        for kind, label in words.items():
+            yield (
+                f"Mappings: {label}",
+                f"Only the {label} of the division shown",
+                partial(console.show_mappings, None, kind.value),
+            )
+
+
+class AccountsProvider(_Commands):
+    def commands(self) -> Iterable[Command]:
+        console = self.console
+        for code, description in _divisions(console):
+            yield (
+                f"Exact accounts: division {code}",
+                f"The Exact Accounts Overview of {clean_text(description)}",
+                partial(console.show_division, "accounts", code),
+            )
+
+
+class MasterDataProvider(_Commands):
+    def commands(self) -> Iterable[Command]:
+        for which in MasterList:
+            yield (
+                f"Master data: {which.label}",
+                f"The imported {which.noun}, read-only",
+                partial(self.console.show_master, which),
             )
 
 

@@ -34,7 +34,7 @@ def until(when: dt.datetime | None, now: dt.datetime) -> str:
 
 
 def expiry(what: str, when: dt.datetime | None, now: dt.datetime) -> str:
-    """"access token expires in 8 min" / "access token expired 3 days ago"."""
+    """ "access token expires in 8 min" / "access token expired 3 days ago"."""
     if when is None:
         return f"{what} expiry unknown"
     verb = "expired" if when <= now else "expires"

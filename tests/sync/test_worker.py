@@ -70,9 +70,7 @@ def setup(poll: float = 0.05) -> WorkerSetup:
 def _daily_requests(store: Store) -> list[dt.datetime]:
     with store.read() as session:
         return list(
-            session.exec(
-                select(SyncRequest.requested_at).where(SyncRequest.trigger == "daily")
-            )
+            session.exec(select(SyncRequest.requested_at).where(SyncRequest.trigger == "daily"))
         )
 
 
@@ -186,9 +184,7 @@ def _runs(db_url: str) -> int:
 
 
 @pytest.mark.slow
-def test_sigterm_mid_import_leaves_a_consistent_store(
-    large_sandbox: str, tmp_path: Path
-) -> None:
+def test_sigterm_mid_import_leaves_a_consistent_store(large_sandbox: str, tmp_path: Path) -> None:
     env = {**process_env(tmp_path / "home"), **secret_env()}
     db_url = f"sqlite:///{tmp_path / 'store.db'}"
     code, _, err = cli_connect(large_sandbox, db_url, env)

@@ -54,3 +54,24 @@ async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 5
         if loop.time() > deadline:
             raise AssertionError(f"timed out; the screen shows:\n{screen_text(pilot.app)}")
         await pilot.pause(0.02)
+
+
+@pytest.fixture
+def make_admin_app(admin_store: Store) -> AppFactory:
+    """The console over the admin seed, its write actions wired to the operator intents as
+    the CLI wires them."""
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.console import intent_actions
+    from exact_tui.services.intents import Intents
+
+    def make(*, read_only: bool = False, live: bool = True, **kwargs: Any) -> ConsoleApp:
+        clock = FrozenClock()
+        actions = intent_actions(Intents(admin_store, Actor("tester", "tui"), clock=clock))
+        services = ConsoleServices(
+            admin_store, timezone="Europe/Amsterdam", clock=clock, actions=actions
+        )
+        # The admin screens read on demand: the status poll and the log's tail can be slower.
+        speed = {"poll_seconds": 1.0, "tail_seconds": 0.2} if live else {}
+        return build_app(services, read_only=read_only, **speed, **kwargs)
+
+    return make

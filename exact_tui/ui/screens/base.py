@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 class ConsoleScreen(Screen[None]):
     #: Write actions of this screen: action name → the `ConsoleActions` field that performs it.
     WRITE_ACTIONS: ClassVar[dict[str, str]] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._offered: tuple[bool, ...] | None = None
 
     @property
     def console(self) -> ConsoleApp:
@@ -50,7 +55,19 @@ class ConsoleScreen(Screen[None]):
         for header in self.query(ConsoleHeader):
             header.show(status)
         self.show_report(report)
-        self.refresh_bindings()
+        self.bindings_may_change()
+
+    def bindings_may_change(self) -> None:
+        """Refresh the footer only if this screen's actions came or went: every refresh
+        rebuilds the footer, which costs more than reading a page of rows."""
+        offered = tuple(
+            bool(self.check_action(binding.action.partition("(")[0], ()))
+            for binding in self.BINDINGS
+            if isinstance(binding, Binding)
+        )
+        if offered != self._offered:
+            self._offered = offered
+            self.refresh_bindings()
 
     def show_report(self, report: StatusReport | None) -> None:
         """A new status was read (every screen sees it; the Status screen shows it)."""

@@ -12,10 +12,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowKey
 
 from exact_tui.domain.states import JobState
+from exact_tui.services.admin.blockers import fixable
 from exact_tui.services.export_log import (
     EventPage,
     EventTail,
@@ -30,6 +31,7 @@ from exact_tui.ui.screens.base import ConsoleScreen
 from exact_tui.ui.screens.confirm import ConfirmScreen
 from exact_tui.ui.screens.job_detail import JobDetailScreen
 from exact_tui.ui.widgets.filter_bar import FilterBar
+from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.widgets.table import ConsoleTable
 from exact_tui.ui.workers import fetch
@@ -117,6 +119,7 @@ class ExportLogScreen(ConsoleScreen):
         Binding("r", "retry_one", "Retry", id="log.retry"),
         Binding("R", "retry_filtered", "Retry all in filter", id="log.retry_all"),
         Binding("u", "settle_unknown", "Settle unknown", id="log.settle"),
+        Binding("b", "blocker", "Go to blocker", id="log.blocker"),
     ]
     WRITE_ACTIONS: ClassVar[dict[str, str]] = {
         "retry_one": "retry_job",
@@ -141,7 +144,7 @@ class ExportLogScreen(ConsoleScreen):
         yield Static("", id="log-summary")
         yield ConsoleTable(id="events")
         yield ConsoleTable(id="groups")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         events = self.query_one("#events", ConsoleTable)
@@ -223,6 +226,8 @@ class ExportLogScreen(ConsoleScreen):
             self._show_groups(result)
         elif name == "read the divisions":
             self.query_one(FilterBar).set_divisions(result, self.filter.division)
+        elif name == "find the blocker":
+            self.console.go_to(result)
         elif name.startswith("act: "):
             self.notify(str(result), markup=False)
             self._reload()
@@ -251,7 +256,7 @@ class ExportLogScreen(ConsoleScreen):
                 index = next((i for i, e in enumerate(self._events) if e.id == keep), 0)
                 table.move_cursor(row=index, animate=False)
         self._show_summary()
-        self.refresh_bindings()
+        self.bindings_may_change()
 
     def _show_first_page(self, page: EventPage) -> None:
         self._events = list(page.events)
@@ -301,7 +306,7 @@ class ExportLogScreen(ConsoleScreen):
                 table.update_cell(key, "state", state_text(event.state, self.palette))
                 changed = True
         if changed:
-            self.refresh_bindings()
+            self.bindings_may_change()
 
     def _maybe_more(self) -> None:
         """Fetch older events when the cursor nears the end, or the page left the table short
@@ -325,7 +330,7 @@ class ExportLogScreen(ConsoleScreen):
 
     @on(DataTable.RowHighlighted, "#events")
     def _row_highlighted(self) -> None:
-        self.refresh_bindings()
+        self.bindings_may_change()
         self._maybe_more()
 
     # ------------------------------------------------------------ groups table
@@ -387,7 +392,7 @@ class ExportLogScreen(ConsoleScreen):
         self.query_one("#groups").display = self._grouped
         self._table().focus()
         self._show_summary()
-        self.refresh_bindings()
+        self.bindings_may_change()
 
     def open_selected(self) -> None:
         if self._grouped:
@@ -412,6 +417,9 @@ class ExportLogScreen(ConsoleScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":
             return self._grouped or not self.filter.is_empty
+        if action == "blocker":
+            event = self._selected_event()
+            return event is not None and fixable(event.state, event.category)
         return super().check_action(action, parameters)
 
     def action_applies(self, action: str) -> bool:
@@ -423,6 +431,12 @@ class ExportLogScreen(ConsoleScreen):
         if action == "retry_filtered":
             return not self.filter.is_empty
         return True
+
+    def action_blocker(self) -> None:
+        event = self._selected_event()
+        if event is not None:
+            job_id = event.job_id
+            fetch(self, "find the blocker", lambda: self.services.blocker(job_id))
 
     def _act(self, what: str, call: Callable[[], str]) -> None:
         fetch(self, f"act: {what}", call)

@@ -11,14 +11,16 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from exact_tui.domain.money import format_amount
 from exact_tui.domain.states import JobState
+from exact_tui.services.admin.blockers import fixable
 from exact_tui.services.export_log import Attempt, JobDetail
 from exact_tui.ui.format import stamp, until
 from exact_tui.ui.render import Palette, join, level_text, plain, state_text
 from exact_tui.ui.screens.base import ConsoleScreen
+from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.widgets.table import ConsoleTable
 from exact_tui.ui.workers import fetch
@@ -117,6 +119,7 @@ class JobDetailScreen(ConsoleScreen):
         Binding("escape", "back", "Back", id="detail.back"),
         Binding("r", "retry_one", "Retry", id="detail.retry"),
         Binding("u", "settle_unknown", "Settle unknown", id="detail.settle"),
+        Binding("b", "blocker", "Go to blocker", id="detail.blocker"),
     ]
     WRITE_ACTIONS: ClassVar[dict[str, str]] = {
         "retry_one": "retry_job",
@@ -135,7 +138,7 @@ class JobDetailScreen(ConsoleScreen):
             yield Static("", id="job-document", classes="section")
             yield ConsoleTable(id="attempts", opens_rows=False)
             yield Static("", id="job-request", classes="section")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#job-document").border_title = "Document"
@@ -160,6 +163,8 @@ class JobDetailScreen(ConsoleScreen):
     def fetched(self, name: str, result: Any) -> None:
         if name == "read the job":
             self._show(result)
+        elif name == "find the blocker":
+            self.console.go_to(result)
         elif name.startswith("act: "):
             self.notify(str(result), markup=False)
             self._load()
@@ -183,10 +188,19 @@ class JobDetailScreen(ConsoleScreen):
         if job.request_event_id is not None:
             request.border_title = f"Request sent {stamp(job.request_at, zone)}"
         request.update(request_text(job))
-        self.refresh_bindings()
+        self.bindings_may_change()
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "blocker":
+            return self.job is not None and fixable(self.job.state, self.job.category)
+        return super().check_action(action, parameters)
+
+    def action_blocker(self) -> None:
+        job_id = self.job_id
+        fetch(self, "find the blocker", lambda: self.services.blocker(job_id))
 
     def action_applies(self, action: str) -> bool:
         if self.job is None:

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from exact_tui.domain.states import JobState
 from exact_tui.services.status import (
@@ -33,6 +33,7 @@ from exact_tui.ui.render import (
 )
 from exact_tui.ui.screens.base import ConsoleScreen
 from exact_tui.ui.screens.confirm import ConfirmScreen
+from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.workers import fetch
 
@@ -190,7 +191,7 @@ class StatusScreen(ConsoleScreen):
             yield Static("Reading the store…", id="connection", classes="section")
             yield Static("", id="worker", classes="section")
             yield Vertical(id="divisions", classes="section")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#connection").border_title = "Connection"
@@ -251,7 +252,7 @@ class StatusScreen(ConsoleScreen):
             worker_panel(report.workers, report.worker_running, palette, now)
         )
         self._show_divisions(report, palette, now)
-        self.refresh_bindings()
+        self.bindings_may_change()
 
     def _show_divisions(self, report: StatusReport, palette: Palette, now: dt.datetime) -> None:
         box = self.query_one("#divisions", Vertical)
@@ -283,7 +284,7 @@ class StatusScreen(ConsoleScreen):
                         f"{plural(unrouted, 'document')} not routed to a division",
                         palette.warning,
                     ),
-                    " (their bank account is not bound; see the Export log)",
+                    " (their bank account is not bound: bind it on Divisions & bank accounts, d)",
                 )
             )
         for panel, content in zip(panels, wanted, strict=False):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 22:08:02.513878
+Create Date: 2026-11-21 23:18:39.546480
 """
 
 from collections.abc import Sequence
@@ -454,7 +454,11 @@ def upgrade() -> None:
     sa.UniqueConstraint('invoice_id', 'position')
     )
     with op.batch_alter_table('invoice_line', schema=None) as batch_op:
+        batch_op.create_index('ix_invoice_line_cost_center', ['cost_center'], unique=False)
+        batch_op.create_index('ix_invoice_line_cost_unit', ['cost_unit'], unique=False)
+        batch_op.create_index('ix_invoice_line_gl_code', ['gl_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_line_invoice_id'), ['invoice_id'], unique=False)
+        batch_op.create_index('ix_invoice_line_vat_code', ['vat_code'], unique=False)
 
     op.create_table('payment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -513,7 +517,11 @@ def downgrade() -> None:
 
     op.drop_table('payment')
     with op.batch_alter_table('invoice_line', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoice_line_vat_code')
         batch_op.drop_index(batch_op.f('ix_invoice_line_invoice_id'))
+        batch_op.drop_index('ix_invoice_line_gl_code')
+        batch_op.drop_index('ix_invoice_line_cost_unit')
+        batch_op.drop_index('ix_invoice_line_cost_center')
 
     op.drop_table('invoice_line')
     with op.batch_alter_table('invoice', schema=None) as batch_op:

@@ -1,0 +1,160 @@
+"""Building the demo's world: an in-process sandbox, a fresh store connected to it with the
+master data imported, the configuration an admin would have made (with gaps left on purpose),
+and the platform data ingested."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from exact_tui.demo import data
+from exact_tui.domain.states import MappingKind
+from exact_tui.sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Sandbox, create_app
+from exact_tui.secrets import ENV_CLIENT_SECRET, ENV_SECRET_KEY, SecretStore, open_secret_store
+from exact_tui.services.audit import Actor
+from exact_tui.services.clock import Clock, SystemClock
+from exact_tui.services.connection import ConnectionService, connect_settings, prepare_connect
+from exact_tui.services.export import ExportOptions
+from exact_tui.services.ingest import IngestSummary, ingest_bytes
+from exact_tui.services.intents import Intents
+from exact_tui.services.runtime import ExactLink, LinkOptions, WorkerSetup, build_worker
+from exact_tui.services.worker import Worker, WorkerOptions
+from exact_tui.store.engine import Store, open_store
+
+#: Where the in-process sandbox appears to live (no socket: httpx.ASGITransport).
+SANDBOX_URL = "http://sandbox.exact-tui.demo"
+ADMIN = Actor("demo-admin", "cli", "local")
+TIMEZONE = "Europe/Amsterdam"
+
+
+@dataclass
+class DemoWorld:
+    directory: Path
+    store: Store
+    sandbox: Sandbox
+    transport: httpx.AsyncBaseTransport
+    secrets: SecretStore
+    clock: Clock
+    ingested: IngestSummary | None = None
+
+    def worker(self, *, poll_seconds: float = 0.5) -> tuple[Worker, ExactLink]:
+        """A worker on this world (hold=on ambiguous: the demo's ambiguous customer waits for
+        a person to link it on the Exact accounts screen)."""
+        setup = WorkerSetup(
+            link=LinkOptions(),
+            export=ExportOptions(on_ambiguous="hold", timezone=TIMEZONE, lookup_safety_delay=2.0),
+            worker=WorkerOptions(poll_seconds=poll_seconds, timezone=TIMEZONE),
+        )
+        return build_worker(
+            self.store, self.secrets, setup, clock=self.clock, transport=self.transport
+        )
+
+
+def demo_secrets() -> SecretStore:
+    """A data key made for this demo run only, never written anywhere."""
+    return open_secret_store(
+        "env",
+        environ={
+            ENV_SECRET_KEY: base64.b64encode(os.urandom(32)).decode(),
+            ENV_CLIENT_SECRET: CLIENT_SECRET,
+        },
+    )
+
+
+async def connect(world: DemoWorld) -> None:
+    """The connect flow, with the sandbox's consent page approving at once."""
+    settings = connect_settings(
+        region="nl", base_url=SANDBOX_URL, client_id=CLIENT_ID, redirect_uri=REDIRECT_URI
+    )
+    prepared = prepare_connect(
+        world.secrets, settings, transport=world.transport, clock=world.clock.now
+    )
+    service = ConnectionService(world.store, transport=world.transport, clock=world.clock.now)
+    attempt = service.begin(prepared)
+    async with httpx.AsyncClient(transport=world.transport) as browser:
+        answer = await browser.get(attempt.authorize_url + "&auto_approve=1")
+    await service.complete(prepared, attempt, answer.headers["location"], ADMIN)
+
+
+def configure(world: DemoWorld) -> None:
+    """What an admin set up before the demo starts; the gaps (a GL and a VAT code without a
+    mapping, the Rabobank account unbound) are left for the console."""
+    intents = Intents(world.store, ADMIN, clock=world.clock)
+    for division, organization in data.DIVISION_ORGANIZATIONS.items():
+        intents.bind_division(division, organization)
+    for iban, (division, journal) in data.BANK_BINDINGS.items():
+        intents.bind_bank_account(iban, division, journal)
+    for kind, table in (
+        (MappingKind.GL, data.GL_MAPPINGS),
+        (MappingKind.VAT, data.VAT_MAPPINGS),
+        (MappingKind.COST_CENTER, data.COST_CENTER_MAPPINGS),
+    ):
+        for division, mappings in table.items():
+            for platform_code, exact_code in mappings.items():
+                if exact_code is not None:
+                    intents.map(division, kind, platform_code, exact_code)
+    for division, settings in data.SETTINGS.items():
+        intents.set_settings(division, **settings)
+
+
+def stage_exact(world: DemoWorld) -> None:
+    """Changes "in Exact" after the import: a customer's account gets blocked (so Exact refuses
+    its invoice although the cache said fine), and the first sales entry's answer is lost after
+    Exact committed it (the job becomes unknown and is settled by a lookup)."""
+    division = 101001
+    accounts = world.sandbox.division(division).accounts.values()
+    account = next(a for a in accounts if a.get("SearchCode") == data.STALE_BLOCKED_CUSTOMER)
+    world.sandbox.update_account(division, str(account["ID"]), Blocked=True)
+    world.sandbox.set_faults(
+        {
+            "faults": [
+                {
+                    "endpoint": "salesentry/SalesEntries",
+                    "method": "POST",
+                    "division": division,
+                    "kind": "commit_then_hang",
+                    "count": 1,
+                }
+            ]
+        }
+    )
+
+
+def ingest(world: DemoWorld, today: dt.date) -> IngestSummary:
+    payload = json.dumps(data.platform_data(today)).encode()
+    world.ingested = ingest_bytes(world.store, "demo data", payload, actor=ADMIN)
+    return world.ingested
+
+
+async def build_world(directory: Path, *, seed: int = 1, clock: Clock | None = None) -> DemoWorld:
+    """Everything before the worker starts exporting: connected, imported, configured, staged
+    and ingested."""
+    clock = clock or SystemClock()
+    sandbox = Sandbox(seed=seed, size="small")
+    world = DemoWorld(
+        directory=directory,
+        store=open_store(f"sqlite:///{directory / 'demo.db'}"),
+        sandbox=sandbox,
+        transport=httpx.ASGITransport(app=create_app(sandbox)),
+        secrets=demo_secrets(),
+        clock=clock,
+    )
+    await connect(world)
+    # The initial import the connect asked for, so the configuration can name Exact's codes.
+    worker, link = world.worker()
+    try:
+        await worker.run(until_idle=True)
+    finally:
+        await link.close()
+    # The platform's organizations and bank accounts exist before an admin can bind them.
+    ingest(world, clock.now().astimezone(ZoneInfo(TIMEZONE)).date())
+    configure(world)
+    stage_exact(world)
+    return world

@@ -1,0 +1,430 @@
+"""Mappings and division settings: every platform code in use with its Exact target (or
+missing), what each blocks, and the targets a mapping or setting may take."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from exact_tui.domain.preflight import (
+    GL_RECEIVABLE,
+    GL_REVENUE,
+    JOURNAL_GENERAL,
+    JOURNAL_SALES,
+    SETTING_LABELS,
+)
+from exact_tui.domain.states import Category, JobState, MappingKind
+from exact_tui.services.admin.blocked import BlockedCounts, blocked_counts
+from exact_tui.services.admin.search import code_or_description
+from exact_tui.services.admin.words import (
+    GL_TYPES,
+    JOURNAL_TYPES,
+    gl_detail,
+    type_words,
+    vat_detail,
+)
+from exact_tui.store.engine import Store
+from exact_tui.store.models import (
+    CostCenter,
+    CostUnit,
+    DivisionSettings,
+    ExportJob,
+    GLAccount,
+    InvoiceLine,
+    Journal,
+    VATCode,
+)
+from exact_tui.store.models import Mapping as MappingRow
+
+#: At most this many distinct platform codes of one kind are listed.
+CODES_LIMIT = 1_000
+SETTINGS = tuple(SETTING_LABELS)
+
+
+@dataclass(frozen=True)
+class MappingInfo:
+    division: int
+    kind: MappingKind
+    platform_code: str
+    #: None: not mapped (⚠ missing).
+    exact_code: str | None
+    target_description: str | None
+    #: Why the mapped target is unusable now (gone, blocked, inactive, wrong type), or None.
+    problem: str | None
+    #: Documents of this division waiting for this mapping.
+    blocked: int
+    #: Used on an invoice line (the platform's codes are shared by all divisions).
+    in_use: bool
+    updated_by: str | None = None
+    updated_at: dt.datetime | None = None
+
+    @property
+    def missing(self) -> bool:
+        return self.exact_code is None
+
+    @property
+    def needs_work(self) -> bool:
+        """Unmapped and holding documents up, or mapped to an unusable target."""
+        return (self.missing and self.blocked > 0) or self.problem is not None
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    division: int
+    name: str
+    label: str
+    value: str | None
+    description: str | None
+    problem: str | None
+    blocked: int
+
+    @property
+    def needs_work(self) -> bool:
+        return self.value is None or self.problem is not None
+
+
+@dataclass(frozen=True)
+class OtherProblem:
+    """A blocked key no mapping fixes (e.g. "GL 8000 requires a cost center"): the lines'
+    data must change on the platform."""
+
+    detail: str
+    blocked: int
+
+
+@dataclass(frozen=True)
+class MappingsView:
+    division: int
+    rows: list[MappingInfo]
+    settings: list[SettingInfo]
+    other: list[OtherProblem]
+    #: Jobs of this division waiting on a mapping or setting.
+    blocked: int
+    truncated: bool
+
+    @property
+    def missing(self) -> int:
+        """Codes without a mapping that hold documents up."""
+        return sum(1 for row in self.rows if row.missing and row.blocked)
+
+    @property
+    def unmapped(self) -> int:
+        """Codes without a mapping that nothing in this division waits for (yet)."""
+        return sum(1 for row in self.rows if row.missing and not row.blocked)
+
+    @property
+    def stale(self) -> int:
+        return sum(1 for row in self.rows if row.problem is not None)
+
+
+_LINE_COLUMNS = {
+    MappingKind.GL: InvoiceLine.gl_code,
+    MappingKind.VAT: InvoiceLine.vat_code,
+    MappingKind.COST_CENTER: InvoiceLine.cost_center,
+    MappingKind.COST_UNIT: InvoiceLine.cost_unit,
+}
+
+
+def codes_in_use(session: Session, kind: MappingKind, limit: int = CODES_LIMIT) -> list[str]:
+    """The distinct platform codes of one kind on invoice lines, by a skip-scan of the
+    column's index: one short lookup per code, whatever the number of lines."""
+    column = col(_LINE_COLUMNS[kind])
+    codes: list[str] = []
+    current = session.exec(select(func.min(column)).where(column.is_not(None))).one()
+    while current is not None and len(codes) < limit:
+        if current:
+            codes.append(current)
+        current = session.exec(select(func.min(column)).where(column > current)).one()
+    return codes
+
+
+def _target_rows(
+    session: Session, model: Any, division: int, codes: Iterable[str]
+) -> dict[str, Any]:
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(model).where(col(model.division) == division, col(model.code).in_(wanted))
+    )
+    return {row.code: row for row in rows}
+
+
+def target_problem(kind: MappingKind, row: Any, today: dt.date) -> str | None:
+    """Why an Exact row cannot be the target of a `kind` mapping (the rules the intents
+    check on saving): None when it can."""
+    if row is None:
+        return "no longer in Exact"
+    if getattr(row, "is_blocked", False):
+        return "blocked in Exact"
+    if kind is MappingKind.GL and row.type != GL_REVENUE:
+        return f"not a revenue account ({type_words(GL_TYPES, row.type)})"
+    if kind is MappingKind.VAT and row.transaction_type == "P":
+        return "a purchase VAT code"
+    if kind in (MappingKind.COST_CENTER, MappingKind.COST_UNIT) and (
+        not row.active or (row.end_date is not None and row.end_date <= today)
+    ):
+        return "inactive in Exact"
+    return None
+
+
+_SETTING_RULES: dict[str, tuple[str, int | None]] = {
+    "sales_journal": ("journal", JOURNAL_SALES),
+    "general_journal": ("journal", JOURNAL_GENERAL),
+    "receivables_gl": ("gl", GL_RECEIVABLE),
+    "write_off_gl": ("gl", None),
+    "collection_costs_gl": ("gl", None),
+}
+
+
+def setting_problem(name: str, row: Journal | GLAccount | None) -> str | None:
+    what, wanted = _SETTING_RULES[name]
+    if row is None:
+        return "not in Exact"
+    if wanted is not None and row.type != wanted:
+        types = JOURNAL_TYPES if what == "journal" else GL_TYPES
+        return f"type {type_words(types, row.type)}, not {type_words(types, wanted)}"
+    if row.is_blocked:
+        return "blocked in Exact"
+    return None
+
+
+def mappings_view(
+    store: Store,
+    division: int,
+    *,
+    today: dt.date,
+    kind: MappingKind | None = None,
+    text: str | None = None,
+) -> MappingsView:
+    """One division's mappings: every platform code in use, mapped or not, plus codes mapped
+    or missing here; what each one blocks; and the division's settings. Problems first (the
+    codes blocking most documents at the top), then by kind and code."""
+    kinds = [kind] if kind else list(MappingKind)
+    needle = (text or "").strip().casefold()
+    with store.read() as session:
+        blocked = blocked_counts(session, division)
+        mapped = {
+            (MappingKind(row.kind), row.platform_code): row
+            for row in session.exec(select(MappingRow).where(col(MappingRow.division) == division))
+        }
+        rows: list[MappingInfo] = []
+        truncated = False
+        for each in kinds:
+            in_use = codes_in_use(session, each)
+            truncated = truncated or len(in_use) >= CODES_LIMIT
+            codes = set(in_use)
+            codes.update(code for k, code in mapped if k is each)
+            codes.update(
+                key.code
+                for key in blocked.counts
+                if key.division == division and key.kind == each.value and key.code
+            )
+            if needle:
+                codes = {code for code in codes if needle in code.casefold()}
+            model = {
+                MappingKind.GL: GLAccount,
+                MappingKind.VAT: VATCode,
+                MappingKind.COST_CENTER: CostCenter,
+                MappingKind.COST_UNIT: CostUnit,
+            }[each]
+            targets = _target_rows(
+                session,
+                model,
+                division,
+                (m.exact_code for (k, code), m in mapped.items() if k is each and code in codes),
+            )
+            used = set(in_use)
+            for code in codes:
+                mapping = mapped.get((each, code))
+                target = targets.get(mapping.exact_code) if mapping else None
+                rows.append(
+                    MappingInfo(
+                        division=division,
+                        kind=each,
+                        platform_code=code,
+                        exact_code=mapping.exact_code if mapping else None,
+                        target_description=target.description if target else None,
+                        problem=target_problem(each, target, today) if mapping else None,
+                        blocked=blocked.of(division, each.value, code),
+                        in_use=code in used,
+                        updated_by=mapping.updated_by if mapping else None,
+                        updated_at=mapping.updated_at if mapping else None,
+                    )
+                )
+        order = list(MappingKind)
+        rows.sort(
+            key=lambda r: (
+                not r.needs_work,
+                not r.missing,
+                -r.blocked,
+                order.index(r.kind),
+                r.platform_code,
+            )
+        )
+        settings = _settings(session, division, blocked)
+        other = [
+            OtherProblem(blocked.details.get(key) or f"{key.kind} {key.code}", count)
+            for key, count in blocked.counts.items()
+            if key.division == division
+            and (
+                (key.kind in {k.value for k in MappingKind} and not key.code)
+                or (key.kind == "setting" and key.code not in SETTING_LABELS)
+            )
+        ]
+        waiting = session.exec(
+            select(func.count())
+            .select_from(ExportJob)
+            .where(
+                col(ExportJob.division) == division,
+                col(ExportJob.state) == JobState.NEEDS_MAPPING,
+                col(ExportJob.category) == Category.MAPPING,
+            )
+        ).one()
+    return MappingsView(division, rows, settings, other, int(waiting), truncated)
+
+
+def _settings(session: Session, division: int, blocked: BlockedCounts) -> list[SettingInfo]:
+    row = session.get(DivisionSettings, division)
+    values = {name: getattr(row, name) if row else None for name in SETTINGS}
+    journals = _target_rows(
+        session,
+        Journal,
+        division,
+        (v for n, v in values.items() if v and _SETTING_RULES[n][0] == "journal"),
+    )
+    gls = _target_rows(
+        session,
+        GLAccount,
+        division,
+        (v for n, v in values.items() if v and _SETTING_RULES[n][0] == "gl"),
+    )
+    settings = []
+    for name in SETTINGS:
+        value = values[name]
+        found = None
+        if value:
+            found = (journals if _SETTING_RULES[name][0] == "journal" else gls).get(value)
+        settings.append(
+            SettingInfo(
+                division=division,
+                name=name,
+                label=SETTING_LABELS[name],
+                value=value,
+                description=found.description if found else None,
+                problem=setting_problem(name, found) if value else None,
+                blocked=blocked.of(division, "setting", name),
+            )
+        )
+    return settings
+
+
+@dataclass(frozen=True)
+class TargetChoice:
+    code: str
+    description: str
+    #: What makes it fit, in words ("revenue · cost center required", "21 % · sales").
+    detail: str
+
+
+def mapping_targets(
+    store: Store,
+    division: int,
+    kind: MappingKind,
+    *,
+    today: dt.date,
+    text: str | None = None,
+    limit: int = 50,
+) -> list[TargetChoice]:
+    """The Exact codes a `kind` mapping may point at, and only those: revenue GL accounts
+    (mapped GL codes go on sales lines), sales VAT codes, active cost centers and units —
+    none blocked."""
+    with store.read() as session:
+        if kind is MappingKind.GL:
+            gls = session.exec(
+                select(GLAccount)
+                .where(
+                    col(GLAccount.division) == division,
+                    col(GLAccount.type) == GL_REVENUE,
+                    col(GLAccount.is_blocked).is_(False),
+                    *code_or_description(GLAccount, text),
+                )
+                .order_by(col(GLAccount.code))
+                .limit(limit)
+            )
+            return [TargetChoice(g.code, g.description, gl_detail(g)) for g in gls]
+        if kind is MappingKind.VAT:
+            vats = session.exec(
+                select(VATCode)
+                .where(
+                    col(VATCode.division) == division,
+                    col(VATCode.is_blocked).is_(False),
+                    or_(
+                        col(VATCode.transaction_type).is_(None),
+                        col(VATCode.transaction_type) != "P",
+                    ),
+                    *code_or_description(VATCode, text),
+                )
+                .order_by(col(VATCode.code))
+                .limit(limit)
+            )
+            return [TargetChoice(v.code, v.description, vat_detail(v)) for v in vats]
+        model: Any = CostCenter if kind is MappingKind.COST_CENTER else CostUnit
+        costs: Iterable[CostCenter | CostUnit] = session.exec(
+            select(model)
+            .where(
+                col(model.division) == division,
+                col(model.active).is_(True),
+                or_(col(model.end_date).is_(None), col(model.end_date) > today),
+                *code_or_description(model, text),
+            )
+            .order_by(col(model.code))
+            .limit(limit)
+        )
+        return [
+            TargetChoice(
+                c.code, c.description, f"active until {c.end_date}" if c.end_date else "active"
+            )
+            for c in costs
+        ]
+
+
+def setting_targets(
+    store: Store, division: int, setting: str, *, text: str | None = None, limit: int = 50
+) -> list[TargetChoice]:
+    """The journals or GL accounts a division setting may take: a sales journal (type 20),
+    a general journal (type 90), a receivables GL account (type 20), any GL account for
+    write-offs and collection costs — none blocked."""
+    what, wanted = _SETTING_RULES[setting]
+    with store.read() as session:
+        if what == "journal":
+            journals = session.exec(
+                select(Journal)
+                .where(
+                    col(Journal.division) == division,
+                    col(Journal.type) == wanted,
+                    col(Journal.is_blocked).is_(False),
+                    *code_or_description(Journal, text),
+                )
+                .order_by(col(Journal.code))
+                .limit(limit)
+            )
+            return [
+                TargetChoice(j.code, j.description, f"{type_words(JOURNAL_TYPES, j.type)} journal")
+                for j in journals
+            ]
+        conditions = [col(GLAccount.division) == division, col(GLAccount.is_blocked).is_(False)]
+        if wanted is not None:
+            conditions.append(col(GLAccount.type) == wanted)
+        gls = session.exec(
+            select(GLAccount)
+            .where(*conditions, *code_or_description(GLAccount, text))
+            .order_by(col(GLAccount.code))
+            .limit(limit)
+        )
+        return [TargetChoice(g.code, g.description, gl_detail(g)) for g in gls]

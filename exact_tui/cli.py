@@ -112,17 +112,40 @@ def group(
 @pass_app
 def console(app: AppContext, read_only: bool, ansi: bool) -> None:
     """Open the console (what a bare `exact-tui` does)."""
+    from exact_tui.secrets import open_secret_store
     from exact_tui.services.audit import Actor
-    from exact_tui.services.console import ConsoleServices, intent_actions
-    from exact_tui.services.intents import Intents
+    from exact_tui.services.connection import ConnectError, connect_settings
+    from exact_tui.services.console import ConsoleServices, operator_actions
     from exact_tui.ui.app import build_app
 
+    settings = app.settings
     store = app.store()
+    exact = settings.exact
+    try:
+        fallback = connect_settings(
+            region=exact.region,
+            base_url=exact.base_url,
+            client_id=exact.client_id,
+            redirect_uri=exact.redirect_uri,
+            timeout=exact.timeout_seconds,
+        )
+    except ConnectError as exc:
+        fail(str(exc))
+    actions = operator_actions(
+        store,
+        Actor.current("tui"),
+        open_secrets=lambda: open_secret_store(
+            settings.secrets.store,
+            file=settings.secrets.file,
+            keyring_timeout=settings.secrets.keyring_timeout_seconds,
+        ),
+        connect_settings=fallback,
+    )
     services = ConsoleServices(
         store,
-        error_budget=app.settings.export.error_budget,
-        timezone=app.settings.sync.timezone,
-        actions=intent_actions(Intents(store, Actor.current("tui"))),
+        error_budget=settings.export.error_budget,
+        timezone=settings.sync.timezone,
+        actions=actions,
     )
     build_app(services, read_only=read_only, ansi=ansi).run()
 
@@ -261,6 +284,8 @@ def _print_status(report: Any) -> None:
     )
     for division in report.divisions:
         access = "" if division.accessible else f"  ⛔ {division.access_reason}"
+        if division.hold:
+            access += f"  ⏸ {division.hold}"
         click.echo(
             f"Division {division.code} {division.description}: "
             f"last sync {_when(division.last_sync_at)}{access}"
@@ -695,6 +720,27 @@ def bind_division(app: AppContext, division: int, organization: str) -> None:
     _do(lambda: intents.bind_division(division, organization))
 
 
+@group.group()
+def unbind() -> None:
+    """Take a bank account's binding away (its documents wait for a new one)."""
+
+
+@unbind.command("bank-account")
+@click.argument("iban")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def unbind_bank_account(app: AppContext, iban: str, yes: bool) -> None:
+    """Unbind a bank account: documents not yet in Exact wait until it is bound again."""
+    if not yes:
+        click.confirm(
+            f"Unbind {iban}? Its documents not yet in Exact stop until it is bound again",
+            abort=True,
+            err=True,
+        )
+    intents = _intents(app)
+    _do(lambda: intents.unbind_bank_account(iban))
+
+
 @group.command()
 @click.argument("customer")
 @click.argument("account")
@@ -779,6 +825,57 @@ def resume(app: AppContext) -> None:
     """Resume exports after `pause`."""
     intents = _intents(app)
     _do(intents.resume)
+
+
+@group.command()
+@click.option(
+    "--headless",
+    is_flag=True,
+    help="No console: connect, import, ingest and export until idle, then print a summary.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --headless: the summary as JSON.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the demo store in this directory (default: a temporary one, removed at exit).",
+)
+@click.option("--read-only", is_flag=True, help="Console: offer no action that writes.")
+@click.option("--ansi", is_flag=True, help="Console: draw with the terminal's own colours.")
+def demo(
+    headless: bool, as_json: bool, directory: Path | None, read_only: bool, ansi: bool
+) -> None:
+    """A first look without an Exact account: the sandbox, a fresh demo store, demo documents
+    and a worker, with the console in front (never touches your own store)."""
+    import asyncio
+    import tempfile
+    from contextlib import ExitStack
+
+    if as_json and not headless:
+        raise click.UsageError("--json goes with --headless")
+    with ExitStack() as stack:
+        kept = directory is not None
+        if directory is None:
+            directory = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="exact-tui-demo-"))
+            )
+        elif directory.exists() and any(directory.iterdir()):
+            fail(f"{directory} is not empty: the demo starts from a fresh store")
+        directory.mkdir(parents=True, exist_ok=True)
+        if headless:
+            from exact_tui.demo.headless import run_headless
+
+            summary = asyncio.run(run_headless(directory))
+            if not kept:
+                summary.store = "removed at exit (--dir keeps it)"
+            if as_json:
+                echo_json(summary.as_dict())
+            else:
+                click.echo("\n".join(summary.lines()))
+            return
+        from exact_tui.demo.console import run_console
+
+        run_console(directory, read_only=read_only, ansi=ansi)
 
 
 @group.command()

@@ -26,13 +26,13 @@ def main() -> None:
             migrations.upgrade(engine)
         with engine.connect() as conn:
             count = len(list((migrations.HERE / "versions").glob("*.py")))
+            revision = f"{count + 1:04d}"
             command.revision(
-                migrations.config(conn),
-                message=sys.argv[1],
-                autogenerate=True,
-                rev_id=f"{count + 1:04d}",
+                migrations.config(conn), message=sys.argv[1], autogenerate=True, rev_id=revision
             )
         engine.dispose()
+    if revision != migrations.HEAD:
+        print(f"now set HEAD = {revision!r} in exact_tui/store/migrations/__init__.py")
 
 
 if __name__ == "__main__":

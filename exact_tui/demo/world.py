@@ -20,7 +20,12 @@ from exact_tui.sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Sandbox, c
 from exact_tui.secrets import ENV_CLIENT_SECRET, ENV_SECRET_KEY, SecretStore, open_secret_store
 from exact_tui.services.audit import Actor
 from exact_tui.services.clock import Clock, SystemClock
-from exact_tui.services.connection import ConnectionService, connect_settings, prepare_connect
+from exact_tui.services.connection import (
+    ConnectionService,
+    ConnectSettings,
+    connect_settings,
+    prepare_connect,
+)
 from exact_tui.services.export import ExportOptions
 from exact_tui.services.ingest import IngestSummary, ingest_bytes
 from exact_tui.services.intents import Intents
@@ -32,6 +37,9 @@ from exact_tui.store.engine import Store, open_store
 SANDBOX_URL = "http://sandbox.exact-tui.demo"
 ADMIN = Actor("demo-admin", "cli", "local")
 TIMEZONE = "Europe/Amsterdam"
+#: The demo's client gives up on an answer after this long; the staged hang lasts longer.
+CLIENT_TIMEOUT = 4.0
+HANG_SECONDS = 6.0
 
 
 @dataclass
@@ -39,16 +47,24 @@ class DemoWorld:
     directory: Path
     store: Store
     sandbox: Sandbox
-    transport: httpx.AsyncBaseTransport
+    #: Where the sandbox is: in-process (`transport` set) or served on 127.0.0.1.
+    base_url: str
+    transport: httpx.AsyncBaseTransport | None
     secrets: SecretStore
     clock: Clock
     ingested: IngestSummary | None = None
+
+    def connect_settings(self) -> ConnectSettings:
+        return connect_settings(
+            region="nl", base_url=self.base_url, client_id=CLIENT_ID, redirect_uri=REDIRECT_URI
+        )
 
     def worker(self, *, poll_seconds: float = 0.5) -> tuple[Worker, ExactLink]:
         """A worker on this world (hold=on ambiguous: the demo's ambiguous customer waits for
         a person to link it on the Exact accounts screen)."""
         setup = WorkerSetup(
-            link=LinkOptions(),
+            # Short enough that the staged hang (HANG_SECONDS) is a lost answer.
+            link=LinkOptions(timeout=CLIENT_TIMEOUT),
             export=ExportOptions(on_ambiguous="hold", timezone=TIMEZONE, lookup_safety_delay=2.0),
             worker=WorkerOptions(poll_seconds=poll_seconds, timezone=TIMEZONE),
         )
@@ -70,15 +86,12 @@ def demo_secrets() -> SecretStore:
 
 async def connect(world: DemoWorld) -> None:
     """The connect flow, with the sandbox's consent page approving at once."""
-    settings = connect_settings(
-        region="nl", base_url=SANDBOX_URL, client_id=CLIENT_ID, redirect_uri=REDIRECT_URI
-    )
     prepared = prepare_connect(
-        world.secrets, settings, transport=world.transport, clock=world.clock.now
+        world.secrets, world.connect_settings(), transport=world.transport, clock=world.clock.now
     )
     service = ConnectionService(world.store, transport=world.transport, clock=world.clock.now)
     attempt = service.begin(prepared)
-    async with httpx.AsyncClient(transport=world.transport) as browser:
+    async with httpx.AsyncClient(transport=world.transport, timeout=10) as browser:
         answer = await browser.get(attempt.authorize_url + "&auto_approve=1")
     await service.complete(prepared, attempt, answer.headers["location"], ADMIN)
 
@@ -120,6 +133,7 @@ def stage_exact(world: DemoWorld) -> None:
                     "method": "POST",
                     "division": division,
                     "kind": "commit_then_hang",
+                    "seconds": HANG_SECONDS,
                     "count": 1,
                 }
             ]
@@ -133,16 +147,23 @@ def ingest(world: DemoWorld, today: dt.date) -> IngestSummary:
     return world.ingested
 
 
-async def build_world(directory: Path, *, seed: int = 1, clock: Clock | None = None) -> DemoWorld:
+async def build_world(
+    directory: Path,
+    *,
+    sandbox: Sandbox | None = None,
+    served_at: str | None = None,
+    clock: Clock | None = None,
+) -> DemoWorld:
     """Everything before the worker starts exporting: connected, imported, configured, staged
-    and ingested."""
+    and ingested. The sandbox runs in-process unless `served_at` says where it is served."""
     clock = clock or SystemClock()
-    sandbox = Sandbox(seed=seed, size="small")
+    sandbox = sandbox or Sandbox(seed=1, size="small")
     world = DemoWorld(
         directory=directory,
         store=open_store(f"sqlite:///{directory / 'demo.db'}"),
         sandbox=sandbox,
-        transport=httpx.ASGITransport(app=create_app(sandbox)),
+        base_url=served_at or SANDBOX_URL,
+        transport=None if served_at else httpx.ASGITransport(app=create_app(sandbox)),
         secrets=demo_secrets(),
         clock=clock,
     )

@@ -44,9 +44,16 @@ from exact_tui.secrets import (
     register_secret,
 )
 from exact_tui.services.audit import Actor, record
-from exact_tui.services.tokens import CONNECTION_ID, refresh_lock_for, save_token
+from exact_tui.services.tokens import refresh_lock_for, save_token
 from exact_tui.store.engine import Store
-from exact_tui.store.models import AuthAttempt, Connection, Division, OAuthToken, SyncRequest
+from exact_tui.store.models import (
+    CONNECTION_ID,
+    AuthAttempt,
+    Connection,
+    Division,
+    OAuthToken,
+    SyncRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -531,3 +538,59 @@ def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> None:
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
         + body
     )
+
+
+# ---------------------------------------------------------------- connecting from the console
+
+
+@dataclass
+class ConsoleConnect:
+    """A connect started from the console: show `authorize_url`, then `finish` with what the
+    user pasted (the redirect URL or the bare code). Blocking; the console calls it from a
+    thread."""
+
+    service: ConnectionService
+    prepared: PreparedConnect
+    attempt: ConnectAttempt
+    actor: Actor
+
+    @property
+    def authorize_url(self) -> str:
+        return self.attempt.authorize_url
+
+    def finish(self, pasted: str) -> ConnectResult:
+        if not pasted.strip():
+            raise ConnectError("nothing was pasted: paste the address the browser ends on")
+        return asyncio.run(self.service.complete(self.prepared, self.attempt, pasted, self.actor))
+
+
+def reconnect_settings(store: Store, fallback: ConnectSettings) -> ConnectSettings:
+    """A reconnect goes to the stored connection's host and app (its tokens belong there);
+    a first connect uses the configured ones."""
+    with store.read() as session:
+        conn = session.get(Connection, CONNECTION_ID)
+    if conn is None:
+        return fallback
+    return ConnectSettings(
+        region=conn.region,
+        base_url=conn.base_url,
+        client_id=conn.client_id,
+        redirect_uri=conn.redirect_uri,
+        timeout=fallback.timeout,
+    )
+
+
+def start_console_connect(
+    store: Store,
+    secrets: SecretStore,
+    fallback: ConnectSettings,
+    actor: Actor,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock = utc_now,
+) -> ConsoleConnect:
+    """Check the secrets (refusing with what to set) and begin an attempt."""
+    settings = reconnect_settings(store, fallback)
+    prepared = prepare_connect(secrets, settings, transport=transport, clock=clock)
+    service = ConnectionService(store, transport=transport, clock=clock)
+    return ConsoleConnect(service, prepared, service.begin(prepared), actor)

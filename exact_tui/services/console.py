@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from exact_tui.domain.states import MappingKind
@@ -26,6 +27,7 @@ from exact_tui.services.admin.blockers import Blocker
 from exact_tui.services.admin.divisions import DivisionsOverview, JournalChoice, OrganizationInfo
 from exact_tui.services.admin.mappings import MappingsView, TargetChoice
 from exact_tui.services.admin.masterdata import MasterList, MasterPage
+from exact_tui.services.audit import Actor
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.export_log import (
     EventPage,
@@ -38,11 +40,30 @@ from exact_tui.services.export_log import (
 from exact_tui.services.intents import IntentRefused, IntentResult, Intents
 from exact_tui.services.jobs import JobFilter
 from exact_tui.services.status import StatusReport, status_report
+from exact_tui.services.sync_requests import SyncRefused, request_sync
 from exact_tui.store.engine import Store
+
+if TYPE_CHECKING:
+    # Connecting needs the OAuth client (httpx, authlib): loaded only when the console connects.
+    import httpx
+
+    from exact_tui.secrets import SecretStore
+    from exact_tui.services.connection import ConnectSettings, ConsoleConnect
 
 
 class ActionRefused(Exception):
     """A write action that did not happen; the message says why, for the operator."""
+
+
+class ConnectFlow(Protocol):
+    """A connect under way: the address to open, then what the user pasted back."""
+
+    @property
+    def authorize_url(self) -> str: ...
+
+    def finish(self, pasted: str) -> str:
+        """Exchange the code; what happened, in words, or `ActionRefused`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,8 @@ class ConsoleActions:
     resume_exports: Callable[[], str] | None = None
     #: "Unlink": delete the tokens, stop exports, status Inactive.
     disconnect: Callable[[], str] | None = None
+    #: Connect or reconnect: the address to show, then the pasted redirect (or code).
+    connect: Callable[[], ConnectFlow] | None = None
     #: Move one failed / needs_mapping / retry_wait job back to pending.
     retry_job: Callable[[int], str] | None = None
     #: Retry every retryable job the filter matches (the worker paces them).
@@ -241,6 +264,7 @@ def intent_actions(intents: Intents, base: ConsoleActions | None = None) -> Cons
         bind_bank_account=lambda iban, division, journal: _said(
             lambda: intents.bind_bank_account(iban, division, journal)
         ),
+        unbind_bank_account=lambda iban: _said(lambda: intents.unbind_bank_account(iban)),
         bind_division=lambda division, organization: _said(
             lambda: intents.bind_division(division, organization)
         ),
@@ -253,3 +277,71 @@ def intent_actions(intents: Intents, base: ConsoleActions | None = None) -> Cons
         ),
         unlink_customer=lambda number, division: _said(lambda: intents.unlink(number, division)),
     )
+
+
+@dataclass(frozen=True)
+class _ConsoleConnectFlow:
+    inner: ConsoleConnect
+
+    @property
+    def authorize_url(self) -> str:
+        return self.inner.authorize_url
+
+    def finish(self, pasted: str) -> str:
+        from exact_tui.services.connection import ConnectError
+
+        try:
+            result = self.inner.finish(pasted)
+        except ConnectError as exc:
+            raise ActionRefused(str(exc)) from None
+        who = f" as {result.user_name}" if result.user_name else ""
+        started = " and the initial import requested" if result.sync_requested else ""
+        return f"✔ Connected{who}{started}"
+
+
+def operator_actions(
+    store: Store,
+    actor: Actor,
+    *,
+    open_secrets: Callable[[], SecretStore],
+    connect_settings: ConnectSettings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
+) -> ConsoleActions:
+    """Every write action of the console, for `actor`: the intents, "Retrieve data", unlink and
+    connect. The CLI and the demo wire the console with this."""
+    clock = clock or SystemClock()
+
+    def sync_now() -> str:
+        try:
+            request = request_sync(store, actor)
+        except SyncRefused as exc:
+            raise ActionRefused(str(exc)) from None
+        return f"Retrieve data: import request {request} queued for the worker"
+
+    def disconnect() -> str:
+        from exact_tui.services.connection import ConnectionService
+
+        if not ConnectionService(store, clock=clock.now).disconnect(actor):
+            raise ActionRefused("not connected: nothing to unlink")
+        return "Unlinked: tokens deleted, exports stopped, master data kept"
+
+    def connect() -> ConnectFlow:
+        from exact_tui.secrets import SecretStoreError
+        from exact_tui.services.connection import ConnectError, start_console_connect
+
+        try:
+            flow = start_console_connect(
+                store,
+                open_secrets(),
+                connect_settings,
+                actor,
+                transport=transport,
+                clock=clock.now,
+            )
+        except (ConnectError, SecretStoreError) as exc:
+            raise ActionRefused(str(exc)) from None
+        return _ConsoleConnectFlow(flow)
+
+    base = ConsoleActions(sync_now=sync_now, disconnect=disconnect, connect=connect)
+    return intent_actions(Intents(store, actor, clock=clock), base)

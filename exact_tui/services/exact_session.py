@@ -23,9 +23,9 @@ from exact_tui.secrets import (
     TokenCipher,
     client_secret,
 )
-from exact_tui.services.tokens import CONNECTION_ID, RefreshLock, TokenManager
+from exact_tui.services.tokens import RefreshLock, TokenManager
 from exact_tui.store.engine import Store
-from exact_tui.store.models import ApiError, Budget, Connection
+from exact_tui.store.models import CONNECTION_ID, ApiError, Budget, Connection
 
 
 class StoreBudgetRecorder:

@@ -31,9 +31,9 @@ from exact_tui.services import audit
 from exact_tui.services.audit import Actor
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.jobs import JobFilter, job_conditions
-from exact_tui.services.tokens import CONNECTION_ID
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
+    CONNECTION_ID,
     BankAccount,
     BankAccountBinding,
     Connection,
@@ -438,6 +438,17 @@ class Intents:
                 )
                 if job.id in routed_here
             ]
+            if previous is not None and previous != f"{division}/{journal_code}":
+                # A new route: what waits on the old one goes the new way (nothing of it is in
+                # Exact yet; in flight and unknown jobs keep the division they were sent to).
+                waiting = _jobs_of_bank_account(session, bank.id, REROUTABLE)
+                known = {job.id for job in blocked}
+                blocked += [
+                    job
+                    for job in session.exec(
+                        select(ExportJob).where(col(ExportJob.id).in_(sorted(waiting - known)))
+                    )
+                ]
             moved = self._requeue(
                 session, blocked, f"{iban} bound to {division}/{journal_code} by {self.actor.name}"
             )
@@ -451,6 +462,36 @@ class Intents:
         return IntentResult(
             f"bank account {iban} → division {division}, bank journal {journal_code}; "
             f"{moved} job(s) back to pending",
+            moved,
+        )
+
+    def unbind_bank_account(self, iban: str) -> IntentResult:
+        """Take a bank account's route away: its documents not yet in Exact wait for a new
+        binding (jobs in flight or unknown keep the division they were sent to)."""
+        iban = iban.replace(" ", "").upper()
+        with self._writing("unbind", iban) as session:
+            bank = session.exec(select(BankAccount).where(col(BankAccount.iban) == iban)).first()
+            if bank is None or bank.id is None:
+                raise IntentRefused(f"there is no bank account {iban}")
+            row = session.get(BankAccountBinding, bank.id)
+            if row is None:
+                raise IntentRefused(f"bank account {iban} is not bound")
+            previous = f"{row.division}/{row.journal_code}"
+            session.delete(row)
+            waiting = _jobs_of_bank_account(session, bank.id, REROUTABLE)
+            jobs = list(
+                session.exec(select(ExportJob).where(col(ExportJob.id).in_(sorted(waiting))))
+            )
+            moved = self._requeue(session, jobs, f"{iban} unbound by {self.actor.name}")
+            audit.record(
+                session,
+                self.actor,
+                "unbind",
+                target=iban,
+                detail={"previous": previous, "requeued": moved},
+            )
+        return IntentResult(
+            f"bank account {iban} unbound (was {previous}); {moved} job(s) wait for a binding",
             moved,
         )
 
@@ -765,8 +806,22 @@ def _setting_problem(session: Session, division: int, name: str, code: str) -> s
     return "blocked in Exact" if gl.is_blocked else None
 
 
-def _jobs_of_bank_account(session: Session, bank_account_id: int) -> set[int]:
-    """Jobs whose documents go through this bank account (write-offs through their invoice's)."""
+#: States of jobs whose route may still change: nothing of them is (or may be) in Exact.
+REROUTABLE: Final = (
+    JobState.PENDING,
+    JobState.NEEDS_MAPPING,
+    JobState.RETRY_WAIT,
+    JobState.FAILED,
+)
+
+
+def _jobs_of_bank_account(
+    session: Session,
+    bank_account_id: int,
+    states: Sequence[JobState] = (JobState.NEEDS_MAPPING,),
+) -> set[int]:
+    """Jobs in `states` whose documents go through this bank account (write-offs through
+    their invoice's)."""
     invoices = select(Invoice.id).where(col(Invoice.bank_account_id) == bank_account_id)
     payments = select(Payment.id).where(col(Payment.bank_account_id) == bank_account_id)
     write_offs = select(WriteOff.id).where(col(WriteOff.invoice_id).in_(invoices))
@@ -782,7 +837,7 @@ def _jobs_of_bank_account(session: Session, bank_account_id: int) -> set[int]:
                 select(ExportJob.id).where(
                     col(ExportJob.document_kind) == kind,
                     col(ExportJob.document_id).in_(documents),
-                    col(ExportJob.state) == JobState.NEEDS_MAPPING,
+                    col(ExportJob.state).in_(states),
                 )
             )
             if job_id is not None

@@ -18,10 +18,9 @@ from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.exact_session import ExactSession, exact_session
 from exact_tui.services.export import ExportOptions, ExportService
 from exact_tui.services.masterdata import MasterDataImporter
-from exact_tui.services.tokens import CONNECTION_ID
 from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
 from exact_tui.store.engine import Store
-from exact_tui.store.models import Connection
+from exact_tui.store.models import CONNECTION_ID, Connection
 
 log = logging.getLogger("exact_tui.worker")
 

@@ -79,6 +79,8 @@ class DivisionStatus:
     queue: dict[JobState, int]
     budget: BudgetInfo | None
     errors_last_hour: int
+    #: Why nothing is sent to this division now, when Exact's daily budget is spent.
+    hold: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,15 @@ def _budget(budget: Budget | None) -> BudgetInfo | None:
     )
 
 
+def _daily_hold(budget: Budget | None, now: dt.datetime) -> str | None:
+    """Exact's daily budget spent, with the reset still ahead: exports of the division wait."""
+    if budget is None or budget.daily_remaining is None or budget.daily_remaining > 0:
+        return None
+    if budget.daily_reset_at is None or budget.daily_reset_at <= now:
+        return None
+    return "Exact's daily call budget is spent: exports wait for its reset"
+
+
 def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusReport:
     now = now or utcnow()
     with store.read() as session:
@@ -196,6 +207,7 @@ def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusRepo
                 queue=queues.get(division.code, {}),
                 budget=_budget(budgets.get(division.code)),
                 errors_last_hour=errors.get(division.code, 0),
+                hold=_daily_hold(budgets.get(division.code), now),
             )
             for division in session.exec(select(Division).order_by(col(Division.code)))
         ]

@@ -38,11 +38,10 @@ from exact_tui.exact.oauth import (
 )
 from exact_tui.secrets import TokenCipher, register_secret
 from exact_tui.store.engine import Store
-from exact_tui.store.models import Connection, OAuthToken
+from exact_tui.store.models import CONNECTION_ID, Connection, OAuthToken
 
 log = logging.getLogger(__name__)
 
-CONNECTION_ID: Final = 1
 #: Wait at most this long, holding the lock, for Exact's 570 s mark; longer waits are handed
 #: back to the caller as a transient outcome with the time to retry.
 MAX_TOKEN_WAIT: Final = 60.0

@@ -468,8 +468,12 @@ class ExportEvent(SQLModel, table=True):
 # ---------------------------------------------------------------- connection and operations
 
 
+#: The id of the one connection row (and of its token row).
+CONNECTION_ID = 1
+
+
 class Connection(SQLModel, table=True):
-    """The one connection to Exact this store serves (id 1)."""
+    """The one connection to Exact this store serves (id CONNECTION_ID)."""
 
     __tablename__ = "connection"
 

@@ -151,8 +151,12 @@ class ConsoleApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         dispatch(self, self, event)
 
+    def refresh_status(self) -> None:
+        """Read the status now, after an action changed it (the poll goes on as it was)."""
+        fetch(self, "read the status again", self.services.status)
+
     def fetched(self, name: str, result: Any) -> None:
-        if name == "read the status":
+        if name in ("read the status", "read the status again"):
             self.report = result
 
     def settled(self, name: str) -> None:

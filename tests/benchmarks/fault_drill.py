@@ -56,9 +56,9 @@ from exact_tui.services.connection import (
 )
 from exact_tui.services.ingest import ingest_bytes
 from exact_tui.services.intents import Intents
-from exact_tui.services.tokens import CONNECTION_ID
 from exact_tui.store.engine import Store, open_store
 from exact_tui.store.models import (
+    CONNECTION_ID,
     Connection,
     ExactAccount,
     ExportEvent,

@@ -116,3 +116,37 @@ def test_doctor_reports_modes_and_fails_on_open_database(store: Store, db_url: s
     code, out, _ = _run("--db", db_url, "doctor")
     assert code == 1
     assert "✖ exact-tui.db: mode 0644; fix with chmod 600" in out
+
+
+def test_status_says_when_the_daily_budget_is_spent(store: Store, db_url: str) -> None:
+    from exact_tui.store.models import Budget
+
+    now = dt.datetime.now(dt.UTC)
+    with store.write() as session:
+        session.add(Division(code=100001, description="Demo NL"))
+        session.add(Division(code=100002, description="Demo BE"))
+        session.add(
+            Budget(
+                division=100001,
+                daily_limit=5000,
+                daily_remaining=0,
+                daily_reset_at=now + dt.timedelta(hours=3),
+            )
+        )
+        # Spent, but the reset has passed: calls may go again.
+        session.add(
+            Budget(
+                division=100002,
+                daily_limit=5000,
+                daily_remaining=0,
+                daily_reset_at=now - dt.timedelta(minutes=1),
+            )
+        )
+    code, out, _ = _run("--db", db_url, "status", "--json")
+    assert code == 0
+    holds = {d["code"]: d["hold"] for d in json.loads(out)["divisions"]}
+    assert holds[100001] == "Exact's daily call budget is spent: exports wait for its reset"
+    assert holds[100002] is None
+    code, out, _ = _run("--db", db_url, "status")
+    assert code == 0
+    assert "Division 100001 Demo NL: last sync never  ⏸ Exact's daily call budget" in out

@@ -30,10 +30,11 @@ from exact_tui.services.export import ExportOptions, ExportService
 from exact_tui.services.export.api import ExactApi
 from exact_tui.services.ingest import ingest_bytes
 from exact_tui.services.masterdata import MasterDataImporter
-from exact_tui.services.tokens import CONNECTION_ID, save_token
+from exact_tui.services.tokens import save_token
 from exact_tui.services.worker import Lanes, SyncRequestInfo
 from exact_tui.store.engine import Store, open_store
 from exact_tui.store.models import (
+    CONNECTION_ID,
     BankAccount,
     BankAccountBinding,
     Connection,

@@ -13,8 +13,7 @@ from exact_tui.services.audit import Actor
 from exact_tui.services.connection import ConnectionService
 from exact_tui.services.export.api import ExactApi
 from exact_tui.services.intents import Intents
-from exact_tui.services.tokens import CONNECTION_ID
-from exact_tui.store.models import Connection, Customer, Division
+from exact_tui.store.models import CONNECTION_ID, Connection, Customer, Division
 from tests.connection.kit import World
 from tests.export.kit import (
     BE,

@@ -156,6 +156,39 @@ async def test_binding_a_bank_account_routes_its_blocked_documents(xw: ExportWor
     assert bank["JournalCode"] == "21"
 
 
+async def test_unbinding_stops_what_is_not_in_exact_and_rebinding_reroutes(
+    xw: ExportWorld,
+) -> None:
+    intents = _intents(xw)
+    intents.bind_bank_account(IBAN_LOOSE, NL, "21")
+    xw.ingest(
+        customers=[customer("5")],
+        invoices=[invoice("INV-1", "5", bank_account=IBAN_LOOSE)],
+    )
+    await xw.run()
+    assert xw.states() == {"INV-1": JobState.POSTED}
+    # Unbound: a new document waits for a binding, the posted one stays posted.
+    result = intents.unbind_bank_account(IBAN_LOOSE)
+    assert "unbound (was 101001/21)" in result.message
+    xw.ingest(payments=[payment("PAY-1", "5", "1.00", bank_account=IBAN_LOOSE)])
+    await xw.run()
+    assert xw.states() == {"INV-1": JobState.POSTED, "PAY-1": JobState.NEEDS_MAPPING}
+    with pytest.raises(IntentRefused, match="is not bound"):
+        intents.unbind_bank_account(IBAN_LOOSE)
+    # Bound again, to the other bank journal: the waiting payment goes that way.
+    intents.bind_bank_account(IBAN_LOOSE, NL, "20")
+    await xw.run()
+    assert xw.states()["PAY-1"] is JobState.POSTED
+    (bank,) = xw.ledger()["bank_entries"]
+    assert bank["JournalCode"] == "20"
+    assert [a.action for a in _audits(xw.store) if a.action in ("bind", "unbind")] == [
+        "bind",
+        "unbind",
+        "unbind",
+        "bind",
+    ]
+
+
 @pytest.mark.parametrize(
     ("division", "journal", "why"),
     [

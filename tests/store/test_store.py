@@ -173,3 +173,7 @@ def test_second_writer_waits_for_the_first(store: Store) -> None:
 def test_memory_database_is_refused() -> None:
     with pytest.raises(StoreError, match="must be a file"):
         open_store("sqlite://")
+
+
+def test_the_head_constant_is_alembics_head() -> None:
+    assert migrations.script().get_current_head() == migrations.HEAD

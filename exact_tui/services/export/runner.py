@@ -69,9 +69,9 @@ from exact_tui.services.export.documents import (
     load_facts,
     load_routes,
 )
-from exact_tui.services.tokens import CONNECTION_ID
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
+    CONNECTION_ID,
     BankAccountBinding,
     Connection,
     Division,

@@ -1,18 +1,25 @@
-"""Alembic migrations, run programmatically: the schema is upgraded when the store opens."""
+"""Alembic migrations, run programmatically: the schema is upgraded when the store opens.
+
+Alembic itself is loaded only when there is something to upgrade (or a revision to look up):
+opening an up-to-date store, which every console start does, reads one row and no more.
+"""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import Connection
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 HERE = Path(__file__).parent
+#: The newest revision in versions/ (a test checks it against Alembic's own reading).
+HEAD = "0001"
+VERSION_TABLE = "alembic_version"
 
 
 class SchemaTooNew(Exception):
@@ -20,25 +27,28 @@ class SchemaTooNew(Exception):
 
 
 def config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE))
     cfg.attributes["connection"] = connection
     return cfg
 
 
-@cache
-def _script() -> ScriptDirectory:
+def script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(config())
 
 
 def head_revision() -> str:
-    head = _script().get_current_head()
-    assert head is not None, "the migrations have no head"
-    return head
+    return HEAD
 
 
 def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def upgrade(engine: Engine, *, check_only: bool = False) -> str | None:
@@ -48,16 +58,19 @@ def upgrade(engine: Engine, *, check_only: bool = False) -> str | None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(732181)"))
         current = current_revision(conn)
-        head = head_revision()
-        if current is not None and current != head:
+        if current == HEAD:
+            return current
+        if current is not None:
             try:
-                _script().get_revision(current)
+                script().get_revision(current)
             except Exception:  # alembic raises several kinds for an unknown revision
                 raise SchemaTooNew(
                     f"the store's schema is at revision {current}, which this exact-tui does "
-                    f"not know (it knows up to {head}): the database was written by a newer "
+                    f"not know (it knows up to {HEAD}): the database was written by a newer "
                     "version. Upgrade exact-tui, or choose another store with --db."
                 ) from None
-        if current != head and not check_only:
+        if not check_only:
+            from alembic import command
+
             command.upgrade(config(conn), "head")
         return current

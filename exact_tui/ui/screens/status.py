@@ -33,6 +33,7 @@ from exact_tui.ui.render import (
 )
 from exact_tui.ui.screens.base import ConsoleScreen
 from exact_tui.ui.screens.confirm import ConfirmScreen
+from exact_tui.ui.screens.connect import ConnectScreen
 from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.workers import fetch
@@ -136,7 +137,7 @@ def division_panel(
                 Text("  ⛔ no access: ", palette.error), plain(division.access_reason or "refused")
             )
         )
-    if division.last_sync_error:
+    if division.last_sync_error and division.last_sync_error != division.access_reason:
         lines.append(
             join(Text("  last sync failed: ", palette.error), plain(division.last_sync_error))
         )
@@ -159,6 +160,8 @@ def division_panel(
                 f"   {resets(budget.daily_reset_at, now)}",
             )
         )
+    if division.hold:
+        lines.append(join(Text("  ⏸ ", palette.warning), plain(division.hold, palette.warning)))
     lines.append(
         join("  4xx / hour ", budget_bar(division.errors_last_hour, error_budget, palette))
     )
@@ -171,14 +174,15 @@ class StatusScreen(ConsoleScreen):
     TITLE = "Status"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "connect", "Connect", id="status.connect"),
+        Binding("c", "reconnect", "Reconnect", id="status.reconnect"),
         Binding("x", "disconnect", "Unlink", id="status.disconnect"),
         Binding("r", "sync_now", "Retrieve data", id="status.sync"),
         Binding("p", "pause_exports", "Pause exports", id="status.pause"),
         Binding("p", "resume_exports", "Resume exports", id="status.resume"),
     ]
-    #: Connecting needs the paste-back flow, which is wired with the connection service.
     WRITE_ACTIONS: ClassVar[dict[str, str]] = {
         "connect": "connect",
+        "reconnect": "connect",
         "disconnect": "disconnect",
         "sync_now": "sync_now",
         "pause_exports": "pause_exports",
@@ -208,7 +212,31 @@ class StatusScreen(ConsoleScreen):
             return paused
         if action == "disconnect":
             return connection is not None and connection.has_token
+        # Connect the first time (or after an unlink), reconnect a connection that has one.
+        connected_before = connection is not None and connection.status.value != "inactive"
+        if action == "connect":
+            return not connected_before
+        if action == "reconnect":
+            return connected_before
         return True
+
+    def action_connect(self) -> None:
+        self._open_connect(reconnect=False)
+
+    def action_reconnect(self) -> None:
+        self._open_connect(reconnect=True)
+
+    def _open_connect(self, *, reconnect: bool) -> None:
+        start = self.services.actions.connect
+        if start is None:
+            return
+
+        def done(message: str | None) -> None:
+            if message:
+                self.notify(message, markup=False)
+                self.console.refresh_status()
+
+        self.app.push_screen(ConnectScreen(start, self.palette, reconnect=reconnect), done)
 
     def _act(self, what: str, call: Callable[[], str] | None) -> None:
         if call is not None:
@@ -217,6 +245,7 @@ class StatusScreen(ConsoleScreen):
     def fetched(self, name: str, result: Any) -> None:
         if name.startswith("act: "):
             self.notify(str(result), markup=False)
+            self.console.refresh_status()
 
     def action_sync_now(self) -> None:
         self._act("retrieve data", self.services.actions.sync_now)

@@ -1,0 +1,127 @@
+"""Connect or reconnect over SSH: the console shows where an Exact user allows access (and
+copies it, where the terminal allows), the user logs in on their own machine and pastes back
+the address the browser ends on, or just the code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+from textual.worker import Worker, WorkerState
+
+from exact_tui.domain.text import clean_text
+from exact_tui.services.console import ConnectFlow
+from exact_tui.ui.render import Palette, plain
+from exact_tui.ui.workers import fetch
+
+
+class ConnectScreen(ModalScreen[str | None]):
+    """Dismissed with what happened, in words, after a connect; None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel", id="connect.cancel"),
+        Binding("ctrl+n", "again", "New address", id="connect.again"),
+    ]
+
+    def __init__(
+        self, start: Callable[[], ConnectFlow], palette: Palette, *, reconnect: bool = False
+    ) -> None:
+        super().__init__()
+        self._start = start
+        self._palette = palette
+        self._reconnect = reconnect
+        self.flow: ConnectFlow | None = None
+
+    def compose(self) -> ComposeResult:
+        title = "Reconnect to Exact Online" if self._reconnect else "Connect to Exact Online"
+        with Vertical(id="connect-box", classes="dialog"):
+            yield Static(Text(title, style="bold"), id="connect-title")
+            yield Static(
+                "1. Open this address in a browser where you can log in to Exact, log in and "
+                "allow access:",
+                classes="hint",
+            )
+            yield Static("Asking for an address…", id="connect-url")
+            yield Static("", id="connect-copied", classes="hint")
+            yield Static(
+                "2. Paste the address the browser ends on (it may say it cannot be reached: "
+                "that is fine), or just the code, and press enter:",
+                classes="hint",
+            )
+            yield Input(placeholder="http://localhost:8765/callback?code=…", id="connect-paste")
+            yield Static("", id="connect-message")
+            with Horizontal(classes="buttons"):
+                yield Button("Connect (enter)", id="connect-go", variant="primary")
+                yield Button("New address (ctrl+n)", id="connect-again")
+                yield Button("Cancel (esc)", id="connect-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#connect-paste", Input).focus()
+        self._begin()
+
+    def _begin(self) -> None:
+        self.flow = None
+        self.query_one("#connect-url", Static).update("Asking for an address…")
+        fetch(self, "start the connect", self._start)
+
+    def action_again(self) -> None:
+        self._say("")
+        self._begin()
+
+    @on(Button.Pressed, "#connect-cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#connect-again")
+    def _again(self) -> None:
+        self.action_again()
+
+    @on(Button.Pressed, "#connect-go")
+    @on(Input.Submitted, "#connect-paste")
+    def _go(self) -> None:
+        flow = self.flow
+        pasted = self.query_one("#connect-paste", Input).value
+        if flow is None:
+            self._say("Wait for the address first (or press ctrl+n for a new one).")
+            return
+        if not pasted.strip():
+            self._say("Paste the address the browser ends on, or the code.")
+            return
+        self._say("Exchanging the code with Exact…", error=False)
+        fetch(self, "finish the connect", lambda: flow.finish(pasted))
+
+    def _say(self, message: str, *, error: bool = True) -> None:
+        style = self._palette.error if error else self._palette.muted
+        self.query_one("#connect-message", Static).update(plain(message, style))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.ERROR:
+            # A refusal stays in the dialog, so the user can paste again or start over.
+            self._say(clean_text(str(worker.error) or type(worker.error).__name__)[:500])
+            if worker.name == "start the connect":
+                self.query_one("#connect-url", Static).update(
+                    plain("No address: see below.", self._palette.muted)
+                )
+        elif event.state is WorkerState.SUCCESS:
+            if worker.name == "start the connect" and worker.result is not None:
+                self._show_address(worker.result)
+            elif worker.name == "finish the connect":
+                self.dismiss(str(worker.result))
+
+    def _show_address(self, flow: ConnectFlow) -> None:
+        self.flow = flow
+        self.query_one("#connect-url", Static).update(plain(flow.authorize_url))
+        # OSC 52: terminals that allow it put the address on the user's own clipboard, also
+        # over SSH; others ignore it.
+        self.app.copy_to_clipboard(flow.authorize_url)
+        self.query_one("#connect-copied", Static).update(
+            "(also sent to your clipboard, where the terminal allows it)"
+        )

@@ -1,10 +1,11 @@
-"""Regenerate screenshots/*.svg from the real app, over a store this script seeds itself
-(the console tests' seeds, at a frozen time), its write actions wired to the operator
-intents as the CLI wires them. Run with `make screenshots`."""
+"""Regenerate screenshots/*.svg from the real app over the demo's data (`exact-tui demo`): the
+sandbox in-process, connected, imported, configured with its deliberate gaps, the demo documents
+ingested and exported until idle. Run with `make screenshots`."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -14,20 +15,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from exact_tui.demo.world import TIMEZONE, DemoWorld, build_world  # noqa: E402
 from exact_tui.services.audit import Actor  # noqa: E402
-from exact_tui.services.console import ConsoleServices, intent_actions  # noqa: E402
-from exact_tui.services.intents import Intents  # noqa: E402
+from exact_tui.services.console import ConsoleServices, operator_actions  # noqa: E402
 from exact_tui.store.engine import open_store  # noqa: E402
 from exact_tui.ui.app import build_app  # noqa: E402
-from tests.admin_seed import seed_admin  # noqa: E402
-from tests.console_seed import FrozenClock, seed  # noqa: E402
 
 SHOTS: list[tuple[str, Sequence[str]]] = [
     ("status", ()),
+    ("connect", ("c",)),
+    ("confirm-unlink", ("x",)),
     ("export-log", ("l",)),
     ("failures-by-cause", ("l", "g")),
-    ("filter", ("l", "slash", *"21-EU")),
-    ("job-detail", ("l", "j", "j", "j", "j", "enter")),
+    ("filter", ("l", "slash", *"REV-EVENT")),
+    ("job-detail", ("l", "slash", *"2026-0015", "enter", "enter")),
     ("confirm-retry-all", ("l", "g", "enter", "R")),
     ("help", ("l", "question_mark")),
     ("divisions", ("d",)),
@@ -38,7 +39,7 @@ SHOTS: list[tuple[str, Sequence[str]]] = [
     ("map-target", ("m", "enter")),
     ("accounts", ("a",)),
     ("link-customer", ("a", "j", "j", "j", "enter")),
-    ("accounts-for-customer", ("l", "b")),
+    ("accounts-for-customer", ("l", "slash", *"2026-0014", "enter", "b")),
     ("unlink-confirm", ("a", "j", "u")),
     ("master-data", ("t",)),
 ]
@@ -54,12 +55,16 @@ async def settle(app: Any, pilot: Any) -> None:
     await pilot.pause()
 
 
-async def shoot(db: Path, name: str, keys: Sequence[str], out: Path) -> None:
+async def shoot(world: DemoWorld, db: Path, name: str, keys: Sequence[str], out: Path) -> None:
     store = open_store(f"sqlite:///{db}")
-    clock = FrozenClock()
-    actions = intent_actions(Intents(store, Actor("anna", "tui"), clock=clock))
-    services = ConsoleServices(store, timezone="Europe/Amsterdam", clock=clock, actions=actions)
-    app = build_app(services)
+    actions = operator_actions(
+        store,
+        Actor("anna", "tui"),
+        open_secrets=lambda: world.secrets,
+        connect_settings=world.connect_settings(),
+        transport=world.transport,
+    )
+    app = build_app(ConsoleServices(store, timezone=TIMEZONE, actions=actions))
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
         for key in keys:
@@ -69,17 +74,28 @@ async def shoot(db: Path, name: str, keys: Sequence[str], out: Path) -> None:
     store.dispose()
 
 
+async def demo_world(directory: Path) -> DemoWorld:
+    world = await build_world(directory)
+    worker, link = world.worker(poll_seconds=0.05)
+    try:
+        await worker.run(until_idle=True)
+    finally:
+        await link.close()
+    world.store.dispose()
+    return world
+
+
 def main() -> None:
     out = ROOT / "screenshots"
     out.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "screenshots.db"
-        store = open_store(f"sqlite:///{db}")
-        seed(store)
-        seed_admin(store)
-        store.dispose()
+        world = asyncio.run(demo_world(Path(tmp)))
+        demo = Path(tmp) / "demo.db"
         for name, keys in SHOTS:
-            asyncio.run(shoot(db, name, keys, out))
+            # Every shot starts from the demo's store as the worker left it.
+            db = Path(tmp) / f"{name}.db"
+            shutil.copy(demo, db)
+            asyncio.run(shoot(world, db, name, keys, out))
             sys.stdout.write(f"{out / name}.svg\n")
 
 

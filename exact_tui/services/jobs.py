@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from exact_tui.domain.states import Category, DocumentKind, JobState
 from exact_tui.store.engine import Store
 from exact_tui.store.models import ExportJob
+from exact_tui.store.search import ci_like, contains
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,12 @@ def job_conditions(flt: JobFilter) -> list[object]:
     if flt.division is not None:
         conditions.append(col(ExportJob.division) == flt.division)
     if flt.text:
-        pattern = f"%{flt.text.replace('%', '').replace('_', '')}%"
+        pattern = contains(flt.text)
         conditions.append(
             or_(
-                col(ExportJob.document_number).ilike(pattern),
-                col(ExportJob.cause).ilike(pattern),
-                col(ExportJob.last_error).ilike(pattern),
+                ci_like(col(ExportJob.document_number), pattern),
+                ci_like(col(ExportJob.cause), pattern),
+                ci_like(col(ExportJob.last_error), pattern),
             )
         )
     return conditions

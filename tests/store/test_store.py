@@ -177,3 +177,31 @@ def test_memory_database_is_refused() -> None:
 
 def test_the_head_constant_is_alembics_head() -> None:
     assert migrations.script().get_current_head() == migrations.HEAD
+
+
+def test_text_search_is_case_insensitive_and_literal(store: Store) -> None:
+    from sqlmodel import col
+
+    from exact_tui.store.search import ci_like, contains, starts_with
+
+    with store.write() as session:
+        for code, name in (("A", "Fotografie Smit"), ("B", "100% Hout_werk"), ("C", "Bakkerij")):
+            session.add(Organization(code=code, name=name, content_hash="h"))
+    with store.read() as session:
+
+        def names(condition: object) -> list[str]:
+            query = select(Organization.name).where(condition).order_by(col(Organization.code))
+            return list(session.exec(query))
+
+        assert names(ci_like(col(Organization.name), contains("fotografie SMIT"))) == [
+            "Fotografie Smit"
+        ]
+        assert names(ci_like(col(Organization.name), contains("0% h"))) == ["100% Hout_werk"]
+        assert names(ci_like(col(Organization.name), contains("t_w"))) == ["100% Hout_werk"]
+        assert names(ci_like(col(Organization.name), contains("%"))) == ["100% Hout_werk"]
+        assert names(ci_like(col(Organization.name), starts_with("bak"))) == ["Bakkerij"]
+        assert names(ci_like(col(Organization.name), starts_with("akk"))) == []
+        sql = str(
+            select(Organization).where(ci_like(col(Organization.name), "x")).compile(store.engine)
+        )
+    assert "lower(" not in sql and " LIKE " in sql

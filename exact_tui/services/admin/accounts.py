@@ -17,9 +17,9 @@ from exact_tui.domain.names import SIMILAR, name_similarity, name_words
 from exact_tui.domain.states import LinkMethod
 from exact_tui.domain.vat import normalise_vat
 from exact_tui.services.admin.blocked import BlockKey, blocked_counts
-from exact_tui.services.admin.search import contains, starts_with
 from exact_tui.store.engine import Store
 from exact_tui.store.models import Customer, CustomerLink, ExactAccount
+from exact_tui.store.search import ci_like, contains, starts_with
 
 
 @dataclass(frozen=True)
@@ -156,16 +156,16 @@ def account_page(
             .where(
                 col(CustomerLink.division) == division,
                 or_(
-                    col(Customer.number).ilike(starts_with(text), escape="\\"),
-                    col(Customer.name).ilike(contains(text), escape="\\"),
+                    ci_like(col(Customer.number), starts_with(text)),
+                    ci_like(col(Customer.name), contains(text)),
                 ),
             )
         )
         conditions: list[Any] = [
-            col(ExactAccount.name).ilike(contains(text), escape="\\"),
-            col(ExactAccount.code).ilike(starts_with(text), escape="\\"),
-            col(ExactAccount.search_code).ilike(starts_with(text), escape="\\"),
-            col(ExactAccount.vat_number).ilike(contains(text), escape="\\"),
+            ci_like(col(ExactAccount.name), contains(text)),
+            ci_like(col(ExactAccount.code), starts_with(text)),
+            ci_like(col(ExactAccount.search_code), starts_with(text)),
+            ci_like(col(ExactAccount.vat_number), contains(text)),
             col(ExactAccount.id).in_(linked),
         ]
         vat = normalise_vat(text)
@@ -300,9 +300,7 @@ def customer_suggestions(
                     found.add(row.id, row, rank, describe_method(method))
         for word in _similar_words(account.name):
             for row in session.exec(
-                select(Customer)
-                .where(col(Customer.name).ilike(contains(word), escape="\\"))
-                .limit(200)
+                select(Customer).where(ci_like(col(Customer.name), contains(word))).limit(200)
             ):
                 found.add_similar(row.id, row, account.name, row.name)
         text = (text or "").strip()
@@ -311,8 +309,8 @@ def customer_suggestions(
                 select(Customer)
                 .where(
                     or_(
-                        col(Customer.number).ilike(starts_with(text), escape="\\"),
-                        col(Customer.name).ilike(contains(text), escape="\\"),
+                        ci_like(col(Customer.number), starts_with(text)),
+                        ci_like(col(Customer.name), contains(text)),
                     )
                 )
                 .order_by(col(Customer.number))
@@ -393,7 +391,7 @@ def customer_focus(
         for word in _similar_words(customer.name):
             for row in session.exec(
                 select(ExactAccount)
-                .where(in_division, col(ExactAccount.name).ilike(contains(word), escape="\\"))
+                .where(in_division, ci_like(col(ExactAccount.name), contains(word)))
                 .limit(200)
             ):
                 found.add_similar(row.id, row, customer.name, row.name)

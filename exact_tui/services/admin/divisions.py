@@ -12,7 +12,6 @@ from sqlmodel import col, select
 from exact_tui.domain.preflight import JOURNAL_BANK
 from exact_tui.domain.states import JobState
 from exact_tui.services.admin.blocked import blocked_counts
-from exact_tui.services.admin.search import contains
 from exact_tui.services.admin.words import JOURNAL_TYPES, type_words
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
@@ -24,6 +23,7 @@ from exact_tui.store.models import (
     Journal,
     Organization,
 )
+from exact_tui.store.search import ci_like, contains
 
 
 @dataclass(frozen=True)
@@ -157,10 +157,10 @@ def divisions_overview(
             pattern = contains(text)
             query = query.where(
                 or_(
-                    col(BankAccount.iban).ilike(pattern, escape="\\"),
-                    col(BankAccount.name).ilike(pattern, escape="\\"),
-                    col(Organization.code).ilike(pattern, escape="\\"),
-                    col(Organization.name).ilike(pattern, escape="\\"),
+                    ci_like(col(BankAccount.iban), pattern),
+                    ci_like(col(BankAccount.name), pattern),
+                    ci_like(col(Organization.code), pattern),
+                    ci_like(col(Organization.name), pattern),
                 )
             )
         query = query.order_by(
@@ -237,8 +237,8 @@ def organizations(
         pattern = contains(text)
         query = query.where(
             or_(
-                col(Organization.code).ilike(pattern, escape="\\"),
-                col(Organization.name).ilike(pattern, escape="\\"),
+                ci_like(col(Organization.code), pattern),
+                ci_like(col(Organization.name), pattern),
             )
         )
     with store.read() as session:

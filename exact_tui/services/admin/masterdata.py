@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_
 from sqlmodel import Session, col, select
 
-from exact_tui.services.admin.search import code_or_description, contains, starts_with
+from exact_tui.services.admin.search import code_or_description
 from exact_tui.services.admin.words import (
     COST_RULES,
     GL_TYPES,
@@ -30,6 +30,7 @@ from exact_tui.store.models import (
     SyncRun,
     VATCode,
 )
+from exact_tui.store.search import ci_like, contains, starts_with
 
 
 class MasterList(StrEnum):
@@ -196,8 +197,8 @@ def master_page(
             if text:
                 query = query.where(
                     or_(
-                        cast(col(Division.code), String).ilike(starts_with(text), escape="\\"),
-                        col(Division.description).ilike(contains(text), escape="\\"),
+                        ci_like(cast(col(Division.code), String), starts_with(text)),
+                        ci_like(col(Division.description), contains(text)),
                     )
                 )
             if after is not None:

@@ -7,15 +7,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import col
 
-
-def contains(text: str) -> str:
-    """A LIKE pattern (escape character backslash) matching `text` anywhere."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def starts_with(text: str) -> str:
-    return contains(text)[1:]
+from exact_tui.store.search import ci_like, contains, starts_with
 
 
 def code_or_description(model: Any, text: str | None) -> list[Any]:
@@ -25,7 +17,7 @@ def code_or_description(model: Any, text: str | None) -> list[Any]:
         return []
     return [
         or_(
-            col(model.code).ilike(starts_with(text), escape="\\"),
-            col(model.description).ilike(contains(text), escape="\\"),
+            ci_like(col(model.code), starts_with(text)),
+            ci_like(col(model.description), contains(text)),
         )
     ]

@@ -189,6 +189,7 @@ class AccountsScreen(AdminScreen):
         self._next: AccountCursor | None = None
         self._loading_more = False
         self._counts: AccountCounts | None = None
+        self._counted: int | None = None
         self._columns = "accounts"
 
     def compose(self) -> ComposeResult:
@@ -226,7 +227,11 @@ class AccountsScreen(AdminScreen):
         text = self.query_one(ScopeBar).scope.text or None
         self._loading_more = False
         fetch(self, "read the accounts", lambda: services.account_page(division, text, limit=PAGE))
-        fetch(self, "count the accounts", lambda: services.account_counts(division))
+        if text is None or self._counts is None or self._counted != division:
+            # A search does not change how many accounts the division has: count only on a
+            # new division or a full reload, so a search redraws the screen once.
+            self._counted = division
+            fetch(self, "count the accounts", lambda: services.account_counts(division))
 
     def _more(self) -> None:
         division, after = self.division, self._next

@@ -17,6 +17,7 @@ from textual.widgets.data_table import RowKey
 
 from exact_tui.domain.states import JobState
 from exact_tui.services.admin.blockers import fixable
+from exact_tui.services.console import DivisionChoice
 from exact_tui.services.export_log import (
     EventPage,
     EventTail,
@@ -137,10 +138,11 @@ class ExportLogScreen(ConsoleScreen):
         self._groups: list[FailureGroup] = []
         self._page_ready = False
         self._row_keys: dict[int, RowKey] = {}
+        self._divisions: list[DivisionChoice] | None = None
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(self.TITLE)
-        yield FilterBar(self.console.log_filter)
+        # The filter bar is mounted on first use: its selects are the screen's heaviest part.
         yield Static("", id="log-summary")
         yield ConsoleTable(id="events")
         yield ConsoleTable(id="groups")
@@ -225,7 +227,10 @@ class ExportLogScreen(ConsoleScreen):
         elif name == "read the failures":
             self._show_groups(result)
         elif name == "read the divisions":
-            self.query_one(FilterBar).set_divisions(result, self.filter.division)
+            self._divisions = result
+            bar = self._bar()
+            if bar is not None:
+                bar.set_divisions(result, self.filter.division)
         elif name == "find the blocker":
             self.console.go_to(result)
         elif name.startswith("act: "):
@@ -356,8 +361,14 @@ class ExportLogScreen(ConsoleScreen):
         self.query_one("#log-summary", Static).update(line)
 
     def _filter_changed(self, flt: LogFilter) -> None:
-        self.query_one(FilterBar).show_filter(flt)
+        bar = self._bar()
+        if bar is not None:
+            bar.show_filter(flt)
         self._reload()
+
+    def _bar(self) -> FilterBar | None:
+        bars = self.query(FilterBar)
+        return bars.first() if bars else None
 
     @on(FilterBar.Changed)
     def _bar_changed(self, event: FilterBar.Changed) -> None:
@@ -365,7 +376,9 @@ class ExportLogScreen(ConsoleScreen):
 
     @on(FilterBar.Closed)
     def _bar_closed(self) -> None:
-        self.query_one(FilterBar).remove_class("-shown")
+        bar = self._bar()
+        if bar is not None:
+            bar.remove_class("-shown")
         self._table().focus()
 
     def _table(self) -> ConsoleTable:
@@ -373,8 +386,13 @@ class ExportLogScreen(ConsoleScreen):
 
     # ------------------------------------------------------------ actions
 
-    def action_filter(self) -> None:
-        bar = self.query_one(FilterBar)
+    async def action_filter(self) -> None:
+        bar = self._bar()
+        if bar is None:
+            bar = FilterBar(self.filter)
+            await self.mount(bar, before="#log-summary")
+            if self._divisions is not None:
+                bar.set_divisions(self._divisions, self.filter.division)
         bar.add_class("-shown")
         bar.query_one("#filter-text").focus()
 

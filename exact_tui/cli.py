@@ -73,6 +73,16 @@ def _when(value: dt.datetime | None) -> str:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+def console_options(command: F) -> F:
+    """--read-only and --ansi, wherever the console opens."""
+    command = click.option(
+        "--ansi", is_flag=True, help="Console: draw with the terminal's own colours."
+    )(command)
+    return click.option(
+        "--read-only", is_flag=True, help="Console: offer no action that writes."
+    )(command)
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
@@ -87,8 +97,7 @@ pass_app = click.make_pass_decorator(AppContext)
     type=click.Path(dir_okay=False, path_type=Path),
     help="Settings file (default: config.toml in the config dir).",
 )
-@click.option("--read-only", is_flag=True, help="Console: offer no action that writes.")
-@click.option("--ansi", is_flag=True, help="Console: draw with the terminal's own colours.")
+@console_options
 @click.version_option(__version__, prog_name="exact-tui")
 @click.pass_context
 def group(
@@ -107,8 +116,7 @@ def group(
 
 
 @group.command("console", hidden=True)
-@click.option("--read-only", is_flag=True, help="Offer no action that writes.")
-@click.option("--ansi", is_flag=True, help="Draw with the terminal's own colours.")
+@console_options
 @pass_app
 def console(app: AppContext, read_only: bool, ansi: bool) -> None:
     """Open the console (what a bare `exact-tui` does)."""
@@ -840,8 +848,7 @@ def resume(app: AppContext) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Keep the demo store in this directory (default: a temporary one, removed at exit).",
 )
-@click.option("--read-only", is_flag=True, help="Console: offer no action that writes.")
-@click.option("--ansi", is_flag=True, help="Console: draw with the terminal's own colours.")
+@console_options
 def demo(
     headless: bool, as_json: bool, directory: Path | None, read_only: bool, ansi: bool
 ) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,3 +142,33 @@ def cli_connect(base_url: str, db_url: str, env: dict[str, str]) -> tuple[int, s
     assert answer.status_code == 302
     out, err = process.communicate(answer.headers["location"] + "\n", timeout=60)
     return process.returncode, url + "\n" + out, err
+
+
+@contextmanager
+def sandbox_process(home: Path, *args: str) -> Iterator[str]:
+    """`exact-tui sandbox` in a real process on a free port of 127.0.0.1 (its clock runs),
+    until the block ends; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "exact_tui", "sandbox", "--port", str(port), *args],
+        env=process_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                httpx.get(f"{base_url}/_sandbox/clock", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox process did not start") from None
+                time.sleep(0.05)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(10)

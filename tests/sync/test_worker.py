@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func
@@ -28,7 +26,7 @@ from exact_tui.services.runtime import LinkOptions, WorkerSetup, build_worker
 from exact_tui.services.worker import WorkerOptions
 from exact_tui.store.engine import Store, open_store
 from exact_tui.store.models import ExactAccount, SyncRequest, SyncRun, WorkerHeartbeat
-from tests.connection.kit import World, cli_connect, process_env, secret_env
+from tests.connection.kit import World, cli_connect, process_env, sandbox_process, secret_env
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -148,30 +146,8 @@ def test_sync_of_an_unknown_division_is_refused(store: Store, db_url: str) -> No
 
 @pytest.fixture(scope="module")
 def large_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("large-sandbox")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "exact_tui", "sandbox", "--port", str(port), "--size", "large"],
-        env=process_env(home),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{base_url}/_sandbox/clock", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("the sandbox process did not start") from None
-            time.sleep(0.1)
-    yield base_url
-    server.terminate()
-    server.wait(10)
+    with sandbox_process(tmp_path_factory.mktemp("large-sandbox"), "--size", "large") as url:
+        yield url
 
 
 def _runs(db_url: str) -> int:

@@ -78,9 +78,9 @@ def console_options(command: F) -> F:
     command = click.option(
         "--ansi", is_flag=True, help="Console: draw with the terminal's own colours."
     )(command)
-    return click.option(
-        "--read-only", is_flag=True, help="Console: offer no action that writes."
-    )(command)
+    return click.option("--read-only", is_flag=True, help="Console: offer no action that writes.")(
+        command
+    )
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})

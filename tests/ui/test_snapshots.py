@@ -74,3 +74,26 @@ def test_confirm_retry_all(snap_compare: Any, make_app: AppFactory) -> None:
 def test_read_only_ansi(snap_compare: Any, make_app: AppFactory) -> None:
     app = make_app(live=False, read_only=True, ansi=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=_settle)
+
+
+class _FixedFlow:
+    """A connect attempt with a fixed address, so the dialog draws the same every time."""
+
+    authorize_url = (
+        "https://start.exactonline.nl/api/oauth2/auth?client_id=8d1c…&redirect_uri="
+        "https%3A%2F%2Fintegration.example%2Fexact%2Fcallback&response_type=code&state=Zm9v"
+    )
+
+    def finish(self, pasted: str) -> str:
+        return "✔ Connected"
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_connect_dialog(snap_compare: Any, make_app: AppFactory, size: tuple[int, int]) -> None:
+    app = make_app(live=False, actions=ConsoleActions(connect=_FixedFlow))
+    assert snap_compare(app, terminal_size=size, run_before=_keys_then_settle("c"))
+
+
+def test_confirm_unlink(snap_compare: Any, make_app: AppFactory) -> None:
+    app = make_app(live=False, actions=ConsoleActions(disconnect=lambda: "unlinked"))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_keys_then_settle("x"))

@@ -11,9 +11,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from exact_tui.domain.text import clean_text
@@ -55,12 +55,13 @@ class ConnectScreen(ModalScreen[str | None]):
                 "that is fine), or just the code, and press enter:",
                 classes="hint",
             )
-            yield Input(placeholder="http://localhost:8765/callback?code=…", id="connect-paste")
+            yield Input(
+                placeholder="http://localhost:8765/callback?code=…",
+                id="connect-paste",
+                compact=True,
+            )
             yield Static("", id="connect-message")
-            with Horizontal(classes="buttons"):
-                yield Button("Connect (enter)", id="connect-go", variant="primary")
-                yield Button("New address (ctrl+n)", id="connect-again")
-                yield Button("Cancel (esc)", id="connect-cancel")
+            yield Static("enter connects · ctrl+n a new address · escape cancels", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#connect-paste", Input).focus()
@@ -75,15 +76,6 @@ class ConnectScreen(ModalScreen[str | None]):
         self._say("")
         self._begin()
 
-    @on(Button.Pressed, "#connect-cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#connect-again")
-    def _again(self) -> None:
-        self.action_again()
-
-    @on(Button.Pressed, "#connect-go")
     @on(Input.Submitted, "#connect-paste")
     def _go(self) -> None:
         flow = self.flow

@@ -252,6 +252,8 @@ class TokenManager:
         self._local = asyncio.Lock()
         #: How many refresh grants this manager sent (what the tests count per process).
         self.refreshes = 0
+        #: The token version an early refresh was tried for (see `_refresh_locked`).
+        self._tried_early: int | None = None
 
     async def _load(self) -> StoredToken:
         def read() -> StoredToken:
@@ -298,7 +300,7 @@ class TokenManager:
             if older_than is not None and not idle_refresh_due(token.issued_at, now, older_than):
                 return token
             try:
-                result, saved = await self._refresh_locked(token)
+                result, saved = await self._refresh_locked(token, rejected=rejected is not None)
             except TokenRefused as exc:
                 refused = exc
         # The connection row is written after the lock is released: on PostgreSQL the lock is
@@ -317,10 +319,25 @@ class TokenManager:
             await asyncio.to_thread(self._note_refresh, result.issued_at)
         return result
 
-    async def _refresh_locked(self, token: StoredToken) -> tuple[StoredToken, bool]:
+    async def _refresh_locked(
+        self, token: StoredToken, *, rejected: bool
+    ) -> tuple[StoredToken, bool]:
         """One refresh grant and its save, under the lock; the flag says whether this manager
         saved a new token (False: it found one saved by someone else)."""
-        await self._wait_until(earliest_refresh(token.issued_at))
+        earliest = earliest_refresh(token.issued_at)
+        # Exact refused a token minutes short of the 570 s mark: most likely the grant was
+        # revoked (consent withdrawn, connected elsewhere). One early refresh per token says so
+        # at once (refused: Reconnect) instead of minutes of silent waiting; if Exact only
+        # answers "too early", that one refused call is all it cost.
+        early = (
+            rejected
+            and self._tried_early != token.version
+            and (earliest - self._clock()).total_seconds() > self._max_wait
+        )
+        if early:
+            self._tried_early = token.version
+        else:
+            await self._wait_until(earliest)
         try:
             fresh = await self._grant(token)
         except TooEarly:
@@ -329,7 +346,7 @@ class TokenManager:
             current = await self._load()
             if current.version != token.version:
                 return current, False
-            await self._wait_until(earliest_refresh(token.issued_at) + CLOCK_SKEW, at_least=1.0)
+            await self._wait_until(earliest + CLOCK_SKEW, at_least=1.0)
             try:
                 fresh = await self._grant(token)
             except TooEarly:

@@ -7,7 +7,7 @@ failures to the operator in one place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol, TypeVar
 
 from textual.app import App
@@ -31,6 +31,14 @@ def fetch(node: Widget | App[Any], name: str, call: Callable[[], T]) -> Worker[T
     """Run `call` in a thread; a newer fetch of the same name supersedes an older one."""
     return node.run_worker(
         call, name=name, group=name, thread=True, exclusive=True, exit_on_error=False
+    )
+
+
+def running(node: Widget, names: Collection[str]) -> bool:
+    """Whether a worker of `node` named one of `names` is still under way."""
+    return any(
+        worker.node is node and worker.name in names and not worker.is_finished
+        for worker in node.app.workers
     )
 
 

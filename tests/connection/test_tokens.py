@@ -87,11 +87,33 @@ async def test_a_401_on_a_young_token_waits_for_the_570_mark_within_reason(
         world.sandbox.advance(60)
         for record in world.sandbox.oauth.access.values():
             record.revoked = True
-        # Nine minutes to the next allowed refresh: handed back, nothing sent.
+        # Nine minutes to the next allowed refresh: one early try (Exact answers "too early",
+        # so the grant stands), then the wait is handed back.
         with pytest.raises(Transient) as caught:
             await session.client.current_me()
-    assert caught.value.retry_at is not None
-    assert world.token_calls() == 2
+        assert caught.value.retry_at is not None
+        assert world.token_calls(400) == 1 and world.token_calls() == 3
+        # Refused again under the same token: no second early try, nothing sent.
+        with pytest.raises(Transient):
+            await session.client.current_me()
+    assert world.token_calls() == 3
+
+
+async def test_a_revoked_grant_on_a_young_token_asks_for_a_reconnect_at_once(
+    connected: World,
+) -> None:
+    world = connected
+    async with world.session() as session:
+        await session.client.current_me()
+        world.sandbox.advance(30)
+        world.sandbox.revoke_tokens()  # consent withdrawn in Exact: access and refresh tokens
+        with pytest.raises(TokenRefused) as caught:
+            await session.client.current_me()
+    assert caught.value.kind is TokenRefusal.REVOKED
+    assert world.slept == []  # not nine minutes of waiting for the 570 s mark
+    assert world.token_calls() == 2  # the code exchange and the one early refresh
+    conn = _connection(world)
+    assert conn.status is ConnectionStatus.RECONNECT and "revoked" in (conn.reason or "")
 
 
 @pytest.mark.parametrize(

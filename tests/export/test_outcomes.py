@@ -231,14 +231,33 @@ async def test_a_refused_young_token_holds_every_division_until_a_reconnect(
             invoice("BE-1", "5", bank_account=IBAN_BE),
         ],
     )
-    xw.sandbox.revoke_tokens()  # Exact will not give a new token before its 570 s mark
+    # Exact refuses the access token but not the grant, and gives no new token before its
+    # 570 s mark.
+    for record in xw.sandbox.oauth.access.values():
+        record.revoked = True
     await xw.run()
     job = xw.job("NL-1")
     assert (job.state, job.category, job.next_attempt_at) == (JobState.PENDING, Category.AUTH, None)
     assert job.cause is not None and "or reconnect now" in job.cause
-    # One refused call, not one per job: the error budget is spared.
+    # One refused call and one early refresh, not one per job: the error budget is spared.
     assert xw.sandbox.calls.count(status=401) == 1
+    assert xw.world.token_calls(400) == 1
     assert xw.service.due_divisions() == []
     await xw.world.connect()  # the operator reconnects: a new token in the store
+    await xw.run()
+    assert set(xw.states().values()) == {JobState.POSTED}
+
+
+async def test_a_revoked_grant_asks_for_a_reconnect_and_the_jobs_wait_for_it(
+    xw: ExportWorld,
+) -> None:
+    xw.ingest(customers=[customer("5")], invoices=[invoice("NL-1", "5"), invoice("NL-2", "5")])
+    xw.sandbox.revoke_tokens()  # consent withdrawn in Exact
+    await xw.run()
+    assert _connection(xw).status is ConnectionStatus.RECONNECT
+    assert xw.service.paused_reason() is not None
+    assert set(xw.states().values()) == {JobState.PENDING}
+    assert xw.sandbox.calls.count(status=401) == 1 and xw.world.token_calls(400) == 1
+    await xw.world.connect()
     await xw.run()
     assert set(xw.states().values()) == {JobState.POSTED}

@@ -214,6 +214,41 @@ async def test_linking_from_suggestions_then_unlinking_after_confirm(
         assert s.exec(select(CustomerLink).where(CustomerLink.customer_id == 3)).first() is None
 
 
+async def test_the_account_search_reads_once_per_text_and_hands_the_focus_to_the_rows(
+    make_admin_app: AppFactory,
+) -> None:
+    app = make_admin_app()
+    reads: list[str | None] = []
+    page = app.services.account_page
+
+    def counted(division: int, text: str | None, **kwargs: Any) -> Any:
+        reads.append(text)
+        return page(division, text, **kwargs)
+
+    app.services.account_page = counted  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, "a", AccountsScreen, "6 Exact accounts")
+        screen = app.screen
+        assert isinstance(screen, AccountsScreen)
+        table = screen.query_one("#accounts", DataTable)
+        reads.clear()
+        # Typing, then a pause: the list follows the text by itself.
+        await pilot.press("slash", *"hendriks")
+        await wait_for(pilot, lambda: reads[-1:] == ["hendriks"] and len(screen.accounts) == 2)
+        assert app.focused is not table
+        before = len(reads)
+        # Enter after that only leaves the bar: nothing is read again.
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.focused is table)
+        await pilot.pause(0.4)
+        assert len(reads) == before
+        # Enter straight after typing reads at once, and the table takes the focus with the rows.
+        await pilot.press("slash", "ctrl+u", *"drukkerij", "enter")
+        await wait_for(pilot, lambda: app.focused is table)
+        assert all("Drukkerij" in account.name for account in screen.accounts)
+        assert screen.accounts and reads[-1] == "drukkerij" and reads.count("drukkerij") == 1
+
+
 # ---------------------------------------------------------------- from the Export log
 
 

@@ -26,6 +26,11 @@ class ConsoleScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._offered: tuple[bool, ...] | None = None
+        # Textual (8.2) re-parses every stylesheet, twice, when a mode's screen is first shown,
+        # unless the screen counts as styled by the current sheets. Its widgets are styled from
+        # those sheets as they mount all the same, and a later theme change still restyles it:
+        # the first visit of a screen saves about a tenth of a second.
+        self._css_update_count = self.app._css_update_count
 
     @property
     def console(self) -> ConsoleApp:

@@ -1,7 +1,8 @@
 """The bar on top of the admin screens: which division, which list or kind, and a search text.
 
 Always visible (these screens are about one division at a time); `/` on the screen focuses the
-text. Typing filters after a short pause, enter at once; the bar posts `Changed` either way.
+text. Typing filters after a short pause, enter at once; the bar posts `Changed` either way, once
+per new scope (enter after the pause only leaves the bar).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class ScopeBar(Horizontal):
         self._placeholder = placeholder
         self._typing: Timer | None = None
         self._codes: set[int] = set()
+        #: The scope the screen was last told of (or shows already): not posted twice.
+        self._posted: Scope | None = None
 
     @property
     def scope(self) -> Scope:
@@ -105,10 +108,12 @@ class ScopeBar(Horizontal):
             if current in self._codes:
                 select.value = current
         self._scope = Scope(current, self._scope.choice, self._scope.text)
+        self._posted = self._scope
 
     def show(self, scope: Scope) -> None:
         """Reflect a scope set elsewhere (a jump, the palette) without echoing it back."""
         self._scope = scope
+        self._posted = scope
         with self.prevent(Select.Changed, Input.Changed):
             if self._divisions and scope.division in self._codes:
                 self.query_one("#scope-division", Select).value = scope.division
@@ -122,7 +127,9 @@ class ScopeBar(Horizontal):
 
     def _post(self) -> None:
         self._typing = None
-        self.post_message(self.Changed(self._scope))
+        if self._scope != self._posted:
+            self._posted = self._scope
+            self.post_message(self.Changed(self._scope))
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:

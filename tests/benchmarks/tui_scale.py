@@ -6,8 +6,8 @@ accounts.
 Builds the store with bulk inserts (about a minute; `--db` reuses one already built), then runs
 the app headless in a child process, `--runs` times (default 3), and prints the median of each
 figure: the time from the process start to the first screen (bar ≤ 1.5 s), screen switches and
-filters on the Export log and the Exact accounts (bar ≤ 0.3 s each), and the app process's peak
-RSS (bar ≤ 300 MB). The other admin screens' first opening is printed without a bar.
+filters on the Export log and the Exact accounts, each from the key to the result drawn (bar
+≤ 0.3 s each), and the app process's peak RSS (bar ≤ 300 MB). The other admin screens' first opening is printed without a bar.
 """
 
 from __future__ import annotations

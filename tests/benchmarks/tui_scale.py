@@ -7,7 +7,8 @@ Builds the store with bulk inserts (about a minute; `--db` reuses one already bu
 the app headless in a child process, `--runs` times (default 3), and prints the median of each
 figure: the time from the process start to the first screen (bar ≤ 1.5 s), screen switches and
 filters on the Export log and the Exact accounts, each from the key to the result drawn (bar
-≤ 0.3 s each), and the app process's peak RSS (bar ≤ 300 MB). The other admin screens' first opening is printed without a bar.
+≤ 0.3 s each), and the app process's peak RSS (bar ≤ 300 MB). The other admin screens' first
+opening is printed without a bar.
 """
 
 from __future__ import annotations

@@ -242,3 +242,31 @@ async def test_read_only_offers_no_write_key(make_app: AppFactory, seeded: Store
         await pilot.press("r", "R", "u")
         await pilot.pause(0.2)
         assert calls == []
+
+
+async def test_a_theme_change_restyles_screens_opened_before_and_after_it(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "✔ Connected" in screen_text(app))
+        status = app.screen
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportLogScreen))
+        log = app.screen
+        dark = log.styles.background
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = log.styles.background
+        assert light != dark
+        await pilot.press("s")  # opened before the change, shown after it
+        await wait_for(pilot, lambda: app.screen is status)
+        await pilot.pause()
+        assert status.styles.background == light
+        await pilot.press("question_mark")  # a screen made after the change
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "DivisionsScreen")
+        await pilot.pause()
+        assert app.screen.styles.background == light

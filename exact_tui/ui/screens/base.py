@@ -30,7 +30,8 @@ class ConsoleScreen(Screen[None]):
         # unless the screen counts as styled by the current sheets. Its widgets are styled from
         # those sheets as they mount all the same, and a later theme change still restyles it:
         # the first visit of a screen saves about a tenth of a second.
-        self._css_update_count = self.app._css_update_count
+        # (Textual is pinned; were the counter gone, the screen would just be restyled as before.)
+        self._css_update_count = getattr(self.app, "_css_update_count", -1)
 
     @property
     def console(self) -> ConsoleApp:

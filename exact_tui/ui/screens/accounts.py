@@ -37,11 +37,9 @@ from exact_tui.ui.widgets.fit_table import Col, FitTable
 from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.widgets.scope_bar import Scope, ScopeBar
-from exact_tui.ui.workers import fetch, running
+from exact_tui.ui.workers import fetch
 
 PAGE = 100
-#: The reads that replace the rows.
-READS = frozenset({"read the accounts", "read the candidates"})
 #: Fetch the next page when the cursor comes this close to the last row.
 NEAR_END = 10
 #: Search code, VAT number and city show from 100 columns; narrower, the detail line has them.
@@ -170,6 +168,7 @@ class AccountsScreen(AdminScreen):
 
     TITLE = "Exact accounts"
     AUTO_FOCUS = "#accounts"
+    READS = frozenset({"read the accounts", "read the candidates"})
     JUMPS = frozenset({BlockerKind.CUSTOMER})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "link", "Link…", id="accounts.link"),
@@ -193,9 +192,6 @@ class AccountsScreen(AdminScreen):
         self._counts: AccountCounts | None = None
         self._counted: int | None = None
         self._columns = "accounts"
-        #: The operator left the search bar while a page was read: the table takes the focus
-        #: with the new rows (one drawing of the table instead of two).
-        self._focus_with_rows = False
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(self.TITLE)
@@ -265,10 +261,6 @@ class AccountsScreen(AdminScreen):
     def settled(self, name: str) -> None:
         if name == "read more accounts":
             self._loading_more = False
-        elif name in READS and self._focus_with_rows and not running(self, READS):
-            # The read failed (or was superseded by one that failed): the focus goes all the same.
-            self._focus_with_rows = False
-            self.query_one("#accounts", FitTable).focus()
 
     def _cells(self, account: AccountInfo) -> list[Text]:
         palette, zone = self.palette, self.services.timezone
@@ -286,11 +278,9 @@ class AccountsScreen(AdminScreen):
     def _fill(self, accounts: list[AccountInfo], *, keep: str | None = None) -> None:
         self.accounts = accounts
         index = next((i for i, a in enumerate(accounts) if a.id == keep), 0)
-        table = self.query_one("#accounts", FitTable)
-        table.fill([self._cells(account) for account in accounts], cursor=index)
-        if self._focus_with_rows:
-            self._focus_with_rows = False
-            table.focus()
+        self.query_one("#accounts", FitTable).fill(
+            [self._cells(account) for account in accounts], cursor=index
+        )
         self._show_detail()
         self._show_summary()
         self.bindings_may_change()
@@ -444,10 +434,7 @@ class AccountsScreen(AdminScreen):
 
     @on(ScopeBar.Left)
     def _left_bar(self) -> None:
-        if running(self, READS):
-            self._focus_with_rows = True
-        else:
-            self.query_one("#accounts", FitTable).focus()
+        self.with_rows(self.query_one("#accounts", FitTable).focus)
 
     def action_search(self) -> None:
         self.query_one(ScopeBar).focus_text()

@@ -3,6 +3,7 @@ vanish in read-only mode or until they are wired, and the one worker-event handl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.binding import Binding
@@ -13,7 +14,7 @@ from exact_tui.services.console import ConsoleServices
 from exact_tui.services.status import StatusReport
 from exact_tui.ui.render import Palette
 from exact_tui.ui.widgets.header import ConsoleHeader, header_status
-from exact_tui.ui.workers import dispatch
+from exact_tui.ui.workers import dispatch, running
 
 if TYPE_CHECKING:
     from exact_tui.ui.app import ConsoleApp
@@ -22,10 +23,13 @@ if TYPE_CHECKING:
 class ConsoleScreen(Screen[None]):
     #: Write actions of this screen: action name → the `ConsoleActions` field that performs it.
     WRITE_ACTIONS: ClassVar[dict[str, str]] = {}
+    #: The workers whose results replace the screen's rows (see `with_rows`).
+    READS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
         super().__init__()
         self._offered: tuple[bool, ...] | None = None
+        self._with_rows: Callable[[], object] | None = None
         # Textual (8.2) re-parses every stylesheet, twice, when a mode's screen is first shown,
         # unless the screen counts as styled by the current sheets. Its widgets are styled from
         # those sheets as they mount all the same, and a later theme change still restyles it:
@@ -82,8 +86,25 @@ class ConsoleScreen(Screen[None]):
         """Whether a wired write action makes sense here and now (e.g. on the selected row)."""
         return True
 
+    def with_rows(self, then: Callable[[], object]) -> None:
+        """Run `then` (e.g. hand the focus to the table) now, or, while rows are being read,
+        together with the rows they bring, whatever the read's outcome: the table is then
+        drawn once instead of twice."""
+        if running(self, self.READS):
+            self._with_rows = then
+        else:
+            self._with_rows = None
+            then()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         dispatch(self, self, event)
+        if (
+            self._with_rows is not None
+            and event.worker.name in self.READS
+            and not running(self, self.READS)
+        ):
+            then, self._with_rows = self._with_rows, None
+            then()
 
     def fetched(self, name: str, result: Any) -> None:
         """Results of this screen's workers (see `ui.workers`)."""

@@ -35,11 +35,9 @@ from exact_tui.ui.widgets.filter_bar import FilterBar
 from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.widgets.table import ConsoleTable
-from exact_tui.ui.workers import fetch, running
+from exact_tui.ui.workers import fetch
 
 PAGE = 100
-#: The reads that replace the rows.
-READS = frozenset({"read the log", "read the failures"})
 #: Rows the table keeps; the oldest go when the live tail pushes past it (page back to see them).
 MAX_ROWS = 1_000
 #: Fetch the next page when the cursor comes this close to the last row.
@@ -115,6 +113,7 @@ class ExportLogScreen(ConsoleScreen):
 
     TITLE = "Export log"
     AUTO_FOCUS = "#events"
+    READS = frozenset({"read the log", "read the failures"})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="log.filter"),
         Binding("g", "toggle_groups", "By cause", id="log.groups"),
@@ -141,9 +140,6 @@ class ExportLogScreen(ConsoleScreen):
         self._page_ready = False
         self._row_keys: dict[int, RowKey] = {}
         self._divisions: list[DivisionChoice] | None = None
-        #: The filter bar was closed while the rows were read: it goes, and the table takes the
-        #: focus, with the new rows (one drawing of the table instead of two).
-        self._close_with_rows = False
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(self.TITLE)
@@ -243,8 +239,6 @@ class ExportLogScreen(ConsoleScreen):
             self._reload()
 
     def settled(self, name: str) -> None:
-        if name in READS and self._close_with_rows and not running(self, READS):
-            self._close_bar()  # the read failed: the bar goes all the same
         if name == "follow the log":
             self.set_timer(self.console.tail_seconds, self._tick)
         elif name == "read older events":
@@ -276,8 +270,6 @@ class ExportLogScreen(ConsoleScreen):
         self._high_water = page.high_water
         self._page_ready = True
         self._fill()
-        if self._close_with_rows:
-            self._close_bar()
         self._maybe_more()
 
     def _append_page(self, page: EventPage) -> None:
@@ -355,8 +347,6 @@ class ExportLogScreen(ConsoleScreen):
         with self.app.batch_update():
             table.clear()
             table.add_rows([group_cells(group, self.palette) for group in groups])
-        if self._close_with_rows:
-            self._close_bar()
         self._show_summary()
 
     # ------------------------------------------------------------ filter
@@ -387,13 +377,9 @@ class ExportLogScreen(ConsoleScreen):
 
     @on(FilterBar.Closed)
     def _bar_closed(self) -> None:
-        if running(self, READS):
-            self._close_with_rows = True
-        else:
-            self._close_bar()
+        self.with_rows(self._close_bar)
 
     def _close_bar(self) -> None:
-        self._close_with_rows = False
         bar = self._bar()
         if bar is not None:
             bar.remove_class("-shown")

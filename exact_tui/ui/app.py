@@ -3,6 +3,8 @@ script share. The app gets a wired `ConsoleServices` and never opens a store or 
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
@@ -38,6 +40,8 @@ from exact_tui.ui.screens.status import StatusScreen
 from exact_tui.ui.workers import dispatch, fetch
 
 STYLES = Path(__file__).parent / "styles"
+#: How often the console checks that its terminal is still there.
+TERMINAL_CHECK_SECONDS = 2.0
 #: One key per screen; the footer shows them as one group, `?` lists each.
 SCREENS = Binding.Group("screens")
 #: Where each kind of blocker is fixed.
@@ -47,6 +51,14 @@ FIXED_ON = {
     BlockerKind.SETTING: "mappings",
     BlockerKind.CUSTOMER: "accounts",
 }
+
+
+def terminal_present(stream: object) -> bool:
+    """Whether `stream` is still a terminal (a hung-up one is not)."""
+    try:
+        return os.isatty(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 class ConsoleApp(App[None]):
@@ -135,6 +147,15 @@ class ConsoleApp(App[None]):
     def on_mount(self) -> None:
         self.switch_mode("status")
         self._poll_status()
+        if not self.is_headless and terminal_present(sys.__stdout__):
+            self.set_interval(TERMINAL_CHECK_SECONDS, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        """An SSH session or tmux pane that goes away does not always send the console a
+        SIGHUP (started through make, for one), and Textual then reads the dead terminal in a
+        busy loop: the console leaves instead."""
+        if not terminal_present(sys.__stdout__):
+            self.exit(message="The terminal went away.")
 
     # ------------------------------------------------------------ status poll
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from sqlmodel import select
 
 from exact_tui.domain.states import JobState
@@ -9,7 +11,7 @@ from exact_tui.services.console import ActionRefused, ConsoleActions
 from exact_tui.services.export_log import LogFilter
 from exact_tui.store.engine import Store
 from exact_tui.store.models import Connection, ExportJob
-from exact_tui.ui.app import ConsoleApp
+from exact_tui.ui.app import ConsoleApp, terminal_present
 from exact_tui.ui.screens.export_log import ExportLogScreen
 from exact_tui.ui.screens.help import HelpScreen
 from exact_tui.ui.screens.job_detail import JobDetailScreen
@@ -270,3 +272,13 @@ async def test_a_theme_change_restyles_screens_opened_before_and_after_it(
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "DivisionsScreen")
         await pilot.pause()
         assert app.screen.styles.background == light
+
+
+def test_a_hung_up_terminal_is_seen_as_gone() -> None:
+    main, side = os.openpty()
+    with os.fdopen(side, "wb", buffering=0) as terminal:
+        assert terminal_present(terminal)
+        os.close(main)  # the SSH session or the tmux pane goes away
+        assert not terminal_present(terminal)
+    assert not terminal_present(terminal)  # closed
+    assert not terminal_present(None)

@@ -96,6 +96,10 @@ def fault_plan(seed: int, *, hang_seconds: float) -> dict[str, Any]:
         "seed": seed,
         "faults": [
             {"endpoint": "*", "kind": "latency", "ms": 40, "probability": 0.1},
+            # Each lost-answer kind once for sure, whatever the draw: the storm is never mild.
+            {"endpoint": writes, "kind": "error_after_commit", "count": 1, "skip": 3},
+            {"endpoint": writes, "kind": "commit_then_hang", "seconds": hang_seconds,
+             "count": 1, "skip": 6},
             {"endpoint": writes, "kind": "error_before_commit", "probability": 0.04},
             {"endpoint": writes, "kind": "error_after_commit", "probability": 0.04},
             {"endpoint": writes, "kind": "commit_then_hang", "seconds": hang_seconds,

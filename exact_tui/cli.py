@@ -120,7 +120,7 @@ def group(
 @pass_app
 def console(app: AppContext, read_only: bool, ansi: bool) -> None:
     """Open the console (what a bare `exact-tui` does)."""
-    from exact_tui.secrets import open_secret_store
+    from exact_tui.secret_store import open_secret_store
     from exact_tui.services.audit import Actor
     from exact_tui.services.connection import ConnectError, connect_settings
     from exact_tui.services.console import ConsoleServices, operator_actions
@@ -348,7 +348,7 @@ def connect(
     import asyncio
 
     from exact_tui.logging_setup import configure_logging
-    from exact_tui.secrets import SecretStoreError, open_secret_store
+    from exact_tui.secret_store import SecretStoreError, open_secret_store
     from exact_tui.services.audit import Actor
     from exact_tui.services.connection import (
         ConnectError,
@@ -510,7 +510,7 @@ def worker(app: AppContext, until_idle: bool) -> None:
     import logging
 
     from exact_tui.logging_setup import configure_logging
-    from exact_tui.secrets import RedactingFilter, SecretStoreError, open_secret_store
+    from exact_tui.secret_store import RedactingFilter, SecretStoreError, open_secret_store
     from exact_tui.services.runtime import build_worker
 
     settings = app.settings

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from exact_tui import paths
 from exact_tui.config import Settings
-from exact_tui.secrets import RedactingFilter
+from exact_tui.secret_store import RedactingFilter
 
 _HANDLER_NAME = "exact-tui-file"
 QUIET_LOGGERS = ("httpx", "httpcore", "authlib")

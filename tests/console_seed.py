@@ -10,12 +10,12 @@ from typing import Any
 from exact_tui.domain.states import Category, ConnectionStatus, DocumentKind, JobState
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
-    ApiError,
+    ApiErrorRecord,
     BankAccount,
     Budget,
-    Connection,
     Customer,
     Division,
+    ExactConnection,
     ExportEvent,
     ExportJob,
     Invoice,
@@ -53,7 +53,7 @@ def seed(store: Store, *, customer_name: str = "Jansen BV", text: str | None = N
     odd = text or ""
     with store.write() as s:
         s.add(
-            Connection(
+            ExactConnection(
                 region="nl",
                 base_url="https://start.exactonline.nl",
                 client_id="client",
@@ -109,7 +109,7 @@ def seed(store: Store, *, customer_name: str = "Jansen BV", text: str | None = N
         )
         for minutes in (10, 20):
             s.add(
-                ApiError(
+                ApiErrorRecord(
                     division=100001,
                     endpoint="salesentry/SalesEntries",
                     status=400,

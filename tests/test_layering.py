@@ -16,7 +16,7 @@ NON_UI_MODULES = [
     "exact_tui.domain.vat",
     "exact_tui.store.engine",
     "exact_tui.store.models",
-    "exact_tui.secrets",
+    "exact_tui.secret_store",
     "exact_tui.config",
     "exact_tui.services.jobs",
     "exact_tui.services.status",

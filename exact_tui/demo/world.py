@@ -17,7 +17,7 @@ import httpx
 from exact_tui.demo import data
 from exact_tui.domain.states import MappingKind
 from exact_tui.sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Sandbox, create_app
-from exact_tui.secrets import ENV_CLIENT_SECRET, ENV_SECRET_KEY, SecretStore, open_secret_store
+from exact_tui.secret_store import ENV_CLIENT_SECRET, ENV_SECRET_KEY, SecretStore, open_secret_store
 from exact_tui.services.audit import Actor
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.connection import (

@@ -40,7 +40,7 @@ from exact_tui.exact.ratelimit import (
     spend,
 )
 
-Clock = Callable[[], dt.datetime]
+NowFn = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
 request_log = logging.getLogger("exact_tui.requests")
@@ -91,7 +91,7 @@ class ExactClient:
         error_threshold: int = 8,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock = utc_now,
+        clock: NowFn = utc_now,
         sleep: Sleep = asyncio.sleep,
         max_wait: float = 90.0,
         reserve: int = 5,

@@ -30,7 +30,7 @@ from exact_tui.exact.errors import (
     Transient,
     error_message,
 )
-from exact_tui.exact.http import Clock, log_call, utc_now
+from exact_tui.exact.http import NowFn, log_call, utc_now
 
 with warnings.catch_warnings():
     # authlib now prefers the httpx2 fork and warns on import when it falls back to httpx, which
@@ -233,7 +233,7 @@ class OAuthClient:
         *,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock = utc_now,
+        clock: NowFn = utc_now,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id

@@ -7,7 +7,7 @@ See docs/sandbox.md for the control API, the fault plan format and the seed fact
 """
 
 from exact_tui.sandbox.app import create_app
-from exact_tui.sandbox.clock import Clock
+from exact_tui.sandbox.clock import SandboxClock
 from exact_tui.sandbox.faults import Fault, FaultKind, FaultPlan
 from exact_tui.sandbox.limits import LimitSettings
 from exact_tui.sandbox.oauth import TokenPair
@@ -36,13 +36,13 @@ __all__ = [
     "NO_CONSENT_DIVISION",
     "REDIRECT_URI",
     "SMALL",
-    "Clock",
     "DivisionFacts",
     "Fault",
     "FaultKind",
     "FaultPlan",
     "LimitSettings",
     "Sandbox",
+    "SandboxClock",
     "SeedFacts",
     "TokenPair",
     "create_app",

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 
-class Clock:
+class SandboxClock:
     """UTC time that can be frozen and advanced."""
 
     def __init__(self, start: datetime | None = None, *, frozen: bool = False) -> None:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from exact_tui.sandbox import assumptions
-from exact_tui.sandbox.clock import Clock
+from exact_tui.sandbox.clock import SandboxClock
 from exact_tui.sandbox.limits import LimitSettings
 from exact_tui.sandbox.seed import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 from exact_tui.sandbox.state import World
@@ -100,7 +100,7 @@ def _exact_timestamp(moment: float) -> str:
 class OAuthState:
     """The user's grants to the registered apps, and every code and token issued."""
 
-    clock: Clock
+    clock: SandboxClock
     limits: LimitSettings
     world: World
     apps: dict[str, App] = field(

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from exact_tui.sandbox import masterdata
 from exact_tui.sandbox.calls import CallLog
-from exact_tui.sandbox.clock import Clock
+from exact_tui.sandbox.clock import SandboxClock
 from exact_tui.sandbox.faults import FaultInjector, FaultPlan
 from exact_tui.sandbox.ledger import ledger
 from exact_tui.sandbox.limits import LimitSettings, RateLimiter
@@ -30,12 +30,14 @@ class Sandbox:
     another thread.
     """
 
-    def __init__(self, seed: int = 1, size: str = "small", *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, seed: int = 1, size: str = "small", *, clock: SandboxClock | None = None
+    ) -> None:
         if size not in SIZES:
             raise ValueError(f"unknown size {size!r}; expected one of {', '.join(SIZES)}")
         self.seed = seed
         self.size: Size = "small" if size == "small" else "large"
-        self.clock = clock or Clock()
+        self.clock = clock or SandboxClock()
         self.lock = threading.RLock()
         self.settings = LimitSettings()
         self.world: World

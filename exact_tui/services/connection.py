@@ -23,7 +23,7 @@ from sqlmodel import Session, col, delete, select
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.domain.text import clean_text
 from exact_tui.exact.errors import AccessDenied, ExactError, ReconnectNeeded
-from exact_tui.exact.http import Clock, ExactClient, utc_now
+from exact_tui.exact.http import ExactClient, NowFn, utc_now
 from exact_tui.exact.oauth import (
     REGION_HOSTS,
     STATE_LIFETIME,
@@ -34,7 +34,7 @@ from exact_tui.exact.oauth import (
     new_state,
     parse_redirect,
 )
-from exact_tui.secrets import (
+from exact_tui.secret_store import (
     MISSING_CLIENT_SECRET,
     Secret,
     SecretStore,
@@ -49,8 +49,8 @@ from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     CONNECTION_ID,
     AuthAttempt,
-    Connection,
     Division,
+    ExactConnection,
     OAuthToken,
     SyncRequest,
 )
@@ -118,7 +118,7 @@ class ConnectionService:
         store: Store,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock = utc_now,
+        clock: NowFn = utc_now,
     ) -> None:
         self._store = store
         self._transport = transport
@@ -208,9 +208,9 @@ class ConnectionService:
 
     def _ensure_row(self, settings: ConnectSettings, now: dt.datetime) -> None:
         with self._store.write() as session:
-            if session.get(Connection, CONNECTION_ID) is None:
+            if session.get(ExactConnection, CONNECTION_ID) is None:
                 session.add(
-                    Connection(
+                    ExactConnection(
                         id=CONNECTION_ID,
                         region=settings.region,
                         base_url=settings.base_url,
@@ -256,7 +256,7 @@ class ConnectionService:
     ) -> ConnectResult:
         user_name = _text(me.get("FullName") or me.get("UserName"))
         with self._store.write() as session:
-            conn = session.get(Connection, CONNECTION_ID)
+            conn = session.get(ExactConnection, CONNECTION_ID)
             assert conn is not None  # made by _ensure_row
             first = conn.activated_at is None
             conn.region = settings.region
@@ -317,7 +317,7 @@ class ConnectionService:
         was nothing to disconnect."""
         now = self._clock()
         with self._store.write() as session:
-            conn = session.get(Connection, CONNECTION_ID)
+            conn = session.get(ExactConnection, CONNECTION_ID)
             token = session.get(OAuthToken, CONNECTION_ID)
             if conn is None or (conn.status is ConnectionStatus.INACTIVE and token is None):
                 return False
@@ -338,7 +338,7 @@ class ConnectionService:
         now = self._clock()
         with self._store.write() as session:
             if error.reason in CONNECTION_WIDE_REASONS:
-                conn = session.get(Connection, CONNECTION_ID)
+                conn = session.get(ExactConnection, CONNECTION_ID)
                 if conn is not None:
                     conn.status = ConnectionStatus.ERROR
                     conn.reason = error.message
@@ -354,7 +354,7 @@ class ConnectionService:
     def note_reconnect_needed(self, error: ReconnectNeeded) -> None:
         now = self._clock()
         with self._store.write() as session:
-            conn = session.get(Connection, CONNECTION_ID)
+            conn = session.get(ExactConnection, CONNECTION_ID)
             if conn is not None and conn.status is not ConnectionStatus.INACTIVE:
                 conn.status = ConnectionStatus.RECONNECT
                 conn.reason = error.message
@@ -382,7 +382,7 @@ def prepare_connect(
     settings: ConnectSettings,
     *,
     environ: Mapping[str, str] | None = None,
-    clock: Clock = utc_now,
+    clock: NowFn = utc_now,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> PreparedConnect:
     """The data key (made now in a keyring or file store that has none) and the client secret;
@@ -568,7 +568,7 @@ def reconnect_settings(store: Store, fallback: ConnectSettings) -> ConnectSettin
     """A reconnect goes to the stored connection's host and app (its tokens belong there);
     a first connect uses the configured ones."""
     with store.read() as session:
-        conn = session.get(Connection, CONNECTION_ID)
+        conn = session.get(ExactConnection, CONNECTION_ID)
     if conn is None:
         return fallback
     return ConnectSettings(
@@ -587,7 +587,7 @@ def start_console_connect(
     actor: Actor,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    clock: Clock = utc_now,
+    clock: NowFn = utc_now,
 ) -> ConsoleConnect:
     """Check the secrets (refusing with what to set) and begin an attempt."""
     settings = reconnect_settings(store, fallback)

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     # Connecting needs the OAuth client (httpx, authlib): loaded only when the console connects.
     import httpx
 
-    from exact_tui.secrets import SecretStore
+    from exact_tui.secret_store import SecretStore
     from exact_tui.services.connection import ConnectSettings, ConsoleConnect
 
 
@@ -327,7 +327,7 @@ def operator_actions(
         return "Unlinked: tokens deleted, exports stopped, master data kept"
 
     def connect() -> ConnectFlow:
-        from exact_tui.secrets import SecretStoreError
+        from exact_tui.secret_store import SecretStoreError
         from exact_tui.services.connection import ConnectError, start_console_connect
 
         try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from exact_tui import secrets
+from exact_tui import secret_store
 from exact_tui.store import migrations
 from exact_tui.store.engine import Store, StoreError, open_store
 from exact_tui.store.models import OAuthToken
@@ -111,7 +111,7 @@ def _store_checks(inp: DoctorInput) -> list[Check]:
 
 def _secret_checks(inp: DoctorInput) -> list[Check]:
     checks: list[Check] = []
-    backend, usable, why = secrets.keyring_backend(inp.keyring_timeout)
+    backend, usable, why = secret_store.keyring_backend(inp.keyring_timeout)
     checks.append(
         Check(
             "secrets",
@@ -120,13 +120,13 @@ def _secret_checks(inp: DoctorInput) -> list[Check]:
             backend if usable else f"{backend}: {why}",
         )
     )
-    env_key = bool(os.environ.get(secrets.ENV_SECRET_KEY))
+    env_key = bool(os.environ.get(secret_store.ENV_SECRET_KEY))
     checks.append(
         Check(
             "secrets",
             "environment key",
             Level.OK,
-            f"{secrets.ENV_SECRET_KEY} is {'set (value hidden)' if env_key else 'not set'}",
+            f"{secret_store.ENV_SECRET_KEY} is {'set (value hidden)' if env_key else 'not set'}",
         )
     )
     checks.append(Check("secrets", "configured store", Level.OK, inp.secret_store))
@@ -134,16 +134,16 @@ def _secret_checks(inp: DoctorInput) -> list[Check]:
     # Without stored tokens a missing secret store only matters at the next connect.
     missing = Level.FAIL if stored_key_id else Level.WARN
     try:
-        store = secrets.open_secret_store(
+        store = secret_store.open_secret_store(
             inp.secret_store, file=inp.secret_file, keyring_timeout=inp.keyring_timeout
         )
-    except secrets.SecretStoreError as exc:
+    except secret_store.SecretStoreError as exc:
         checks.append(Check("secrets", "store in use", missing, f"none usable: {exc}"))
         return checks
     checks.append(Check("secrets", "store in use", Level.OK, store.describe()))
     try:
-        key_id = secrets.key_id(store.data_key(create=False))
-    except secrets.SecretStoreError as exc:
+        key_id = secret_store.key_id(store.data_key(create=False))
+    except secret_store.SecretStoreError as exc:
         checks.append(Check("secrets", "data key", missing, str(exc)))
     else:
         checks.append(Check("secrets", "data key", Level.OK, f"present (key id {key_id})"))
@@ -160,8 +160,8 @@ def _secret_checks(inp: DoctorInput) -> list[Check]:
         elif stored_key_id:
             checks.append(Check("secrets", "stored tokens", Level.OK, "readable with this key"))
     try:
-        secret = secrets.client_secret(store)
-    except secrets.SecretStoreError as exc:
+        secret = secret_store.client_secret(store)
+    except secret_store.SecretStoreError as exc:
         checks.append(Check("secrets", "client secret", missing, str(exc)))
     else:
         checks.append(
@@ -169,7 +169,7 @@ def _secret_checks(inp: DoctorInput) -> list[Check]:
                 "secrets",
                 "client secret",
                 Level.OK if secret else missing,
-                "set (value hidden)" if secret else secrets.MISSING_CLIENT_SECRET,
+                "set (value hidden)" if secret else secret_store.MISSING_CLIENT_SECRET,
             )
         )
     return checks

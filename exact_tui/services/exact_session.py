@@ -13,10 +13,10 @@ import httpx
 from sqlmodel import col, delete, select
 
 from exact_tui.exact.errors import ReconnectNeeded
-from exact_tui.exact.http import Clock, ExactClient, Sleep, utc_now
+from exact_tui.exact.http import ExactClient, NowFn, Sleep, utc_now
 from exact_tui.exact.oauth import OAuthClient
 from exact_tui.exact.ratelimit import ERROR_WINDOW, RateState, Window
-from exact_tui.secrets import (
+from exact_tui.secret_store import (
     MISSING_CLIENT_SECRET,
     SecretStore,
     SecretStoreError,
@@ -25,14 +25,14 @@ from exact_tui.secrets import (
 )
 from exact_tui.services.tokens import RefreshLock, TokenManager
 from exact_tui.store.engine import Store
-from exact_tui.store.models import CONNECTION_ID, ApiError, Budget, Connection
+from exact_tui.store.models import CONNECTION_ID, ApiErrorRecord, Budget, ExactConnection
 
 
 class StoreBudgetRecorder:
     """`BudgetRecorder` on the store: the Budget row per division for the console's gauges, and
-    the ApiError rows that every process counts the error budget from."""
+    the ApiErrorRecord rows that every process counts the error budget from."""
 
-    def __init__(self, store: Store, *, clock: Clock = utc_now) -> None:
+    def __init__(self, store: Store, *, clock: NowFn = utc_now) -> None:
         self._store = store
         self._clock = clock
 
@@ -63,17 +63,21 @@ class StoreBudgetRecorder:
     def record_error(self, division: int, endpoint: str, status: int, at: dt.datetime) -> None:
         with self._store.write() as session:
             # Errors older than the window count for nothing: keep the table small.
-            session.execute(delete(ApiError).where(col(ApiError.at) < at - 2 * ERROR_WINDOW))
-            session.add(ApiError(division=division, endpoint=endpoint[:100], status=status, at=at))
+            session.execute(
+                delete(ApiErrorRecord).where(col(ApiErrorRecord.at) < at - 2 * ERROR_WINDOW)
+            )
+            session.add(
+                ApiErrorRecord(division=division, endpoint=endpoint[:100], status=status, at=at)
+            )
 
     def recent_errors(self, division: int, endpoint: str, since: dt.datetime) -> list[dt.datetime]:
         with self._store.read() as session:
             return list(
                 session.exec(
-                    select(ApiError.at)
-                    .where(col(ApiError.division) == division)
-                    .where(col(ApiError.endpoint) == endpoint[:100])
-                    .where(col(ApiError.at) > since)
+                    select(ApiErrorRecord.at)
+                    .where(col(ApiErrorRecord.division) == division)
+                    .where(col(ApiErrorRecord.endpoint) == endpoint[:100])
+                    .where(col(ApiErrorRecord.at) > since)
                 )
             )
 
@@ -95,7 +99,7 @@ class StoredConnection:
 
 def stored_connection(store: Store) -> StoredConnection:
     with store.read() as session:
-        conn = session.get(Connection, CONNECTION_ID)
+        conn = session.get(ExactConnection, CONNECTION_ID)
     if conn is None:
         raise ReconnectNeeded("not connected to Exact: run `exact-tui connect`")
     return StoredConnection(conn.base_url, conn.client_id, conn.redirect_uri)
@@ -116,7 +120,7 @@ async def exact_session(
     error_threshold: int = 8,
     timeout: float = 30.0,
     transport: httpx.AsyncBaseTransport | None = None,
-    clock: Clock = utc_now,
+    clock: NowFn = utc_now,
     sleep: Sleep = asyncio.sleep,
     lock: RefreshLock | None = None,
 ) -> AsyncIterator[ExactSession]:

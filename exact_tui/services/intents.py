@@ -36,7 +36,6 @@ from exact_tui.store.models import (
     CONNECTION_ID,
     BankAccount,
     BankAccountBinding,
-    Connection,
     CostCenter,
     CostUnit,
     Customer,
@@ -45,6 +44,7 @@ from exact_tui.store.models import (
     DivisionBinding,
     DivisionSettings,
     ExactAccount,
+    ExactConnection,
     ExportEvent,
     ExportJob,
     GLAccount,
@@ -674,7 +674,7 @@ class Intents:
         """Stop exports: nothing new is sent until resumed (what is in flight finishes)."""
         words = (reason or "").strip() or f"paused by {self.actor.name}"
         with self.store.write() as session:
-            conn = session.get(Connection, CONNECTION_ID)
+            conn = session.get(ExactConnection, CONNECTION_ID)
             if conn is None:
                 raise IntentRefused("not connected to Exact: there is nothing to pause")
             if conn.exports_paused:
@@ -688,7 +688,7 @@ class Intents:
 
     def resume(self) -> IntentResult:
         with self.store.write() as session:
-            conn = session.get(Connection, CONNECTION_ID)
+            conn = session.get(ExactConnection, CONNECTION_ID)
             if conn is None:
                 raise IntentRefused("not connected to Exact: there is nothing to resume")
             if not conn.exports_paused:

@@ -13,14 +13,14 @@ import httpx
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.exact.errors import ExactError
 from exact_tui.exact.http import ExactClient
-from exact_tui.secrets import SecretStore, SecretStoreError
+from exact_tui.secret_store import SecretStore, SecretStoreError
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.exact_session import ExactSession, exact_session
 from exact_tui.services.export import ExportOptions, ExportService
 from exact_tui.services.masterdata import MasterDataImporter
 from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
 from exact_tui.store.engine import Store
-from exact_tui.store.models import CONNECTION_ID, Connection
+from exact_tui.store.models import CONNECTION_ID, ExactConnection
 
 log = logging.getLogger("exact_tui.worker")
 
@@ -59,7 +59,7 @@ class ExactLink:
 
     def status(self) -> ConnectionStatus | None:
         with self.store.read() as session:
-            conn = session.get(Connection, CONNECTION_ID)
+            conn = session.get(ExactConnection, CONNECTION_ID)
             return conn.status if conn else None
 
     async def session(self) -> ExactSession | None:
@@ -114,7 +114,7 @@ class ExactLink:
             await stack.aclose()
 
 
-class SyncRunner:
+class MasterDataSyncRunner:
     """The worker's `SyncRunner`: master-data import over the link."""
 
     def __init__(self, store: Store, link: ExactLink, clock: Clock) -> None:
@@ -160,7 +160,7 @@ def build_worker(
     export = ExportService(store, client, options=setup.export, clock=clock)
     worker = Worker(
         store,
-        SyncRunner(store, link, clock),
+        MasterDataSyncRunner(store, link, clock),
         export,
         options=setup.worker,
         clock=clock,

@@ -11,10 +11,10 @@ from sqlmodel import Session, col, select
 from exact_tui.domain.states import ConnectionStatus, JobState
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
-    ApiError,
+    ApiErrorRecord,
     Budget,
-    Connection,
     Division,
+    ExactConnection,
     ExportJob,
     Invoice,
     OAuthToken,
@@ -110,7 +110,7 @@ class StatusReport:
 
 
 def _connection(session: Session) -> ConnectionInfo | None:
-    conn = session.get(Connection, 1)
+    conn = session.get(ExactConnection, 1)
     if conn is None:
         return None
     token = session.get(OAuthToken, 1)
@@ -191,9 +191,9 @@ def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusRepo
         budgets = {b.division: b for b in session.exec(select(Budget))}
         errors = dict(
             session.exec(
-                select(ApiError.division, func.count())
-                .where(col(ApiError.at) >= now - dt.timedelta(hours=1))
-                .group_by(col(ApiError.division))
+                select(ApiErrorRecord.division, func.count())
+                .where(col(ApiErrorRecord.at) >= now - dt.timedelta(hours=1))
+                .group_by(col(ApiErrorRecord.division))
             ).all()
         )
         divisions = [

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.exact.errors import ReconnectNeeded, Transient
-from exact_tui.exact.http import Clock, utc_now
+from exact_tui.exact.http import NowFn, utc_now
 from exact_tui.exact.oauth import (
     OAuthClient,
     TokenRefusal,
@@ -36,9 +36,9 @@ from exact_tui.exact.oauth import (
     idle_refresh_due,
     refresh_due,
 )
-from exact_tui.secrets import TokenCipher, register_secret
+from exact_tui.secret_store import TokenCipher, register_secret
 from exact_tui.store.engine import Store
-from exact_tui.store.models import CONNECTION_ID, Connection, OAuthToken
+from exact_tui.store.models import CONNECTION_ID, ExactConnection, OAuthToken
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,8 @@ class RowRefreshLock:
         try:
             await asyncio.to_thread(
                 lambda: session.exec(
-                    select(Connection)
-                    .where(col(Connection.id) == CONNECTION_ID)
+                    select(ExactConnection)
+                    .where(col(ExactConnection.id) == CONNECTION_ID)
                     .with_for_update(key_share=True)
                 ).first()
             )
@@ -138,7 +138,7 @@ class StoredToken:
     expires_at: dt.datetime
 
 
-def _reconnect_words(conn: Connection | None, token: OAuthToken | None) -> str | None:
+def _reconnect_words(conn: ExactConnection | None, token: OAuthToken | None) -> str | None:
     """Why no token can be used, or None when one can."""
     if conn is None or conn.status is ConnectionStatus.INACTIVE:
         return "not connected to Exact: run `exact-tui connect`"
@@ -151,7 +151,7 @@ def _reconnect_words(conn: Connection | None, token: OAuthToken | None) -> str |
 
 def load_token(session: Session, cipher: TokenCipher) -> StoredToken:
     """The stored token pair, decrypted; ReconnectNeeded when the connection cannot use one."""
-    conn = session.get(Connection, CONNECTION_ID)
+    conn = session.get(ExactConnection, CONNECTION_ID)
     token = session.get(OAuthToken, CONNECTION_ID)
     words = _reconnect_words(conn, token)
     if words is not None or token is None:
@@ -216,7 +216,7 @@ def set_status(
 ) -> None:
     """Move the connection to `status` with the reason in words (no row: nothing to move)."""
     with store.write() as session:
-        conn = session.get(Connection, CONNECTION_ID)
+        conn = session.get(ExactConnection, CONNECTION_ID)
         if conn is None:
             return
         conn.status = status
@@ -238,7 +238,7 @@ class TokenManager:
         oauth: OAuthClient,
         *,
         lock: RefreshLock | None = None,
-        clock: Clock = utc_now,
+        clock: NowFn = utc_now,
         sleep: Sleep = asyncio.sleep,
         max_wait: float = MAX_TOKEN_WAIT,
     ) -> None:
@@ -392,7 +392,7 @@ class TokenManager:
 
     def _note_refresh(self, at: dt.datetime) -> None:
         with self._store.write() as session:
-            conn = session.get(Connection, CONNECTION_ID)
+            conn = session.get(ExactConnection, CONNECTION_ID)
             if conn is not None:
                 conn.last_refresh_at = at
                 session.add(conn)

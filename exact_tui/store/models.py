@@ -472,7 +472,7 @@ class ExportEvent(SQLModel, table=True):
 CONNECTION_ID = 1
 
 
-class Connection(SQLModel, table=True):
+class ExactConnection(SQLModel, table=True):
     """The one connection to Exact this store serves (id CONNECTION_ID)."""
 
     __tablename__ = "connection"
@@ -541,7 +541,7 @@ class Budget(SQLModel, table=True):
     updated_at: dt.datetime = _now_field()
 
 
-class ApiError(SQLModel, table=True):
+class ApiErrorRecord(SQLModel, table=True):
     """A 400/401/403/404 from Exact: counted per division and endpoint over the last hour."""
 
     __tablename__ = "api_error"

@@ -46,7 +46,7 @@ from stdnum.nl import btw
 
 from exact_tui.domain.states import Category, ConnectionStatus, JobState, MappingKind
 from exact_tui.sandbox import CLIENT_ID, REDIRECT_URI
-from exact_tui.secrets import open_secret_store
+from exact_tui.secret_store import open_secret_store
 from exact_tui.services.audit import Actor
 from exact_tui.services.connection import (
     ConnectError,
@@ -59,8 +59,8 @@ from exact_tui.services.intents import Intents
 from exact_tui.store.engine import Store, open_store
 from exact_tui.store.models import (
     CONNECTION_ID,
-    Connection,
     ExactAccount,
+    ExactConnection,
     ExportEvent,
     ExportJob,
     WorkerHeartbeat,
@@ -250,7 +250,7 @@ def connect(store: Store, base_url: str) -> None:
 
 def _status(store: Store) -> ConnectionStatus | None:
     with store.read() as session:
-        conn = session.get(Connection, CONNECTION_ID)
+        conn = session.get(ExactConnection, CONNECTION_ID)
     return conn.status if conn else None
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from exact_tui.sandbox import Sandbox
-from exact_tui.sandbox.clock import Clock
+from exact_tui.sandbox.clock import SandboxClock
 from exact_tui.services.masterdata import ENTITIES, MasterDataImporter
 from exact_tui.store.engine import open_store
 from tests.connection.kit import World, secret_env
@@ -32,7 +32,7 @@ async def main() -> None:
     os.environ.update(secret_env())
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        world = World(store, Sandbox(seed=3, size="large", clock=Clock(frozen=True)))
+        world = World(store, Sandbox(seed=3, size="large", clock=SandboxClock(frozen=True)))
         await world.connect()
         async with world.session() as session:
             importer = MasterDataImporter(store, session.client)

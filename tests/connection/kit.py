@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from exact_tui.sandbox import CLIENT_ID, REDIRECT_URI, Clock, Sandbox, create_app
-from exact_tui.secrets import SecretStore, open_secret_store
+from exact_tui.sandbox import CLIENT_ID, REDIRECT_URI, Sandbox, SandboxClock, create_app
+from exact_tui.secret_store import SecretStore, open_secret_store
 from exact_tui.services.audit import Actor
 from exact_tui.services.connection import (
     ConnectAttempt,
@@ -62,7 +62,7 @@ def process_env(home: Path) -> dict[str, str]:
 class World:
     store: Store
     sandbox: Sandbox = field(
-        default_factory=lambda: Sandbox(seed=7, size="small", clock=Clock(frozen=True))
+        default_factory=lambda: Sandbox(seed=7, size="small", clock=SandboxClock(frozen=True))
     )
     slept: list[float] = field(default_factory=list)
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from exact_tui.exact.errors import ExactError
-from exact_tui.secrets import open_secret_store
+from exact_tui.secret_store import open_secret_store
 from exact_tui.services.exact_session import exact_session
 from exact_tui.store.engine import open_store
 

@@ -14,7 +14,7 @@ from sqlmodel import select
 from exact_tui.cli import group
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.services.connection import ConnectError, wait_for_redirect
-from exact_tui.store.models import Audit, Connection, OAuthToken
+from exact_tui.store.models import Audit, ExactConnection, OAuthToken
 from tests.connection.kit import World
 
 
@@ -31,7 +31,7 @@ async def test_disconnect_asks_first(connected: World, db_url: str) -> None:
     code, out, _ = run(db_url, "disconnect", "--yes")
     assert code == 0 and "Disconnected" in out
     with connected.store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
         audit = session.exec(select(Audit).where(Audit.action == "disconnect")).one()
         assert session.get(OAuthToken, 1) is None
     assert conn is not None and conn.status is ConnectionStatus.INACTIVE

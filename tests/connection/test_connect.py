@@ -11,11 +11,11 @@ from sqlmodel import select
 
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.exact.errors import AccessDenied, ReconnectNeeded, reason_in_words
-from exact_tui.secrets import KeyMismatch, TokenCipher
+from exact_tui.secret_store import KeyMismatch, TokenCipher
 from exact_tui.services.connection import ConnectError, export_gate
 from exact_tui.services.status import status_report
 from exact_tui.services.tokens import load_token
-from exact_tui.store.models import Audit, AuthAttempt, Connection, OAuthToken, SyncRequest
+from exact_tui.store.models import Audit, AuthAttempt, ExactConnection, OAuthToken, SyncRequest
 from tests.connection.kit import ACTOR, BASE_URL, World
 
 
@@ -38,7 +38,7 @@ async def test_connect_by_paste_back_end_to_end(world: World) -> None:
     assert result.first_connect and result.sync_requested
     assert result.activated_at == world.now()
     with world.store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
         token = session.get(OAuthToken, 1)
         requests = session.exec(select(SyncRequest)).all()
         audit = session.exec(select(Audit)).all()
@@ -73,7 +73,7 @@ async def test_a_wrong_state_is_refused_and_changes_nothing(world: World) -> Non
     with pytest.raises(ConnectError, match="state does not match"):
         await world.service.complete(prepared, attempt, forged, ACTOR)
     with world.store.read() as session:
-        assert session.get(Connection, 1) is None and session.get(OAuthToken, 1) is None
+        assert session.get(ExactConnection, 1) is None and session.get(OAuthToken, 1) is None
         refusals = session.exec(select(Audit)).all()
     assert all(a.result.startswith("refused") for a in refusals) and len(refusals) == 2
     assert world.token_calls() == 0  # refused before the code was spent
@@ -125,7 +125,7 @@ async def test_reconnect_keeps_the_activation_date(world: World) -> None:
     assert not second.first_connect
     assert second.activated_at == first.activated_at
     with world.store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
         token = session.get(OAuthToken, 1)
         pending = session.exec(select(SyncRequest).where(SyncRequest.state == "pending")).all()
     assert conn is not None and conn.connected_at == world.now()
@@ -137,7 +137,7 @@ async def test_disconnect_deletes_tokens_and_stops_exports(connected: World) -> 
     world = connected
     assert world.service.disconnect(ACTOR)
     with world.store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
         actions = [a.action for a in session.exec(select(Audit))]
         requests = session.exec(select(SyncRequest)).all()
     assert conn is not None and conn.status is ConnectionStatus.INACTIVE
@@ -170,15 +170,15 @@ async def test_a_blocked_user_puts_the_whole_connection_in_error(connected: Worl
     blocked = AccessDenied(reason_in_words("BlockedUser"), reason="BlockedUser")
     world.service.note_access_denied(101001, blocked)
     with world.store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
     assert conn is not None and conn.status is ConnectionStatus.ERROR
     assert conn.reason == "the Exact user who connected is blocked"
     world.service.note_reconnect_needed(ReconnectNeeded("Exact refused the access token"))
     with world.store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
     assert conn is not None and conn.status is ConnectionStatus.RECONNECT
     world.service.disconnect(ACTOR)
     world.service.note_reconnect_needed(ReconnectNeeded("late news"))
     with world.store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
     assert conn is not None and conn.status is ConnectionStatus.INACTIVE  # stays disconnected

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from exact_tui.cli import group
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.store.engine import open_store
-from exact_tui.store.models import Connection, OAuthToken
+from exact_tui.store.models import ExactConnection, OAuthToken
 from tests.connection.kit import cli_connect, process_env, secret_env
 
 DRIVER = Path(__file__).with_name("refresh_driver.py")
@@ -40,7 +40,7 @@ def test_connect_by_paste_back_through_the_cli(
     assert "initial master-data import requested" in err
     store = open_store(db_url)
     with store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
         token = session.get(OAuthToken, 1)
     store.dispose()
     assert conn is not None and conn.status is ConnectionStatus.CONNECTED

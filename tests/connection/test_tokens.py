@@ -13,7 +13,7 @@ from exact_tui.exact.errors import ReconnectNeeded, Transient
 from exact_tui.exact.oauth import TokenRefusal, TokenRefused
 from exact_tui.services.exact_session import exact_session
 from exact_tui.services.tokens import FileRefreshLock, lock_path
-from exact_tui.store.models import Connection, OAuthToken
+from exact_tui.store.models import ExactConnection, OAuthToken
 from tests.connection.kit import ACTOR, NL, World
 
 
@@ -24,9 +24,9 @@ def _token_row(world: World) -> OAuthToken:
     return token
 
 
-def _connection(world: World) -> Connection:
+def _connection(world: World) -> ExactConnection:
     with world.store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
     assert conn is not None
     return conn
 

@@ -22,7 +22,7 @@ from exact_tui.exact.errors import (
 from exact_tui.exact.http import ExactClient
 from exact_tui.exact.odata import Query
 from exact_tui.sandbox import SMALL
-from exact_tui.store.models import ApiError, Budget, Division
+from exact_tui.store.models import ApiErrorRecord, Budget, Division
 from tests.connection.kit import BE, NL, NO_CONSENT, World
 
 ACCOUNT_FIELDS = ["ID", "Code", "Name", "Created"]
@@ -115,7 +115,7 @@ async def test_the_error_budget_stops_before_exacts_block(connected: World) -> N
         with pytest.raises(ErrorBudgetSpent):
             await other.client.get_page(NL, "crm/Accounts", Query(select=["ID"]))
     with world.store.read() as db:
-        rows = db.exec(select(ApiError)).all()
+        rows = db.exec(select(ApiErrorRecord)).all()
     assert {(row.division, row.endpoint, row.status) for row in rows} == {(NL, "crm/Accounts", 400)}
     assert len(rows) == 8
 

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from exact_tui.domain.states import JobState, MappingKind
 from exact_tui.exact.oauth import TokenSet
 from exact_tui.sandbox import BE_DIVISION, NL_DIVISION, Sandbox
-from exact_tui.secrets import TokenCipher
+from exact_tui.secret_store import TokenCipher
 from exact_tui.services.exact_session import ExactSession
 from exact_tui.services.export import ExportOptions, ExportService
 from exact_tui.services.export.api import ExactApi
@@ -37,8 +37,8 @@ from exact_tui.store.models import (
     CONNECTION_ID,
     BankAccount,
     BankAccountBinding,
-    Connection,
     DivisionSettings,
+    ExactConnection,
     ExportEvent,
     ExportJob,
     Mapping,
@@ -236,7 +236,7 @@ class ExportWorld:
 def configure(store: Store) -> None:
     """Bindings, division settings and mappings for both divisions (what an admin sets up)."""
     with store.write() as session:
-        conn = session.get(Connection, CONNECTION_ID)
+        conn = session.get(ExactConnection, CONNECTION_ID)
         assert conn is not None
         conn.activated_at = ACTIVATED
         session.add(conn)

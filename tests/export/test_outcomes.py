@@ -13,7 +13,7 @@ from exact_tui.services.audit import Actor
 from exact_tui.services.connection import ConnectionService
 from exact_tui.services.export.api import ExactApi
 from exact_tui.services.intents import Intents
-from exact_tui.store.models import CONNECTION_ID, Connection, Customer, Division
+from exact_tui.store.models import CONNECTION_ID, Customer, Division, ExactConnection
 from tests.connection.kit import World
 from tests.export.kit import (
     BE,
@@ -28,9 +28,9 @@ from tests.export.kit import (
 SALES = "salesentry/SalesEntries"
 
 
-def _connection(xw: ExportWorld) -> Connection:
+def _connection(xw: ExportWorld) -> ExactConnection:
     with xw.store.read() as session:
-        conn = session.get(Connection, CONNECTION_ID)
+        conn = session.get(ExactConnection, CONNECTION_ID)
     assert conn is not None
     return conn
 

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from exact_tui.cli import group
 from exact_tui.domain.states import Category, DocumentKind, JobState
 from exact_tui.store.engine import Store
-from exact_tui.store.models import Audit, Connection, ExportJob
+from exact_tui.store.models import Audit, ExactConnection, ExportJob
 from tests.export.kit import IBAN_LOOSE, NL
 
 
@@ -65,7 +65,7 @@ def test_pause_and_resume(store: Store) -> None:
     code, out, _ = _run(store, "pause", "--reason", "audit")
     assert (code, out.strip()) == (0, "exports paused: audit")
     with store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
     assert conn is not None and conn.exports_paused and conn.paused_reason == "audit"
     assert _run(store, "resume")[1].strip() == "exports resumed"
 

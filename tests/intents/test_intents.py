@@ -17,12 +17,12 @@ from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     Audit,
     BankAccountBinding,
-    Connection,
     Customer,
     CustomerLink,
     DivisionBinding,
     DivisionSettings,
     ExactAccount,
+    ExactConnection,
     Mapping,
     Organization,
 )
@@ -397,7 +397,7 @@ async def test_pause_and_resume_exports(xw: ExportWorld) -> None:
     assert xw.job("INV-1").state is JobState.PENDING and xw.sandbox.calls.count() == 0
     assert xw.service.paused_reason() == "exports are paused"
     with xw.store.read() as session:
-        conn = session.get(Connection, 1)
+        conn = session.get(ExactConnection, 1)
     assert conn is not None and conn.paused_reason == "month-end close"
     assert conn.status is ConnectionStatus.CONNECTED
     assert intents.resume().message == "exports resumed"

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from exact_tui.sandbox import SMALL, Clock, Sandbox
+from exact_tui.sandbox import SMALL, Sandbox, SandboxClock
 from exact_tui.sandbox.seed import BE_DIVISION, NL_DIVISION, NO_CONSENT_DIVISION
 
 # Ten seconds into a minute, so a test has 50 sandbox-seconds before the minutely window rolls.
@@ -71,7 +71,7 @@ class Api:
 
 
 def make_sandbox(seed: int = 7, size: str = "small") -> Sandbox:
-    return Sandbox(seed=seed, size=size, clock=Clock(START, frozen=True))
+    return Sandbox(seed=seed, size=size, clock=SandboxClock(START, frozen=True))
 
 
 def gl_id(sandbox: Sandbox, division: int, code: str) -> str:

@@ -13,8 +13,8 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from exact_tui import secrets
-from exact_tui.secrets import (
+from exact_tui import secret_store
+from exact_tui.secret_store import (
     EnvSecretStore,
     FileSecretStore,
     KeyringSecretStore,
@@ -155,5 +155,5 @@ def test_keyring_calls_give_up_after_the_timeout() -> None:
 
 
 def test_the_null_and_fail_backends_are_refused() -> None:
-    name, usable, why = secrets.keyring_backend(2.0)
+    name, usable, why = secret_store.keyring_backend(2.0)
     assert not usable and "fail" in name and "recommended" in why

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from exact_tui import secrets
-from exact_tui.secrets import KeyMismatch, SecretStoreError, TokenCipher, key_id
+from exact_tui import secret_store
+from exact_tui.secret_store import KeyMismatch, SecretStoreError, TokenCipher, key_id
 
 PAYLOAD = {"access_token": "AAEAA-access-canary", "refresh_token": "SBX!refresh-canary"}
 
@@ -49,14 +49,14 @@ def test_a_changed_key_is_named_as_such() -> None:
 
 
 def test_redaction_masks_shapes_and_registered_values() -> None:
-    secrets.register_secret("a-registered-canary-value")
+    secret_store.register_secret("a-registered-canary-value")
     text = (
         "Authorization: Bearer eyJhbGciOi.abc.def "
         "refresh_token=SBX!xyz&client_secret=hunter22 "
         'GET /cb?code=SBX%21abc&state=st4te {"access_token": "AAEAA123"} '
         "a-registered-canary-value"
     )
-    cleaned = secrets.redact(text)
+    cleaned = secret_store.redact(text)
     for leaked in ("eyJhbGciOi", "SBX!xyz", "hunter22", "SBX%21abc", "st4te", "AAEAA123", "canary"):
         assert leaked not in cleaned, leaked
 
@@ -64,10 +64,10 @@ def test_redaction_masks_shapes_and_registered_values() -> None:
 def test_the_filter_redacts_messages_arguments_and_tracebacks(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    secrets.register_secret("token-in-an-exception")
+    secret_store.register_secret("token-in-an-exception")
     logger = logging.getLogger("tests.redaction")
     handler = caplog.handler
-    handler.addFilter(secrets.RedactingFilter())
+    handler.addFilter(secret_store.RedactingFilter())
     try:
         try:
             raise RuntimeError("failed with token-in-an-exception")
@@ -81,7 +81,7 @@ def test_the_filter_redacts_messages_arguments_and_tracebacks(
 
 def test_remembered_values_are_bounded() -> None:
     for number in range(600):
-        secrets.register_secret(f"rotating-token-{number:04d}")
-    assert secrets.redact("rotating-token-0599") == secrets.MASK
+        secret_store.register_secret(f"rotating-token-{number:04d}")
+    assert secret_store.redact("rotating-token-0599") == secret_store.MASK
     # The oldest are forgotten (tokens rotate every ten minutes; memory must not grow forever).
-    assert secrets.redact("rotating-token-0000") == "rotating-token-0000"
+    assert secret_store.redact("rotating-token-0000") == "rotating-token-0000"

@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from exact_tui.cli import group
-from exact_tui.secrets import open_secret_store
+from exact_tui.secret_store import open_secret_store
 from exact_tui.services.export import ExportOptions
 from exact_tui.services.runtime import LinkOptions, WorkerSetup, build_worker
 from exact_tui.services.worker import WorkerOptions

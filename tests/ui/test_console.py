@@ -10,7 +10,7 @@ from exact_tui.domain.states import JobState
 from exact_tui.services.console import ActionRefused, ConsoleActions
 from exact_tui.services.export_log import LogFilter
 from exact_tui.store.engine import Store
-from exact_tui.store.models import Connection, ExportJob
+from exact_tui.store.models import ExactConnection, ExportJob
 from exact_tui.ui.app import ConsoleApp, terminal_present
 from exact_tui.ui.screens.export_log import ExportLogScreen
 from exact_tui.ui.screens.help import HelpScreen
@@ -51,7 +51,7 @@ async def test_status_follows_the_connection(make_app: AppFactory, seeded: Store
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "✔ Connected" in screen_text(app))
         with seeded.write() as s:
-            conn = s.get(Connection, 1)
+            conn = s.get(ExactConnection, 1)
             assert conn is not None
             conn.status, conn.reason = "reconnect", "Old refresh token used"
             conn.exports_paused, conn.paused_reason = True, "refresh token refused"

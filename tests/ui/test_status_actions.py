@@ -15,7 +15,7 @@ from exact_tui.services.audit import Actor
 from exact_tui.services.console import ConsoleServices, operator_actions
 from exact_tui.services.export import ExportService
 from exact_tui.store.engine import Store
-from exact_tui.store.models import Audit, Connection, OAuthToken, SyncRequest
+from exact_tui.store.models import Audit, ExactConnection, OAuthToken, SyncRequest
 from exact_tui.ui.app import ConsoleApp, build_app
 from exact_tui.ui.screens.connect import ConnectScreen
 from tests.connection.kit import BASE_URL, World, secret_env
@@ -54,9 +54,9 @@ def footer(app: ConsoleApp) -> str:
     return screen_text(app).splitlines()[-1]
 
 
-def connection(store: Store) -> Connection | None:
+def connection(store: Store) -> ExactConnection | None:
     with store.read() as session:
-        return session.get(Connection, 1)
+        return session.get(ExactConnection, 1)
 
 
 async def approve(world: World, url: str) -> str:

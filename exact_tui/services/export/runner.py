@@ -73,9 +73,9 @@ from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     CONNECTION_ID,
     BankAccountBinding,
-    Connection,
     Division,
     DivisionSettings,
+    ExactConnection,
     ExportEvent,
     ExportJob,
     OAuthToken,
@@ -309,10 +309,10 @@ class ExportService:
     def paused_reason(self) -> str | None:
         """Why nothing may be sent now (design §7: Reconnect, Inactive, paused), or None."""
         with self.store.read() as session:
-            return self._gate(session.get(Connection, CONNECTION_ID))
+            return self._gate(session.get(ExactConnection, CONNECTION_ID))
 
     @staticmethod
-    def _gate(conn: Connection | None) -> str | None:
+    def _gate(conn: ExactConnection | None) -> str | None:
         if conn is None:
             return export_gate(None, False, None)
         if conn.status is ConnectionStatus.ERROR:
@@ -323,7 +323,7 @@ class ExportService:
     def _closed(self, session: Session, division: int) -> bool:
         """Exports paused or waiting for a token, or Exact refuses this division (until
         someone fixes it and retries)."""
-        if self._gate(session.get(Connection, CONNECTION_ID)) is not None:
+        if self._gate(session.get(ExactConnection, CONNECTION_ID)) is not None:
             return True
         if self._auth_held(session):
             return True
@@ -382,7 +382,7 @@ class ExportService:
     # ---------------------------------------------------------------- prepare (local)
 
     def _activated_on(self, session: Session) -> dt.date | None:
-        conn = session.get(Connection, CONNECTION_ID)
+        conn = session.get(ExactConnection, CONNECTION_ID)
         if conn is None or conn.activated_at is None:
             return None
         return conn.activated_at.astimezone(self._zone).date()

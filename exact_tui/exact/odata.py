@@ -17,9 +17,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-#: Exact stores account codes right-aligned in 18 characters (API doc §6 pitfall 9).
-ACCOUNT_CODE_WIDTH: Final = 18
-
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
 _DATE = re.compile(r"^/Date\((-?\d+)(?:[+-]\d{4})?\)/$")
 _OPERATORS: Final = frozenset({"eq", "ne", "gt", "ge", "lt", "le"})
@@ -65,14 +62,6 @@ def datetime_(value: dt.datetime | dt.date) -> Literal:
 def int64(value: int) -> Literal:
     """An Edm.Int64 such as a sync Timestamp: `12345L`."""
     return Literal(f"{int(value)}L")
-
-
-def account_code(code: str) -> Literal:
-    """An account Code as Exact stores it: right-aligned in 18 characters."""
-    stripped = code.strip()
-    if len(stripped) > ACCOUNT_CODE_WIDTH:
-        raise ODataError(f"account code longer than {ACCOUNT_CODE_WIDTH} characters: {code!r}")
-    return string(stripped.rjust(ACCOUNT_CODE_WIDTH))
 
 
 def literal(value: object) -> Literal:
@@ -123,11 +112,6 @@ def compare(name: str, op: str, value: object) -> Filter:
 
 def eq(name: str, value: object) -> Filter:
     return compare(name, "eq", value)
-
-
-def trimmed_eq(name: str, value: str) -> Filter:
-    """`trim(Field) eq 'x'`: for padded fields whose width is unknown (slower in Exact)."""
-    return Filter(f"trim({_field(name)}) eq {string(value.strip()).text}")
 
 
 def any_of(name: str, values: Sequence[object]) -> Filter:
@@ -262,15 +246,3 @@ def as_decimal(value: object) -> Decimal | None:
         except InvalidOperation:
             raise ODataError(f"not a number: {value!r}") from None
     raise ODataError(f"not a number: {value!r}")
-
-
-def as_int64(value: object) -> int | None:
-    """An Edm.Int64 field (a JSON string per OData v2, e.g. sync Timestamps)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ODataError(f"not an integer: {value!r}")
-    try:
-        return int(value)
-    except ValueError:
-        raise ODataError(f"not an integer: {value!r}") from None

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 
 from exact_tui.sandbox import assumptions
-from exact_tui.sandbox.clock import Clock
+from exact_tui.sandbox.clock import SandboxClock
 from exact_tui.sandbox.errors import ApiError
 
 BudgetKey = tuple[str, int | None]  # (client id, division; None for current/Me)
@@ -54,7 +54,7 @@ class _Usage:
 
 @dataclass
 class RateLimiter:
-    clock: Clock
+    clock: SandboxClock
     settings: LimitSettings = field(default_factory=LimitSettings)
     usage: dict[BudgetKey, _Usage] = field(default_factory=dict)
     errors: dict[ErrorKey, collections.deque[float]] = field(default_factory=dict)
@@ -64,9 +64,6 @@ class RateLimiter:
         """(window index, reset in epoch milliseconds) for a window length in seconds."""
         index = math.floor(self.clock.timestamp() / length)
         return index, round((index + 1) * length * 1000)
-
-    def day_index(self) -> int:
-        return self.window(self.settings.day_window)[0]
 
     def consume(self, key: BudgetKey) -> dict[str, str]:
         """Counts one call; returns the six headers, or raises the 429 Exact would send."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 from sqlmodel import col, select
 
 from exact_tui.domain.states import Category, DocumentKind, JobState
@@ -94,11 +94,3 @@ def list_jobs(
     query = query.order_by(col(ExportJob.id).desc()).limit(limit)
     with store.read() as session:
         return [_row(job) for job in session.exec(query)]
-
-
-def count_by_state(store: Store, division: int | None = None) -> dict[JobState, int]:
-    query = select(ExportJob.state, func.count()).group_by(col(ExportJob.state))
-    if division is not None:
-        query = query.where(col(ExportJob.division) == division)
-    with store.read() as session:
-        return {JobState(state): count for state, count in session.exec(query)}

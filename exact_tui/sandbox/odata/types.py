@@ -23,10 +23,6 @@ class FieldType(enum.Enum):
     DATETIME = ("Edm.DateTime", "System.DateTime")
 
     @property
-    def edm(self) -> str:
-        return self.value[0]
-
-    @property
     def clr(self) -> str:
         """The name Exact's (WCF) error messages use."""
         return self.value[1]

@@ -126,8 +126,8 @@ def seed_admin(store: Store, *, text: str = "") -> None:
                     is_blocked=blocked,
                 )
             )
-        for n, (code, active, end) in enumerate(
-            [("AMS-C", True, None), ("OUD", False, None), ("UTR", True, today.replace(year=2030))]
+        for n, (code, end) in enumerate(
+            [("AMS-C", None), ("OUD", dt.date(2023, 6, 30)), ("UTR", today.replace(year=2030))]
         ):
             s.add(
                 CostCenter(
@@ -135,7 +135,6 @@ def seed_admin(store: Store, *, text: str = "") -> None:
                     id=_guid(400 + n),
                     code=code,
                     description=f"Kostenplaats {code}",
-                    active=active,
                     end_date=end,
                 )
             )

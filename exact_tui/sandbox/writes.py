@@ -266,7 +266,9 @@ class _Writer:
         if record is None:
             self.problems.add(messages.invalid_reference(name, self.dutch))
             return None
-        if not record["Active"]:
+        end = record.get("EndDate")
+        if isinstance(end, datetime) and end <= self.now:
+            # Past its EndDate (docs/sandbox.md: cost centers and cost units).
             self.problems.add(messages.invalid(name, self.dutch, "inactive"))
         return str(record["Code"])
 

@@ -775,7 +775,7 @@ def _mapping_problem(
         ).first()
     if cost is None:
         return "not in Exact"
-    if not cost.active or (cost.end_date is not None and cost.end_date <= now.date()):
+    if cost.end_date is not None and cost.end_date <= now.date():
         return "inactive in Exact"
     return None
 

@@ -151,8 +151,9 @@ def _cost(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
         "id": _guid(row["ID"]),
         "code": _text(row.get("Code"), 20) or "",
         "description": _text(row.get("Description"), 200) or "",
+        # Usable while EndDate is empty or still ahead: Exact documents no Active flag on cost
+        # units and marks it obsolete on cost centers (docs/sandbox.md).
         "end_date": _date(row.get("EndDate")),
-        "active": row.get("Active") is not False,
     }
 
 
@@ -206,9 +207,9 @@ ENTITIES: tuple[Entity, ...] = (
         _vat_code,
     ),
     Entity("cost_centers", CostCenter, "hrm/Costcenters",
-           ("ID", "Code", "Description", "Active", "EndDate"), _cost),
+           ("ID", "Code", "Description", "EndDate"), _cost),
     Entity("cost_units", CostUnit, "hrm/Costunits",
-           ("ID", "Code", "Description", "Active", "EndDate"), _cost),
+           ("ID", "Code", "Description", "EndDate"), _cost),
     Entity(
         "accounts",
         ExactAccount,
@@ -314,7 +315,7 @@ class MasterDataImporter:
             if isinstance(outcome, BaseException):
                 raise outcome
         results = [o for o in outcomes if isinstance(o, DivisionResult)]
-        stale = await asyncio.to_thread(stale_mappings, self.store)
+        stale = await asyncio.to_thread(stale_mappings, self.store, today=self.clock.now().date())
         tail = f"; {len(stale)} mapping(s) point at something deleted or blocked" if stale else ""
         return head + "; ".join(result.summary() for result in results) + tail
 
@@ -656,8 +657,12 @@ class MasterDataImporter:
                 )
 
 
-def stale_mappings(store: Store, division: int | None = None) -> list[StaleMapping]:
-    """Mappings whose Exact target is gone from the cache, blocked or inactive (design §6)."""
+def stale_mappings(
+    store: Store, division: int | None = None, *, today: dt.date | None = None
+) -> list[StaleMapping]:
+    """Mappings whose Exact target is gone from the cache, blocked or past its end date
+    (design §6); `today` defaults to the UTC date."""
+    today = today or dt.datetime.now(dt.UTC).date()
     targets: dict[MappingKind, Any] = {
         MappingKind.GL: GLAccount,
         MappingKind.VAT: VATCode,
@@ -681,7 +686,7 @@ def stale_mappings(store: Store, division: int | None = None) -> list[StaleMappi
                 problem = "no longer in Exact"
             elif getattr(target, "is_blocked", False):
                 problem = "blocked in Exact"
-            elif getattr(target, "active", True) is False:
+            elif getattr(target, "end_date", None) is not None and target.end_date <= today:
                 problem = "inactive in Exact"
             if problem:
                 stale.append(

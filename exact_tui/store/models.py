@@ -241,7 +241,6 @@ class CostCenter(_DivisionScoped, table=True):
     code: str = Field(max_length=20)
     description: str = Field(default="", max_length=200)
     end_date: dt.date | None = None
-    active: bool = True
 
 
 class CostUnit(_DivisionScoped, table=True):
@@ -251,7 +250,6 @@ class CostUnit(_DivisionScoped, table=True):
     code: str = Field(max_length=20)
     description: str = Field(default="", max_length=200)
     end_date: dt.date | None = None
-    active: bool = True
 
 
 class ExactAccount(_DivisionScoped, table=True):

@@ -361,7 +361,7 @@ def test_each_master_list_reads(admin: Store) -> None:
     assert rows(MasterList.DIVISIONS)[1] == ("100002", ("", "", "no: NoDivisionAccess"))
     assert rows(MasterList.JOURNALS, "ing") == [("20", ("12 bank", BOUND_IBAN, ""))]
     assert rows(MasterList.VAT_CODES, "8") == [("8", ("21 %", "purchase", ""))]
-    assert ("OUD", ("", "inactive")) in rows(MasterList.COST_CENTERS)
+    assert ("OUD", ("2023-06-30", "inactive")) in rows(MasterList.COST_CENTERS)
     assert rows(MasterList.COST_UNITS) == [("FLEX", ("", ""))]
     never = masterdata.master_page(admin, MasterList.JOURNALS, 100002, today=TODAY)
     assert never.rows == [] and never.imported.last_ok_at is None

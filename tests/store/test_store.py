@@ -205,3 +205,38 @@ def test_text_search_is_case_insensitive_and_literal(store: Store) -> None:
             select(Organization).where(ci_like(col(Organization.name), "x")).compile(store.engine)
         )
     assert "lower(" not in sql and " LIKE " in sql
+
+
+def test_cost_rows_cached_inactive_stay_unusable_after_the_active_flag_goes(db_url: str) -> None:
+    """0002 drops the undocumented Active flag: a row cached as inactive without an end date
+    gets one, so it stays refused until the next import says otherwise."""
+    from alembic import command
+
+    from exact_tui.store.engine import create_engine
+    from exact_tui.store.models import CostCenter, CostUnit
+
+    if db_url.startswith("sqlite:///"):
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(db_url)
+    with engine.connect() as conn, conn.begin():
+        command.upgrade(migrations.config(conn), "0001")
+        for table in ("cost_center", "cost_unit"):
+            conn.execute(
+                text(
+                    f"INSERT INTO {table} (division, id, code, description, end_date, active) "
+                    "VALUES (1, 'a', 'OLD', '', NULL, :no), (1, 'b', 'LIVE', '', NULL, :yes), "
+                    "(1, 'c', 'ENDED', '', '2023-06-30', :no)"
+                ),
+                {"no": False, "yes": True},
+            )
+    engine.dispose()
+    store = open_store(db_url)
+    today = dt.datetime.now(dt.UTC).date()
+    with store.read() as session:
+        for model in (CostCenter, CostUnit):
+            ends = {row.code: row.end_date for row in session.exec(select(model))}
+            assert ends["LIVE"] is None
+            assert ends["ENDED"] == dt.date(2023, 6, 30)
+            # CURRENT_DATE is the database's UTC date; the test may straddle midnight.
+            assert ends["OLD"] is not None and abs((ends["OLD"] - today).days) <= 1
+    store.dispose()

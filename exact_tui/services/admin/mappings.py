@@ -167,7 +167,7 @@ def target_problem(kind: MappingKind, row: Any, today: dt.date) -> str | None:
     if kind is MappingKind.VAT and row.transaction_type == "P":
         return "a purchase VAT code"
     if kind in (MappingKind.COST_CENTER, MappingKind.COST_UNIT) and (
-        not row.active or (row.end_date is not None and row.end_date <= today)
+        row.end_date is not None and row.end_date <= today
     ):
         return "inactive in Exact"
     return None
@@ -379,7 +379,6 @@ def mapping_targets(
             select(model)
             .where(
                 col(model.division) == division,
-                col(model.active).is_(True),
                 or_(col(model.end_date).is_(None), col(model.end_date) > today),
                 *code_or_description(model, text),
             )

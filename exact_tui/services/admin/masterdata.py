@@ -160,7 +160,7 @@ def _master_row(which: MasterList, row: Any, today: dt.date) -> MasterRow:
         return MasterRow(
             row.code, row.description, (rate, used, _state(row.is_blocked)), row.is_blocked
         )
-    active = row.active and (row.end_date is None or row.end_date > today)
+    active = row.end_date is None or row.end_date > today
     return MasterRow(
         row.code,
         row.description,

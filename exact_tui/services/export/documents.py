@@ -312,12 +312,12 @@ def load_facts(
     centers = frozenset(
         c.code
         for c in _by_codes(session, CostCenter, division, needed[MappingKind.COST_CENTER])
-        if _active(c.active, c.end_date, today)
+        if _active(c.end_date, today)
     )
     units = frozenset(
         u.code
         for u in _by_codes(session, CostUnit, division, needed[MappingKind.COST_UNIT])
-        if _active(u.active, u.end_date, today)
+        if _active(u.end_date, today)
     )
     return DivisionFacts(
         division=division,
@@ -331,9 +331,9 @@ def load_facts(
     )
 
 
-def _active(active: bool, end_date: dt.date | None, today: dt.date) -> bool:
-    # Exact refuses an inactive cost center or unit ("Niet actief"), so preflight does too.
-    return active and (end_date is None or end_date > today)
+def _active(end_date: dt.date | None, today: dt.date) -> bool:
+    # Exact refuses a cost center or unit past its EndDate ("Niet actief"), so preflight does too.
+    return end_date is None or end_date > today
 
 
 def _by_codes(

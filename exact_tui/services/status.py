@@ -92,6 +92,8 @@ class WorkerInfo:
     beat_at: dt.datetime
     state: str
     alive: bool
+    #: What the worker is waiting for, when it is (a storage error it backs off from).
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,7 @@ def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusRepo
                 started_at=beat.started_at,
                 beat_at=beat.beat_at,
                 state=beat.state,
+                detail=beat.detail,
                 alive=beat.state == "running" and now - beat.beat_at <= HEARTBEAT_STALE,
             )
             for beat in session.exec(

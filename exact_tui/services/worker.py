@@ -25,6 +25,7 @@ from sqlmodel import col, select
 
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.store.engine import Store
+from exact_tui.store.failures import StorageFailure, store_failure
 from exact_tui.store.models import SyncRequest, WorkerHeartbeat
 
 log = logging.getLogger("exact_tui.worker")
@@ -36,6 +37,14 @@ class WorkerOptions:
     heartbeat_seconds: float = 5.0
     daily_at: dt.time = dt.time(3, 0)
     timezone: str = "Europe/Amsterdam"
+    #: After a storage error (full disk, read-only or damaged store) the worker waits this long,
+    #: doubling up to the cap, before it tries again.
+    storage_backoff_seconds: float = 5.0
+    storage_backoff_cap_seconds: float = 300.0
+
+
+class StorageUnavailable(Exception):
+    """`--until-idle` stopped because the store cannot be written; the message says why."""
 
 
 class SyncInterrupted(Exception):
@@ -122,6 +131,10 @@ class Worker:
         self._division_tasks: dict[int, asyncio.Task[None]] = {}
         self._sync_task: asyncio.Task[None] | None = None
         self._last_maintenance: dt.datetime | None = None
+        #: Why the worker is waiting for the store, while it is (shown on the heartbeat).
+        self.storage_problem: str | None = None
+        self._storage_wait = 0.0
+        self._noted_failure: StorageFailure | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -139,27 +152,98 @@ class Worker:
             loop.add_signal_handler(sig, self.stop)
 
     async def run(self, *, until_idle: bool = False) -> None:
+        """Work until stopped (or, with `until_idle`, until nothing is due). A storage error
+        (disk full, store read-only or damaged) never ends a long-running worker: it waits,
+        longer each time, says so on its heartbeat, and goes on when the store is usable again.
+        With `until_idle` it stops at once and raises `StorageUnavailable` with the reason."""
+        started = False
+        beat: asyncio.Task[None] | None = None
+        try:
+            while not self.stopping:
+                try:
+                    if not started:
+                        self._start()
+                        started = True
+                        beat = asyncio.create_task(self._heartbeat_loop())
+                    busy = await self._tick()
+                    self._raise_noted_failure()
+                    self._storage_recovered()
+                except Exception as exc:
+                    failure = store_failure(exc, self.store.url)
+                    if failure is None:
+                        raise
+                    if until_idle:
+                        raise StorageUnavailable(str(failure)) from None
+                    await self._back_off(failure)
+                    continue
+                if until_idle and not busy:
+                    break
+                await self._pause(self.options.poll_seconds)
+        finally:
+            self._stopping.set()
+            await self._drain()
+            if beat is not None:
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
+            self._final_beat()
+
+    def _start(self) -> None:
         self._beat("running")
         dead = self._dead_owners()
         self._release_sync_requests(dead)
         recovered = self.export.recover(dead)
         if recovered:
             log.warning("%d job(s) left in flight by a stopped worker are now unknown", recovered)
-        beat = asyncio.create_task(self._heartbeat_loop())
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    def _final_beat(self) -> None:
         try:
-            while not self.stopping:
-                busy = await self._tick()
-                if until_idle and not busy:
-                    break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.options.poll_seconds)
-        finally:
-            self._stopping.set()
-            await self._drain()
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
             self._beat("stopped")
+        except Exception as exc:
+            failure = store_failure(exc, self.store.url)
+            if failure is None:
+                raise
+            log.warning("could not record the stop on the heartbeat: %s", failure)
+
+    # ---------------------------------------------------------------- storage errors
+
+    def _note_failure(self, failure: StorageFailure) -> None:
+        """A storage error inside a division or import task: the main loop backs off."""
+        self._noted_failure = failure
+
+    def _raise_noted_failure(self) -> None:
+        failure, self._noted_failure = self._noted_failure, None
+        if failure is not None:
+            raise failure
+
+    async def _back_off(self, failure: StorageFailure) -> None:
+        """Wait before trying the store again, and say why on the heartbeat (if the store still
+        takes that small write) and once per wait in the log, without a traceback."""
+        wait = self._storage_wait or self.options.storage_backoff_seconds
+        self._storage_wait = min(wait * 2, self.options.storage_backoff_cap_seconds)
+        self.storage_problem = f"storage error, retrying in {wait:g} s: {failure}"
+        log.warning("%s", self.storage_problem)
+        try:
+            self._beat("running")
+        except Exception as exc:
+            if store_failure(exc, self.store.url) is None:
+                raise
+        await self._pause(wait)
+
+    def _storage_recovered(self) -> None:
+        if self.storage_problem is None:
+            return
+        log.warning("the store is usable again; the worker goes on")
+        self.storage_problem = None
+        self._storage_wait = 0.0
+        # An import interrupted by the storage error could not put its request back.
+        if self._sync_task is None or self._sync_task.done():
+            self._release_sync_requests({self.worker_id})
+        self._beat("running")
 
     async def _drain(self) -> None:
         tasks = [t for t in (*self._division_tasks.values(), self._sync_task) if t is not None]
@@ -190,8 +274,12 @@ class Worker:
             async with self.lanes.lock(division):
                 try:
                     sent = await self.export.process_next(division, self.worker_id)
-                except Exception:
-                    log.exception("export in division %s failed unexpectedly", division)
+                except Exception as exc:
+                    failure = store_failure(exc, self.store.url)
+                    if failure is not None:
+                        self._note_failure(failure)
+                    else:
+                        log.exception("export in division %s failed unexpectedly", division)
                     return
             if not sent:
                 return
@@ -242,8 +330,25 @@ class Worker:
         except SyncInterrupted:
             result, state = "interrupted by the worker stopping; queued again", "pending"
         except Exception as exc:
-            log.exception("sync request %d failed", request.id)
-            result, state = f"{type(exc).__name__}: {exc}", "failed"
+            failure = store_failure(exc, self.store.url)
+            if failure is not None:
+                self._note_failure(failure)
+                result, state = (
+                    f"interrupted by a storage error; queued again: {failure}",
+                    "pending",
+                )
+            else:
+                log.exception("sync request %d failed", request.id)
+                result, state = f"{type(exc).__name__}: {exc}", "failed"
+        try:
+            self._finish_sync(request, result, state)
+        except Exception as exc:
+            failure = store_failure(exc, self.store.url)
+            if failure is None:
+                raise
+            self._note_failure(failure)
+
+    def _finish_sync(self, request: SyncRequestInfo, result: str, state: str) -> None:
         with self.store.write() as session:
             row = session.get(SyncRequest, request.id)
             if row is not None:
@@ -286,7 +391,13 @@ class Worker:
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.options.heartbeat_seconds)
-            self._beat("running")
+            try:
+                self._beat("running")
+            except Exception as exc:
+                failure = store_failure(exc, self.store.url)
+                if failure is None:
+                    raise
+                self._note_failure(failure)
 
     def _beat(self, state: str) -> None:
         with self.store.write() as session:
@@ -300,6 +411,7 @@ class Worker:
                 )
             row.beat_at = self.clock.now()
             row.state = state
+            row.detail = self.storage_problem[:500] if self.storage_problem else None
             session.add(row)
 
     def _dead_owners(self) -> set[str]:

@@ -11,18 +11,17 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import Session
 
 from exact_tui.store import migrations
+from exact_tui.store.failures import StoreError as StoreError
+from exact_tui.store.failures import store_failure, unusable_url
 from exact_tui.store.files import ensure_private_file
 
 #: How long a writer waits for another writer before SQLite says "database is locked".
 BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "exact_tui_immediate"
-
-
-class StoreError(Exception):
-    """The store cannot be opened or used; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -115,13 +114,27 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
     """Open the store at `url` and bring its schema to this version's head.
 
     A database whose schema is newer than this code is refused: running old code on it
-    could lose data the newer version writes.
+    could lose data the newer version writes. Whatever keeps the store from opening (a damaged
+    or read-only file, a full disk, a folder, no driver, no server) is a `StoreError` in one
+    line (store/failures.py).
     """
-    engine = create_engine(url)
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, NoSuchModuleError, ModuleNotFoundError, OSError) as exc:
+        raise _translated(exc, url) from None
     store = Store(engine)
     try:
         migrations.upgrade(store._write_engine, check_only=not upgrade)
     except migrations.SchemaTooNew as exc:
         engine.dispose()
         raise StoreError(str(exc)) from None
+    except (DBAPIError, OSError) as exc:
+        engine.dispose()
+        raise _translated(exc, url) from None
     return store
+
+
+def _translated(error: BaseException, url: str) -> BaseException:
+    """The one-line `StoreError` for `error`, or `error` itself when it is not an environment
+    problem (a bug keeps its traceback)."""
+    return store_failure(error, url) or unusable_url(error, url) or error

@@ -119,6 +119,7 @@ def worker_panel(
             plain(worker.host),
             f" (pid {worker.pid})  ·  last beat {ago(worker.beat_at, now)}"
             f"  ·  up {span((now - worker.started_at).total_seconds())}",
+            *(("\n  ", Text("⚠ ", palette.warning), plain(worker.detail)) if worker.detail else ()),
         )
         for worker in alive
     ]

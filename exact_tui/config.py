@@ -6,6 +6,7 @@ Nothing here runs at import time; `load_settings()` is called by the CLI (and th
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from datetime import time
@@ -147,16 +148,56 @@ def _describe(error: ValidationError, source: str) -> str:
     return "\n".join(problems)
 
 
+def others_can_change(path: Path) -> str | None:
+    """Why someone else could change `path` (a file or a folder), with the command that stops
+    it; None when only its owner (or root) can. A sticky folder (like /tmp) counts as safe for
+    the files in it that exist: others cannot replace those."""
+    info = path.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid not in (0, os.getuid()):
+        return f"it belongs to another user (uid {info.st_uid}): chown it to yourself"
+    if mode & 0o022 and not (stat.S_ISDIR(info.st_mode) and mode & stat.S_ISVTX):
+        who = "anyone" if mode & 0o002 else "its group"
+        tight = "700" if stat.S_ISDIR(info.st_mode) else "600"
+        return f"{who} can write it (mode {mode:04o}): chmod {tight} {path}"
+    return None
+
+
+def check_config_permissions(path: Path) -> None:
+    """Refuse a config file, or the folder holding it, that others can change: the file names
+    Exact's host (`exact.base_url`), which receives the tokens and the client secret."""
+    for candidate, what in ((path.parent, "config folder"), (path, "config file")):
+        if not candidate.exists():
+            continue
+        why = others_can_change(candidate)
+        if why is not None:
+            raise ConfigError(
+                f"the {what} {candidate} can be changed by others, who could point exact-tui "
+                f"at another host and receive its tokens: {why}"
+            )
+
+
 def load_settings(
     config_file: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Read the TOML file (if it exists) and apply the environment on top."""
+    """Read the TOML file (if it exists) and apply the environment on top. A file others can
+    change is refused (`check_config_permissions`)."""
     path = config_file or paths.config_file()
     env = os.environ if environ is None else environ
     data: dict[str, Any] = {}
-    if path.exists():
+    try:
+        exists = path.exists()
+        if exists and path.is_dir():
+            raise ConfigError(
+                f"{path} is a folder, not a config file: remove it or give --config FILE"
+            )
+        check_config_permissions(path)
+        text = path.read_text(encoding="utf-8") if exists else ""
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if exists:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(text)
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         try:

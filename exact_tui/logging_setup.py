@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from exact_tui import paths
-from exact_tui.config import Settings
+from exact_tui.config import ConfigError, Settings
 from exact_tui.secret_store import RedactingFilter
 
 _HANDLER_NAME = "exact-tui-file"
@@ -36,15 +36,23 @@ def _private_file(path: Path) -> None:
 
 
 def configure_logging(settings: Settings) -> Path:
-    """Install the redacting file handler on the root logger (once per process)."""
+    """Install the redacting file handler on the root logger (once per process). A log file
+    that cannot be written is a `ConfigError` naming it."""
     path = log_path(settings)
-    _private_file(path)
+    try:
+        _private_file(path)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        where = "[log] file (EXACT_TUI_LOG_FILE)" if settings.log.file else "EXACT_TUI_STATE_DIR"
+        raise ConfigError(
+            f"the log file {path} cannot be written ({exc.strerror or exc}): make it writable, "
+            f"or set {where} to a writable place"
+        ) from None
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if handler.get_name() == _HANDLER_NAME:
-            root.removeHandler(handler)
-            handler.close()
-    handler = logging.FileHandler(path, encoding="utf-8")
+    for previous in list(root.handlers):
+        if previous.get_name() == _HANDLER_NAME:
+            root.removeHandler(previous)
+            previous.close()
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(

@@ -192,16 +192,28 @@ def _with_timeout(call: Callable[[], T], timeout: float, what: str) -> T:
     return result[0]
 
 
+_STANDARD_ALPHABET = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_URL_SAFE_ALPHABET = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
 def decode_key(text: str, source: str) -> bytes:
-    """A data key given as base64 text; the error names the source and how to make a key."""
+    """A data key given as base64 text, in the standard alphabet (`+` `/`, as `base64` and
+    `openssl rand -base64 32` print) or the URL-safe one (`-` `_`, as Fernet keys are), with or
+    without the `=` padding; the error names the source and how to make a key."""
+    compact = text.strip()
+    padded = compact.rstrip("=") + "=" * (-len(compact.rstrip("=")) % 4)
+    key = b""
     try:
-        key = base64.b64decode(text.strip(), validate=True)
+        if _STANDARD_ALPHABET.fullmatch(compact):
+            key = base64.b64decode(padded, validate=True)
+        elif _URL_SAFE_ALPHABET.fullmatch(compact):
+            key = base64.urlsafe_b64decode(padded)
     except (binascii.Error, ValueError):
         key = b""
     if len(key) != KEY_BYTES:
         raise SecretStoreError(
-            f"{source} is not a base64-encoded {KEY_BYTES}-byte key; make one with: "
-            f"{GENERATE_KEY_COMMAND}"
+            f"{source} is not a {KEY_BYTES}-byte key in base64 (the standard alphabet with + and "
+            f"/, or the URL-safe one with - and _); make one with: {GENERATE_KEY_COMMAND}"
         )
     return key
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import json
 import secrets
 import time
 import urllib.parse
@@ -170,11 +171,17 @@ class TokenRefusal(StrEnum):
     REVOKED = "revoked"
     QUOTA = "quota"
     BAD_CODE = "bad_code"
+    #: The app's client id or secret was refused (RFC 6749 §5.2 `invalid_client`).
+    BAD_CLIENT = "bad_client"
     OTHER = "other"
 
 
 class TooEarly(ExactError):
     """Exact will not refresh yet (TooEarlyToRefreshTokens); the refresh token still works."""
+
+
+class ClientRefused(Refused):
+    """Exact refused the app's client id or secret (`invalid_client`), not the code."""
 
 
 class TokenRefused(ReconnectNeeded):
@@ -195,6 +202,8 @@ def classify_token_error(
         return TokenRefusal.TOO_EARLY
     if "maximum number of token requests" in text:
         return TokenRefusal.QUOTA
+    if oauth_error_code(body) == "invalid_client":
+        return TokenRefusal.BAD_CLIENT
     if grant == "authorization_code":
         return TokenRefusal.BAD_CODE
     if "old refresh token" in text:
@@ -206,11 +215,23 @@ def classify_token_error(
     return TokenRefusal.OTHER
 
 
+def oauth_error_code(body: str) -> str | None:
+    """The OAuth `error` code of a token endpoint's answer (RFC 6749 §5.2), if it has one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    return error.strip() if isinstance(error, str) else None
+
+
 _REFUSAL_WORDS: Final[Mapping[TokenRefusal, str]] = {
     TokenRefusal.OLD_TOKEN: "Exact refused the refresh token as already used (another process "
     "refreshed with it, or the tokens came from an old copy of the database)",
     TokenRefusal.EXPIRED: "the refresh token expired (it was not used for 30 days)",
     TokenRefusal.REVOKED: "the access was revoked in Exact (the app was disconnected there)",
+    TokenRefusal.BAD_CLIENT: "Exact refused the app's client id or secret (invalid_client): set "
+    "the client secret of the app registered in Exact's App Center",
 }
 
 
@@ -350,6 +371,13 @@ class OAuthClient:
             )
             return RateLimited(
                 "Exact's daily limit of token requests is spent", until=midnight, scope="token"
+            )
+        if kind is TokenRefusal.BAD_CLIENT:
+            return ClientRefused(
+                "Exact refused the app's client id or secret "
+                f"({error_message(body) or 'invalid_client'}): the client secret is not the one "
+                f"of the app with client id {self.client_id} in Exact's App Center",
+                status=status,
             )
         if kind is TokenRefusal.BAD_CODE:
             return Refused(

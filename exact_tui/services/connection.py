@@ -27,6 +27,7 @@ from exact_tui.exact.http import ExactClient, NowFn, utc_now
 from exact_tui.exact.oauth import (
     REGION_HOSTS,
     STATE_LIFETIME,
+    ClientRefused,
     OAuthClient,
     TokenSet,
     base_url_for,
@@ -35,6 +36,8 @@ from exact_tui.exact.oauth import (
     parse_redirect,
 )
 from exact_tui.secret_store import (
+    CREDENTIAL_CLIENT_SECRET,
+    ENV_CLIENT_SECRET,
     MISSING_CLIENT_SECRET,
     Secret,
     SecretStore,
@@ -153,6 +156,10 @@ class ConnectionService:
             register_secret(redirect.code)
             await asyncio.to_thread(self._use_state, attempt, redirect.state)
             tokens = await prepared.oauth.exchange_code(redirect.code)
+        except ClientRefused as exc:
+            why = f"{exc}; the secret used came from {_secret_source(prepared)}: set the right one"
+            await asyncio.to_thread(self._audit_refusal, actor, prepared.settings, why)
+            raise ConnectError(f"{why} and run connect again") from None
         except (ExactError, ConnectError) as exc:
             await asyncio.to_thread(self._audit_refusal, actor, prepared.settings, str(exc))
             raise ConnectError(str(exc)) from None
@@ -420,6 +427,12 @@ def prepare_connect(
         client_secret=secret,
         secret_from_environment=stored != secret,
     )
+
+
+def _secret_source(prepared: PreparedConnect) -> str:
+    if prepared.secret_from_environment or prepared.secrets.kind == "env":
+        return f"{ENV_CLIENT_SECRET} (or its systemd credential {CREDENTIAL_CLIENT_SECRET})"
+    return prepared.secrets.describe()
 
 
 def region_of(base_url: str) -> str:

@@ -19,12 +19,14 @@ from exact_tui.store.models import OAuthToken
 
 class Level(StrEnum):
     OK = "ok"
+    #: A fact, neither good nor bad (an optional variable that is not set).
+    INFO = "info"
     WARN = "warn"
     FAIL = "fail"
 
     @property
     def mark(self) -> str:
-        return {"ok": "✔", "warn": "⚠", "fail": "✖"}[self.value]
+        return {"ok": "✔", "info": "·", "warn": "⚠", "fail": "✖"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class DoctorInput:
     secret_store: str
     secret_file: str
     keyring_timeout: float
+    #: Why the configuration was refused (then the checks ran on the defaults), or None.
+    config_problem: str | None = None
+    log_file: Path | None = None
 
 
 def _mode(path: Path) -> int:
@@ -53,23 +58,71 @@ def _mode(path: Path) -> int:
 
 
 def _path_checks(inp: DoctorInput) -> list[Check]:
-    checks = [
-        Check(
-            "paths",
-            "config file",
-            Level.OK,
-            f"{inp.config_file}" + ("" if inp.config_file.exists() else " (absent: defaults)"),
-        )
-    ]
+    checks = [_config_check(inp)]
     for name, path in (("data dir", inp.data_dir), ("state dir", inp.state_dir)):
         if not path.exists():
             checks.append(Check("paths", name, Level.OK, f"{path} (created on first use)"))
+            continue
+        if not path.is_dir():
+            checks.append(Check("paths", name, Level.FAIL, f"{path} is not a folder"))
+            continue
+        if _read_only_file_system(path):
+            checks.append(
+                Check(
+                    "paths",
+                    name,
+                    Level.FAIL,
+                    f"{path} is on a read-only file system: exact-tui writes there",
+                )
+            )
             continue
         mode = _mode(path)
         level = Level.OK if mode & 0o077 == 0 else Level.WARN
         advice = "" if level is Level.OK else f"; others can read it: chmod 700 {path}"
         checks.append(Check("paths", name, level, f"{path} mode {mode:04o}{advice}"))
+    if inp.log_file is not None:
+        checks.append(_log_check(inp.log_file))
     return checks
+
+
+def _config_check(inp: DoctorInput) -> Check:
+    path = inp.config_file
+    if inp.config_problem is not None:
+        return Check(
+            "paths",
+            "config file",
+            Level.FAIL,
+            f"refused, so every other command stops (the checks below use the defaults): "
+            f"{inp.config_problem}",
+        )
+    if not path.exists():
+        return Check("paths", "config file", Level.OK, f"{path} (absent: defaults)")
+    mode = _mode(path)
+    return Check(
+        "paths", "config file", Level.OK, f"{path} mode {mode:04o}, only you can change it"
+    )
+
+
+def _log_check(path: Path) -> Check:
+    """Whether the log file can be appended to, without creating it."""
+    existing = path if path.exists() else next((p for p in path.parents if p.exists()), None)
+    if existing is None:
+        return Check("paths", "log file", Level.WARN, f"{path}: no part of its path exists")
+    if existing.is_dir() and existing == path:
+        return Check("paths", "log file", Level.FAIL, f"{path} is a folder, not a file")
+    if _read_only_file_system(existing) or not os.access(existing, os.W_OK):
+        return Check(
+            "paths",
+            "log file",
+            Level.FAIL,
+            f"{path} cannot be written: the worker and connect refuse to start; set [log] file "
+            "to a writable place",
+        )
+    return Check("paths", "log file", Level.OK, str(path))
+
+
+def _read_only_file_system(path: Path) -> bool:
+    return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
 
 
 def _store_checks(inp: DoctorInput) -> list[Check]:
@@ -120,19 +173,11 @@ def _secret_checks(inp: DoctorInput) -> list[Check]:
             backend if usable else f"{backend}: {why}",
         )
     )
-    env_key = bool(os.environ.get(secret_store.ENV_SECRET_KEY))
-    checks.append(
-        Check(
-            "secrets",
-            "environment key",
-            Level.OK,
-            f"{secret_store.ENV_SECRET_KEY} is {'set (value hidden)' if env_key else 'not set'}",
-        )
-    )
-    checks.append(Check("secrets", "configured store", Level.OK, inp.secret_store))
     stored_key_id = _stored_key_id(inp.db_url)
     # Without stored tokens a missing secret store only matters at the next connect.
     missing = Level.FAIL if stored_key_id else Level.WARN
+    checks.append(_env_key_check(inp.secret_store, missing))
+    checks.append(Check("secrets", "configured store", Level.OK, inp.secret_store))
     try:
         store = secret_store.open_secret_store(
             inp.secret_store, file=inp.secret_file, keyring_timeout=inp.keyring_timeout
@@ -173,6 +218,28 @@ def _secret_checks(inp: DoctorInput) -> list[Check]:
             )
         )
     return checks
+
+
+def _env_key_check(configured: str, missing: Level) -> Check:
+    """EXACT_TUI_SECRET_KEY: a fact when it is not needed, a problem when it is (secrets.store
+    = env) or when it is set but not a key."""
+    name = secret_store.ENV_SECRET_KEY
+    value = os.environ.get(name)
+    if not value:
+        if configured == "env":
+            return Check(
+                "secrets",
+                "environment key",
+                missing,
+                f"{name} is not set, and secrets.store is env: set it to a key made with "
+                f"{secret_store.GENERATE_KEY_COMMAND}",
+            )
+        return Check("secrets", "environment key", Level.INFO, f"{name} is not set")
+    try:
+        secret_store.decode_key(value, name)
+    except secret_store.SecretStoreError as exc:
+        return Check("secrets", "environment key", Level.FAIL, str(exc))
+    return Check("secrets", "environment key", Level.OK, f"{name} is set (value hidden)")
 
 
 def _stored_key_id(db_url: str) -> str | None:

@@ -105,6 +105,23 @@ async def test_a_reused_code_is_refused_at_the_token_endpoint(world: World) -> N
     assert token is not None and token.version == 1  # the good tokens stayed
 
 
+async def test_a_wrong_client_secret_is_named_not_the_code(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXACT_TUI_CLIENT_SECRET", "not-the-sandbox-secret")
+    prepared = world.prepare()
+    attempt = world.service.begin(prepared)
+    redirect = await world.consent(attempt)
+    with pytest.raises(ConnectError) as caught:
+        await world.service.complete(prepared, attempt, redirect, ACTOR)
+    message = str(caught.value)
+    assert "client id or secret" in message and "EXACT_TUI_CLIENT_SECRET" in message
+    assert "authorization code" not in message and "promptly" not in message
+    assert world.token_calls(401) == 1
+    with world.store.read() as session:
+        assert session.get(OAuthToken, 1) is None
+
+
 async def test_an_expired_attempt_is_refused(world: World) -> None:
     prepared = world.prepare()
     attempt = world.service.begin(prepared)

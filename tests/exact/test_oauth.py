@@ -121,6 +121,12 @@ def test_a_refused_code_is_a_bad_code_whatever_the_text() -> None:
     assert classify_token_error(400, {}, body, grant="authorization_code") is TokenRefusal.BAD_CODE
 
 
+@pytest.mark.parametrize("grant", ["authorization_code", "refresh_token"])
+def test_a_refused_client_is_named_whichever_the_grant(grant: str) -> None:
+    body = _body("invalid_client", "Client authentication failed.")
+    assert classify_token_error(401, {}, body, grant=grant) is TokenRefusal.BAD_CLIENT
+
+
 def test_authorize_url_carries_state_and_exact_parameters() -> None:
     client = OAuthClient("https://start.exactonline.be/", "cid", "secret-value", "https://x/cb")
     url = urllib.parse.urlsplit(client.authorize_url("st4te", force_login=True))

@@ -6,7 +6,7 @@ import base64
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keyring
@@ -90,10 +90,40 @@ def test_environment_key_and_systemd_credential(tmp_path: Path) -> None:
     assert "systemd credential" in credential.describe()
     found = client_secret(credential, env)
     assert found is not None and found.reveal() == "from-credential"
-    with pytest.raises(SecretStoreError, match="not a base64-encoded 32-byte key"):
+    with pytest.raises(SecretStoreError, match="not a 32-byte key in base64"):
         EnvSecretStore({"EXACT_TUI_SECRET_KEY": "c2hvcnQ="}).data_key()
     with pytest.raises(SecretStoreError, match="is not set"):
         EnvSecretStore({}).data_key(create=True)
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        base64.b64encode,
+        base64.urlsafe_b64encode,  # Fernet's form
+        lambda key: base64.b64encode(key).rstrip(b"="),
+        lambda key: base64.urlsafe_b64encode(key).rstrip(b"="),
+    ],
+)
+def test_a_key_in_either_base64_alphabet_is_taken(encode: Callable[[bytes], bytes]) -> None:
+    # 0xfb 0xff make '+/' in the standard alphabet and '-_' in the URL-safe one.
+    key = bytes([0xFB, 0xFF] * 16)
+    text = encode(key).decode()
+    assert EnvSecretStore({"EXACT_TUI_SECRET_KEY": text}).data_key() == key
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        base64.b64encode(bytes([0xFB, 0xFF] * 16)).decode().replace("/", "_", 1),  # mixed
+        base64.b64encode(bytes(31)).decode(),  # too short
+        base64.b64encode(bytes(32)).decode() + "==",  # three padding signs
+        "é" * 44,
+    ],
+)
+def test_a_key_in_no_base64_alphabet_is_refused_naming_both(text: str) -> None:
+    with pytest.raises(SecretStoreError, match=r"standard alphabet with \+ and /.*URL-safe"):
+        EnvSecretStore({"EXACT_TUI_SECRET_KEY": text}).data_key()
 
 
 def test_env_client_secret_wins_and_prints_masked() -> None:

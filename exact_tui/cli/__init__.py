@@ -1,0 +1,23 @@
+"""The `exact-tui` command: a bare `exact-tui` opens the console; subcommands are the headless
+parity of every console action (design §13). Exit codes: 0 done, 1 refused, 2 usage.
+
+`root` holds the group and the console, `wiring` what commands share, `output` how they print;
+the commands live by area in `exports`, `admin`, `connection`, `operations` and `demo`. Each
+command imports the services it needs when it runs, so `exact-tui --help` stays quick.
+"""
+
+from __future__ import annotations
+
+from exact_tui.cli import admin, connection, demo, exports, operations
+from exact_tui.cli.root import group
+
+for _area in (exports, admin, connection, operations, demo):
+    for _command in _area.COMMANDS:
+        group.add_command(_command)
+
+
+def main() -> None:
+    group(prog_name="exact-tui")
+
+
+__all__ = ["group", "main"]

@@ -1,0 +1,171 @@
+"""Commands on the export queue: load documents, list jobs, retry them, pause and resume."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from exact_tui.cli.output import describe_summary, echo_json, print_jobs
+from exact_tui.cli.wiring import AppContext, choice, do, fail, intents, pass_app
+from exact_tui.domain.states import Category, DocumentKind, JobState
+
+if TYPE_CHECKING:
+    from exact_tui.services.jobs import JobFilter
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE... | -")
+@pass_app
+def ingest(app: AppContext, files: tuple[str, ...]) -> None:
+    """Load platform documents (JSON or JSON Lines, see docs/ingest-format.md).
+
+    Each file is validated whole and written in one transaction: a bad file changes nothing.
+    """
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.ingest import IngestError, ingest_bytes
+
+    store = app.store()
+    refused = 0
+    for name in files:
+        source = "<stdin>" if name == "-" else name
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        except OSError as exc:
+            click.echo(f"exact-tui: {source}: cannot read: {exc.strerror}", err=True)
+            refused += 1
+            continue
+        try:
+            summary = ingest_bytes(store, source, data, actor=Actor.current("cli"))
+        except IngestError as exc:
+            click.echo(f"exact-tui: {exc}", err=True)
+            click.echo(f"{source}: refused, nothing from this file was stored", err=True)
+            refused += 1
+            continue
+        click.echo(describe_summary(summary))
+    if refused:
+        sys.exit(1)
+
+
+def _job_filter(
+    state: str | None,
+    category: str | None,
+    kind: str | None,
+    division: int | None,
+    text: str | None,
+) -> JobFilter:
+    """The jobs the filter options name."""
+    from exact_tui.services.jobs import JobFilter
+
+    return JobFilter(
+        state=JobState(state) if state else None,
+        category=Category(category) if category else None,
+        kind=DocumentKind(kind) if kind else None,
+        division=division,
+        text=text,
+    )
+
+
+@click.command()
+@click.option("--state", type=choice(JobState), help="Only jobs in this state.")
+@click.option("--category", type=choice(Category), help="Only jobs of this category.")
+@click.option("--kind", type=choice(DocumentKind), help="Only this kind of document.")
+@click.option("--division", type=int, help="Only jobs routed to this division.")
+@click.option("--search", "text", help="Text in the document number, cause or error.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def jobs(
+    app: AppContext,
+    state: str | None,
+    category: str | None,
+    kind: str | None,
+    division: int | None,
+    text: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List export jobs, newest first."""
+    from exact_tui.services.jobs import list_jobs
+
+    flt = _job_filter(state, category, kind, division, text)
+    rows = list_jobs(app.store(), flt, limit=limit)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no jobs match")
+        return
+    print_jobs(rows)
+
+
+@click.command()
+@click.argument("job_ids", nargs=-1, type=int, metavar="[JOB_ID]...")
+@click.option("--all", "matching", is_flag=True, help="Every job the options below match.")
+@click.option("--state", type=choice(JobState), help="With --all: only jobs in this state.")
+@click.option("--category", type=choice(Category), help="With --all: only this category.")
+@click.option("--kind", type=choice(DocumentKind), help="With --all: only this kind.")
+@click.option("--division", type=int, help="With --all: only this division.")
+@click.option("--search", "text", help="With --all: text in the number, cause or error.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@pass_app
+def retry(
+    app: AppContext,
+    job_ids: tuple[int, ...],
+    matching: bool,
+    state: str | None,
+    category: str | None,
+    kind: str | None,
+    division: int | None,
+    text: str | None,
+    yes: bool,
+) -> None:
+    """Retry jobs once their cause is fixed: failed, needs_mapping and retry_wait go back to
+    pending; an unknown job is looked up in Exact first, never sent again blind."""
+    from exact_tui.services.intents import IntentRefused
+
+    if bool(job_ids) == matching:
+        raise click.UsageError("give job ids, or --all with filter options")
+    operator = intents(app)
+    if job_ids:
+        refused = 0
+        for job_id in job_ids:
+            try:
+                click.echo(f"job {job_id}: {operator.retry(job_id).message}")
+            except IntentRefused as exc:
+                click.echo(f"exact-tui: job {job_id}: {exc}", err=True)
+                refused += 1
+        if refused:
+            sys.exit(1)
+        return
+    flt = _job_filter(state, category, kind, division, text)
+    count = operator.count_matching(flt)
+    if not count:
+        click.echo("no jobs match")
+        return
+    if not yes and not click.confirm(
+        f"Retry {count} job(s)? The worker sends them paced by Exact's limits.", err=True
+    ):
+        fail("nothing retried")
+    do(lambda: operator.retry_matching(flt))
+
+
+@click.command()
+@click.option("--reason", help="Shown on the status (default: paused by you).")
+@pass_app
+def pause(app: AppContext, reason: str | None) -> None:
+    """Pause exports: nothing new is sent to Exact until `resume`."""
+    operator = intents(app)
+    do(lambda: operator.pause(reason))
+
+
+@click.command()
+@pass_app
+def resume(app: AppContext) -> None:
+    """Resume exports after `pause`."""
+    do(intents(app).resume)
+
+
+COMMANDS = (ingest, jobs, retry, pause, resume)

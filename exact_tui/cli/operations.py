@@ -1,0 +1,169 @@
+"""Running the integration: its status, the worker, a master-data import, and the doctor."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import click
+
+from exact_tui import paths
+from exact_tui.cli.output import echo_json, print_status
+from exact_tui.cli.wiring import AppContext, fail, open_secrets, pass_app, worker_setup
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def status(app: AppContext, as_json: bool) -> None:
+    """The integration's health as the store knows it."""
+    from exact_tui.services.status import status_report
+
+    report = status_report(app.store())
+    if as_json:
+        data = dataclasses.asdict(report)
+        data["worker_running"] = report.worker_running
+        echo_json(data)
+        return
+    print_status(report)
+
+
+@click.command()
+@pass_app
+def doctor(app: AppContext) -> None:
+    """Check paths, the database and its schema, file modes, the secret store and the terminal."""
+    from exact_tui.services.doctor import DoctorInput, Level, run_checks
+
+    settings = app.settings
+    checks = run_checks(
+        DoctorInput(
+            config_file=paths.config_file(),
+            data_dir=paths.data_dir(),
+            state_dir=paths.state_dir(),
+            db_url=app.db_url,
+            secret_store=settings.secrets.store,
+            secret_file=settings.secrets.file,
+            keyring_timeout=settings.secrets.keyring_timeout_seconds,
+        )
+    )
+    area = ""
+    for check in checks:
+        if check.area != area:
+            area = check.area
+            click.echo(area)
+        click.echo(f"  {check.level.mark} {check.name}: {check.detail}")
+    if any(check.level is Level.FAIL for check in checks):
+        sys.exit(1)
+
+
+@click.command()
+@click.option(
+    "--until-idle",
+    is_flag=True,
+    help="Do what is due (imports, exports) and exit, instead of running until stopped.",
+)
+@pass_app
+def worker(app: AppContext, until_idle: bool) -> None:
+    """Run the worker: the one process that calls Exact (imports and exports).
+
+    Stops cleanly on SIGTERM or ctrl+c: nothing new starts, what is in flight finishes.
+    """
+    import asyncio
+    import logging
+
+    from exact_tui.logging_setup import configure_logging
+    from exact_tui.secret_store import RedactingFilter, SecretStoreError
+    from exact_tui.services.runtime import build_worker
+
+    settings = app.settings
+    log_file = configure_logging(settings)
+    store = app.store()
+    try:
+        secrets = open_secrets(settings)
+    except SecretStoreError as exc:
+        fail(str(exc))
+    # The worker also reports to its terminal (journald under systemd), redacted like the file;
+    # the one line per Exact call stays in the log file.
+    console_handler = logging.StreamHandler()
+    console_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console_handler.addFilter(RedactingFilter())
+    console_handler.addFilter(lambda record: record.name != "exact_tui.requests")
+    logging.getLogger("exact_tui").addHandler(console_handler)
+    runner, link = build_worker(store, secrets, worker_setup(settings))
+
+    async def main() -> None:
+        runner.install_signal_handlers()
+        try:
+            await runner.run(until_idle=until_idle)
+        finally:
+            await link.close()
+
+    click.echo(
+        f"exact-tui worker {runner.worker_id} on {store.url}; log {log_file}"
+        + ("; until idle" if until_idle else "; SIGTERM or ctrl+c stops"),
+        err=True,
+    )
+    asyncio.run(main())
+
+
+@click.command()
+@click.option("--division", type=int, help="Only this division (default: every division).")
+@click.option("--wait", is_flag=True, help="Wait for the worker to finish, showing progress.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1),
+    default=900,
+    show_default=True,
+    help="With --wait: give up waiting after this many seconds (the request stays queued).",
+)
+@pass_app
+def sync(app: AppContext, division: int | None, wait: bool, timeout: float) -> None:
+    """Retrieve data: ask the worker to import Exact's master data now."""
+    import time
+
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.status import status_report
+    from exact_tui.services.sync_requests import SyncRefused, request_sync, sync_request
+
+    store = app.store()
+    try:
+        request_id = request_sync(store, Actor.current("cli"), division)
+    except SyncRefused as exc:
+        fail(str(exc))
+    scope = f"division {division}" if division is not None else "every division"
+    click.echo(f"sync request {request_id} queued for {scope}")
+    if not status_report(store).worker_running:
+        click.echo(
+            "no worker is running: the request waits until one starts (`exact-tui worker`)",
+            err=True,
+        )
+    if not wait:
+        return
+    deadline = time.monotonic() + timeout
+    shown = 0
+    state = ""
+    while True:
+        view = sync_request(store, request_id)
+        if view.state != state:
+            state = view.state
+            click.echo(f"  {state}")
+        for run in view.runs[shown:]:
+            where = f"division {run.division}" if run.division is not None else "divisions"
+            outcome = (
+                f"failed: {run.error}"
+                if run.error
+                else f"{run.read} read, +{run.added} ~{run.changed} -{run.removed}"
+            )
+            click.echo(f"  {where:<17} {run.entity:<13} {outcome} ({run.calls} calls)")
+        shown = len(view.runs)
+        if view.finished:
+            click.echo(f"{view.state}: {view.result or ''}")
+            if view.state == "failed":
+                sys.exit(1)
+            return
+        if time.monotonic() > deadline:
+            fail(f"gave up waiting after {timeout:g} s; sync request {request_id} stays queued")
+        time.sleep(0.5)
+
+
+COMMANDS = (status, doctor, worker, sync)

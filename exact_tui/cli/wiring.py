@@ -1,0 +1,118 @@
+"""What every command shares: the settings, the store opened on first use, the secret store,
+the operator's intents, and the one way to refuse."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from enum import Enum
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+from exact_tui.config import Settings, resolve_db_url
+from exact_tui.store.engine import Store, StoreError, open_store
+
+if TYPE_CHECKING:
+    from exact_tui.secret_store import SecretStore
+    from exact_tui.services.intents import Intents
+    from exact_tui.services.runtime import WorkerSetup
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AppContext:
+    """What every command shares: the settings, and the store opened on first use."""
+
+    def __init__(self, settings: Settings, db_override: str | None) -> None:
+        self.settings = settings
+        self.db_url = resolve_db_url(db_override) if db_override else settings.db_url()
+        self._store: Store | None = None
+
+    def store(self) -> Store:
+        if self._store is None:
+            try:
+                self._store = open_store(self.db_url)
+            except StoreError as exc:
+                fail(str(exc))
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def fail(message: str) -> NoReturn:
+    """Refuse with a reason: the message on stderr, exit status 1."""
+    click.echo(f"exact-tui: {message}", err=True)
+    sys.exit(1)
+
+
+def console_options(command: F) -> F:
+    """--read-only and --ansi, wherever the console opens."""
+    command = click.option(
+        "--ansi", is_flag=True, help="Console: draw with the terminal's own colours."
+    )(command)
+    return click.option("--read-only", is_flag=True, help="Console: offer no action that writes.")(
+        command
+    )
+
+
+def choice(enum: type[Enum]) -> click.Choice[str]:
+    """An option whose values are an enum's."""
+    return click.Choice([member.value for member in enum])
+
+
+def open_secrets(settings: Settings) -> SecretStore:
+    """The secret store the settings name. Raises SecretStoreError."""
+    from exact_tui.secret_store import open_secret_store
+
+    return open_secret_store(
+        settings.secrets.store,
+        file=settings.secrets.file,
+        keyring_timeout=settings.secrets.keyring_timeout_seconds,
+    )
+
+
+def worker_setup(settings: Settings) -> WorkerSetup:
+    """The worker's options from the settings."""
+    from exact_tui.services.export import ExportOptions
+    from exact_tui.services.runtime import LinkOptions, WorkerSetup
+    from exact_tui.services.worker import WorkerOptions
+
+    return WorkerSetup(
+        link=LinkOptions(
+            error_threshold=settings.export.error_budget,
+            timeout=settings.exact.timeout_seconds,
+        ),
+        export=ExportOptions(
+            backoff_base=settings.export.backoff_base_seconds,
+            backoff_cap=settings.export.backoff_cap_seconds,
+            lookup_safety_delay=settings.export.lookup_safety_delay_seconds,
+            on_ambiguous=settings.customers.on_ambiguous,
+            timezone=settings.sync.timezone,
+        ),
+        worker=WorkerOptions(daily_at=settings.sync.daily_at, timezone=settings.sync.timezone),
+    )
+
+
+def intents(app: AppContext) -> Intents:
+    """The operator's intents, as the person at this command line."""
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.intents import Intents
+
+    return Intents(app.store(), Actor.current("cli"))
+
+
+def do(action: Callable[[], Any]) -> None:
+    """Run an intent: its message on stdout, or its refusal on stderr with status 1."""
+    from exact_tui.services.intents import IntentRefused
+
+    try:
+        result = action()
+    except IntentRefused as exc:
+        fail(str(exc))
+    click.echo(result.message)

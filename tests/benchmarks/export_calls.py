@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from exact_tui.domain.states import JobState
 from tests.connection.kit import World, secret_env
-from tests.export.kit import ExportWorld, build_template, clone, customer, export_world, invoice
+from tests.export.kit import ExportWorld, build_template, customer, export_world, invoice
+from tests.stores import Stores, Template, stores_for_run
 
 SALES = "salesentry/SalesEntries"
 #: The compressed minute of the drain.
@@ -79,18 +80,17 @@ async def drain(xw: ExportWorld, count: int) -> tuple[int, int, float, float]:
     return calls, xw.calls(status=429), calls / allowed, seconds
 
 
-async def measure(template: Path, tmp: Path, count: int) -> None:
+async def measure(stores: Stores, template: Template, tmp: Path, count: int) -> None:
     results = []
     for n, part in enumerate(("linked", "new", "drain")):
-        store = clone(template, tmp / f"store-{n}")
-        async with export_world(World(store)) as xw:
-            if part == "linked":
-                results.append(await linked(xw, 200))
-            elif part == "new":
-                results.append(await new_customers(xw, 50))
-            else:
-                calls, rejected, share, seconds = await drain(xw, count)
-        store.dispose()
+        with stores.open_copy(template, tmp / f"store-{n}") as store:
+            async with export_world(World(store)) as xw:
+                if part == "linked":
+                    results.append(await linked(xw, 200))
+                elif part == "new":
+                    results.append(await new_customers(xw, 50))
+                else:
+                    calls, rejected, share, seconds = await drain(xw, count)
     print(f"calls per invoice, customer already linked: {results[0]:.2f} (bar 1.0)")
     print(f"calls per invoice, new customer:            {results[1]:.2f} (bar ≤ 3)")
     print(
@@ -103,9 +103,12 @@ async def measure(template: Path, tmp: Path, count: int) -> None:
 def main(count: int) -> None:
     os.environ.update(secret_env())
     with tempfile.TemporaryDirectory() as tmp:
-        template = Path(tmp) / "template.db"
-        build_template(template)
-        asyncio.run(measure(template, Path(tmp), count))
+        stores = stores_for_run(Path(tmp))
+        try:
+            template = stores.template("export", build_template)
+            asyncio.run(measure(stores, template, Path(tmp), count))
+        finally:
+            stores.close()
 
 
 if __name__ == "__main__":

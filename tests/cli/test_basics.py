@@ -7,8 +7,9 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from exact_tui.cli import group
 from exact_tui.domain.states import Category, DocumentKind, JobState
@@ -104,6 +105,7 @@ def test_bad_config_refused_with_exit_1(isolated_env: Path) -> None:
     assert "export.error_budget" in err and "less than or equal to 10" in err
 
 
+@pytest.mark.sqlite_only("a SQLite store is files with modes; PostgreSQL's counterpart is below")
 def test_doctor_reports_modes_and_fails_on_open_database(store: Store, db_url: str) -> None:
     code, out, _ = _run("--db", db_url, "doctor")
     assert code == 0, out
@@ -116,6 +118,18 @@ def test_doctor_reports_modes_and_fails_on_open_database(store: Store, db_url: s
     code, out, _ = _run("--db", db_url, "doctor")
     assert code == 1
     assert "✖ exact-tui.db: mode 0644; fix with chmod 600" in out
+
+
+@pytest.mark.postgres_only("a server store has a URL that may hold a password, and no files")
+def test_doctor_names_the_server_and_never_its_password(store: Store, db_url: str) -> None:
+    with_password = make_url(db_url).set(password="canary-pw-93")
+    # The test server trusts local connections, so any password opens it.
+    code, out, _ = _run("--db", with_password.render_as_string(hide_password=False), "doctor")
+    assert code == 0, out
+    assert "revision" in out and "(head)" in out
+    assert "canary-pw-93" not in out
+    assert with_password.render_as_string(hide_password=True) in out
+    assert "mode 0" not in out
 
 
 def test_status_says_when_the_daily_budget_is_spent(store: Store, db_url: str) -> None:

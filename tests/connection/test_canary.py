@@ -17,6 +17,7 @@ from exact_tui.config import load_settings
 from exact_tui.exact.errors import ExactError
 from exact_tui.logging_setup import configure_logging
 from tests.connection.kit import ACTOR, NL, World
+from tests.stores import stored_text
 
 
 async def test_canaries_never_leak(world: World, db_url: str, tmp_path: Path) -> None:
@@ -62,15 +63,12 @@ async def test_canaries_never_leak(world: World, db_url: str, tmp_path: Path) ->
     tokens = [*world.sandbox.oauth.access, *world.sandbox.oauth.refresh]
     assert len(tokens) == 4  # two pairs: the connect and the refresh
     canaries.update({f"token {n}": token for n, token in enumerate(tokens)})
-    database = Path(db_url.removeprefix("sqlite:///"))
     outputs = {
         "log": log_file.read_text(),
         "exceptions": "\n".join(failures),
         "status --json": status.output,
         "doctor": doctor.output,
-        "database": b"".join(
-            p.read_bytes() for p in database.parent.glob(database.name + "*") if p.is_file()
-        ).decode("latin-1"),
+        "database": stored_text(db_url),
     }
     assert "POST /api/oauth2/token 200" in outputs["log"]  # the log did record the calls
     assert "the refresh failed" in outputs["log"]

@@ -30,9 +30,8 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_connect_by_paste_back_through_the_cli(
-    served: str, tmp_path: Path, env: dict[str, str]
+    served: str, tmp_path: Path, env: dict[str, str], db_url: str
 ) -> None:
-    db_url = f"sqlite:///{tmp_path / 'store.db'}"
     code, out, err = cli_connect(served, db_url, env)
     assert code == 0, err
     assert out.startswith(f"{served}/api/oauth2/auth?response_type=code&client_id=sandbox-client")
@@ -61,9 +60,8 @@ def _advance(control: httpx.Client, seconds: float, clock_file: Path) -> None:
 
 
 def test_two_processes_reach_expiry_together_fifty_times(
-    served: str, tmp_path: Path, env: dict[str, str]
+    served: str, tmp_path: Path, env: dict[str, str], db_url: str
 ) -> None:
-    db_url = f"sqlite:///{tmp_path / 'store.db'}"
     code, _, err = cli_connect(served, db_url, env)
     assert code == 0, err
     clock_file = tmp_path / "clock-offset"

@@ -9,21 +9,21 @@ import pytest
 
 from exact_tui.store.engine import Store
 from tests.connection.kit import World, secret_env
-from tests.export.kit import ExportWorld, build_template, clone, export_world
+from tests.export.kit import ExportWorld, build_template, export_world
+from tests.stores import Stores, Template
 
 
 @pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("export-template") / "exact-tui.db"
-    build_template(path)
-    return path
+def template(stores: Stores) -> Template:
+    return stores.template("export", build_template)
 
 
 @pytest.fixture
-def store(template: Path, tmp_path: Path) -> Iterator[Store]:
-    opened = clone(template, tmp_path / "store")
-    yield opened
-    opened.dispose()
+def db_url(stores: Stores, template: Template, tmp_path: Path) -> Iterator[str]:
+    """This test's copy of the configured store."""
+    url = stores.copy(template, tmp_path / "store")
+    yield url
+    stores.drop(url)
 
 
 @pytest.fixture

@@ -11,11 +11,9 @@ import asyncio
 import datetime as dt
 import json
 import random
-import shutil
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,7 +30,7 @@ from exact_tui.services.ingest import ingest_bytes
 from exact_tui.services.masterdata import MasterDataImporter
 from exact_tui.services.tokens import save_token
 from exact_tui.services.worker import Lanes, SyncRequestInfo
-from exact_tui.store.engine import Store, open_store
+from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     CONNECTION_ID,
     BankAccount,
@@ -276,28 +274,14 @@ async def _prepare(world: World) -> None:
     configure(world.store)
 
 
-def build_template(path: Path) -> None:
+def build_template(store: Store) -> None:
     """A store connected to a sandbox of the tests' seed, with every consented division's master
     data imported by the real import and the configuration above: what each test starts from
     (a copy, so no test pays for the import)."""
     with pytest.MonkeyPatch.context() as env:
         for name, value in secret_env().items():
             env.setenv(name, value)
-        store = open_store(f"sqlite:///{path}")
-        try:
-            asyncio.run(_prepare(World(store)))
-            with store.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            store.dispose()
-
-
-def clone(template: Path, directory: Path) -> Store:
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / "exact-tui.db"
-    shutil.copyfile(template, target)
-    target.chmod(0o600)
-    return open_store(f"sqlite:///{target}")
+        asyncio.run(_prepare(World(store)))
 
 
 def fresh_tokens(world: World) -> None:

@@ -1,50 +1,31 @@
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from exact_tui.services.ingest import IngestError, ingest_bytes
-from exact_tui.store.engine import Store, open_store
+from exact_tui.store.engine import Store
 from tests.ingest.helpers import EXAMPLE, dump
+from tests.stores import Stores, Template
 
 Refuse = Callable[..., str]
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A migrated empty store and one holding the example file, built once and copied per
-    test: migrating a fresh database for each of ~100 tests would take most of their time."""
-    base = tmp_path_factory.mktemp("templates")
-    empty, seeded = base / "empty.db", base / "seeded.db"
-    open_store(f"sqlite:///{empty}").dispose()
-    shutil.copy(empty, seeded)
-    store = open_store(f"sqlite:///{seeded}")
-    ingest_bytes(store, "platform-data.json", EXAMPLE.read_bytes())
-    store.dispose()
-    return {"empty": empty, "seeded": seeded}
-
-
-def _copy(template: Path, tmp_path: Path) -> Iterator[Store]:
-    path = tmp_path / "store" / "exact-tui.db"
-    path.parent.mkdir(mode=0o700)
-    shutil.copy(template, path)
-    store = open_store(f"sqlite:///{path}")
-    yield store
-    store.dispose()
+def example_template(stores: Stores) -> Template:
+    """A store holding the example file, built once and copied per test."""
+    return stores.template(
+        "ingested", lambda store: ingest_bytes(store, "platform-data.json", EXAMPLE.read_bytes())
+    )
 
 
 @pytest.fixture
-def store(templates: dict[str, Path], tmp_path: Path) -> Iterator[Store]:
-    yield from _copy(templates["empty"], tmp_path)
-
-
-@pytest.fixture
-def seeded(templates: dict[str, Path], tmp_path: Path) -> Iterator[Store]:
+def seeded(stores: Stores, example_template: Template, tmp_path: Path) -> Iterator[Store]:
     """A store that already holds the example file, so "nothing changed" has rows to keep."""
-    yield from _copy(templates["seeded"], tmp_path)
+    with stores.open_copy(example_template, tmp_path / "seeded") as opened:
+        yield opened
 
 
 @pytest.fixture

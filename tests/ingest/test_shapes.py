@@ -81,19 +81,12 @@ def _without_times(store: Store) -> dict[str, list[tuple[object, ...]]]:
 
 
 @pytest.mark.parametrize("name", ["platform-data.jsonl", "platform-data.txt", "-"])
-def test_json_lines_hold_the_same_as_json(
-    store: Store, tmp_path_factory: pytest.TempPathFactory, name: str
-) -> None:
-    from exact_tui.store.engine import open_store
-
-    other = open_store(f"sqlite:///{tmp_path_factory.mktemp('json')}/json.db")
-    ingest_bytes(other, "platform-data.json", EXAMPLE.read_bytes())
+def test_json_lines_hold_the_same_as_json(store: Store, seeded: Store, name: str) -> None:
     # Documents come before the customers they name: references are resolved per file.
     data = json_lines(example()).replace(b"\n", b"\r\n", 3) + b"\n\n"
     summary = ingest_bytes(store, name, data)
     assert summary.added["invoice"] == 8
-    assert _without_times(store) == _without_times(other)
-    other.dispose()
+    assert _without_times(store) == _without_times(seeded)
 
 
 def test_a_single_record_is_json_lines(store: Store) -> None:

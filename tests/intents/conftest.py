@@ -1,5 +1,5 @@
 """The intents tests start from the export tests' configured store."""
 
-from tests.export.conftest import store, template, world, xw
+from tests.export.conftest import db_url, template, world, xw
 
-__all__ = ["store", "template", "world", "xw"]
+__all__ = ["db_url", "template", "world", "xw"]

@@ -17,9 +17,8 @@ from tests.export.kit import IBAN_LOOSE, NL
 
 
 def _run(store: Store, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        group, ["--db", str(store.sqlite_path), *args], input=stdin, catch_exceptions=False
-    )
+    url = store.engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(group, ["--db", url, *args], input=stdin, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 

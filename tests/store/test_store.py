@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from exact_tui.store import migrations
@@ -29,15 +30,11 @@ from exact_tui.store.models import (
 )
 
 
-def test_migrates_from_empty_to_head(db_url: str) -> None:
-    store = open_store(db_url)
+def test_migrates_from_empty_to_head(empty_db_url: str) -> None:
+    store = open_store(empty_db_url)
     info = store.schema()
     assert info.current == migrations.head_revision()
-    with store.read() as session:
-        tables = {
-            row[0]
-            for row in session.exec(text("SELECT name FROM sqlite_master WHERE type='table'"))
-        }
+    tables = set(inspect(store.engine).get_table_names())
     assert set(metadata.tables) <= tables
     store.dispose()
 
@@ -58,6 +55,7 @@ def test_newer_schema_is_refused(db_url: str) -> None:
         open_store(db_url)
 
 
+@pytest.mark.sqlite_only("SQLite's own settings")
 def test_sqlite_pragmas(store: Store) -> None:
     with store.read() as session:
         assert session.exec(text("PRAGMA journal_mode")).one()[0] == "wal"
@@ -66,6 +64,7 @@ def test_sqlite_pragmas(store: Store) -> None:
         assert session.exec(text("PRAGMA busy_timeout")).one()[0] >= 5000
 
 
+@pytest.mark.sqlite_only("a SQLite store is files; a PostgreSQL one lives in the server")
 def test_files_are_private_from_the_first_write(tmp_path: Path) -> None:
     directory = tmp_path / "fresh" / "data"
     store = open_store(f"sqlite:///{directory / 'x.db'}")
@@ -79,6 +78,7 @@ def test_files_are_private_from_the_first_write(tmp_path: Path) -> None:
     store.dispose()
 
 
+@pytest.mark.sqlite_only("a SQLite store is files; a PostgreSQL one lives in the server")
 def test_existing_directory_keeps_its_mode(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -135,7 +135,11 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
 
 
 def test_foreign_keys_are_enforced(store: Store) -> None:
-    with pytest.raises(Exception, match="FOREIGN KEY"), store.write() as session:
+    # SQLite: "FOREIGN KEY constraint failed"; PostgreSQL: "violates foreign key constraint".
+    with (
+        pytest.raises(IntegrityError, match=r"(?i)foreign key constraint"),
+        store.write() as session,
+    ):
         session.add(BankAccount(iban="X", organization_id=999, content_hash="h"))
 
 
@@ -170,6 +174,7 @@ def test_second_writer_waits_for_the_first(store: Store) -> None:
     assert org.name == "2"  # no lost update
 
 
+@pytest.mark.sqlite_only("only SQLite has an in-memory database to refuse")
 def test_memory_database_is_refused() -> None:
     with pytest.raises(StoreError, match="must be a file"):
         open_store("sqlite://")
@@ -204,10 +209,15 @@ def test_text_search_is_case_insensitive_and_literal(store: Store) -> None:
         sql = str(
             select(Organization).where(ci_like(col(Organization.name), "x")).compile(store.engine)
         )
-    assert "lower(" not in sql and " LIKE " in sql
+    # SQLite's LIKE is case-insensitive already; PostgreSQL needs ILIKE. Neither wraps the
+    # column in lower(), which would cost a third of a scan for nothing.
+    assert "lower(" not in sql
+    assert (" LIKE " if store.is_sqlite else " ILIKE ") in sql
 
 
-def test_cost_rows_cached_inactive_stay_unusable_after_the_active_flag_goes(db_url: str) -> None:
+def test_cost_rows_cached_inactive_stay_unusable_after_the_active_flag_goes(
+    empty_db_url: str,
+) -> None:
     """0002 drops the undocumented Active flag: a row cached as inactive without an end date
     gets one, so it stays refused until the next import says otherwise."""
     from alembic import command
@@ -215,9 +225,7 @@ def test_cost_rows_cached_inactive_stay_unusable_after_the_active_flag_goes(db_u
     from exact_tui.store.engine import create_engine
     from exact_tui.store.models import CostCenter, CostUnit
 
-    if db_url.startswith("sqlite:///"):
-        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(db_url)
+    engine = create_engine(empty_db_url)
     with engine.connect() as conn, conn.begin():
         command.upgrade(migrations.config(conn), "0001")
         for table in ("cost_center", "cost_unit"):
@@ -230,7 +238,7 @@ def test_cost_rows_cached_inactive_stay_unusable_after_the_active_flag_goes(db_u
                 {"no": False, "yes": True},
             )
     engine.dispose()
-    store = open_store(db_url)
+    store = open_store(empty_db_url)
     today = dt.datetime.now(dt.UTC).date()
     with store.read() as session:
         for model in (CostCenter, CostUnit):

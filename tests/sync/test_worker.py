@@ -160,9 +160,10 @@ def _runs(db_url: str) -> int:
 
 
 @pytest.mark.slow
-def test_sigterm_mid_import_leaves_a_consistent_store(large_sandbox: str, tmp_path: Path) -> None:
+def test_sigterm_mid_import_leaves_a_consistent_store(
+    large_sandbox: str, tmp_path: Path, db_url: str
+) -> None:
     env = {**process_env(tmp_path / "home"), **secret_env()}
-    db_url = f"sqlite:///{tmp_path / 'store.db'}"
     code, _, err = cli_connect(large_sandbox, db_url, env)
     assert code == 0, err
     command = [sys.executable, "-m", "exact_tui", "--db", db_url, "worker"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exact_tui import paths
 
@@ -26,7 +26,8 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No infinities or NaN anywhere: every number a setting holds is a real amount of something.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StoreSettings(_Section):
@@ -40,7 +41,7 @@ class ExactSettings(_Section):
     base_url: str = ""
     client_id: str = ""
     redirect_uri: str = "http://localhost:8765/callback"
-    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    timeout_seconds: float = Field(default=30.0, ge=1, le=600)
 
 
 class SecretSettings(_Section):
@@ -68,12 +69,26 @@ class SyncSettings(_Section):
 
 
 class ExportSettings(_Section):
+    """The export's numbers (docs/export.md, Settings): every one has a range, so a typo cannot
+    stall the queue or hammer Exact."""
+
     #: Stop calling an endpoint after this many 4xx in the last hour (Exact blocks after 10).
     error_budget: int = Field(default=8, ge=1, le=10)
-    backoff_base_seconds: float = Field(default=5.0, gt=0)
-    backoff_cap_seconds: float = Field(default=900.0, gt=0)
+    backoff_base_seconds: float = Field(default=5.0, ge=0.1, le=3600)
+    backoff_cap_seconds: float = Field(default=900.0, ge=1, le=86400)
     #: Delay between the two lookups that must both find nothing before an unknown job is re-sent.
-    lookup_safety_delay_seconds: float = Field(default=30.0, ge=0)
+    lookup_safety_delay_seconds: float = Field(default=30.0, ge=0.1, le=3600)
+    #: How long a claim holds without news before another worker may take the job over.
+    lease_seconds: float = Field(default=600.0, ge=5, le=86400)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExportSettings:
+        if self.backoff_cap_seconds < self.backoff_base_seconds:
+            raise ValueError(
+                f"backoff_cap_seconds ({self.backoff_cap_seconds:g}) is below "
+                f"backoff_base_seconds ({self.backoff_base_seconds:g})"
+            )
+        return self
 
 
 class CustomerSettings(_Section):
@@ -94,6 +109,16 @@ class Settings(_Section):
     export: ExportSettings = ExportSettings()
     customers: CustomerSettings = CustomerSettings()
     log: LogSettings = LogSettings()
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_request(self) -> Settings:
+        # A claim is renewed right before each request; it must outlast that request.
+        if self.export.lease_seconds < 2 * self.exact.timeout_seconds:
+            raise ValueError(
+                f"export.lease_seconds ({self.export.lease_seconds:g}) must be at least twice "
+                f"exact.timeout_seconds ({self.exact.timeout_seconds:g})"
+            )
+        return self
 
     def db_url(self) -> str:
         """The store's SQLAlchemy URL: a plain path becomes a SQLite URL."""

@@ -37,6 +37,7 @@ from exact_tui.exact.ratelimit import (
     error_budget_until,
     pace,
     parse_rate_headers,
+    server_offset,
     spend,
 )
 
@@ -116,6 +117,9 @@ class ExactClient:
         )
         self._states: dict[int, RateState] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        #: Seconds Exact's clock is ahead of ours, as its `Date` headers say (rate-limit resets
+        #: are its times).
+        self.clock_offset = 0.0
         #: Requests sent per division (0 for calls outside a division), for run records and
         #: the benchmarks' call counts.
         self.calls: Counter[int] = Counter()
@@ -237,7 +241,8 @@ class ExactClient:
         if method.upper() == "POST":
             # Without it Exact answers a POST with most fields null (API doc §3.1).
             headers["Prefer"] = "return=representation"
-        self._states[key] = spend(self._states[key], now=self._clock())
+        sent_at = self._clock()
+        self._states[key] = spend(self._states[key], now=sent_at)
         self.calls[key] += 1
         started = time.perf_counter()
         try:
@@ -248,11 +253,16 @@ class ExactClient:
             log_call(method, url, None, (time.perf_counter() - started) * 1000, None)
             raise classify_transport(method, exc) from exc
         elapsed = (time.perf_counter() - started) * 1000
+        received_at = self._clock()
+        offset = server_offset(response.headers, sent_at=sent_at, received_at=received_at)
+        # `Date` has whole seconds: a new estimate within a second of the last is noise.
+        if offset is not None and abs(offset - self.clock_offset) > 1.0:
+            self.clock_offset = offset
         state = after_response(
             self._states[key],
-            parse_rate_headers(response.headers),
+            parse_rate_headers(response.headers, offset=self.clock_offset),
             status=response.status_code,
-            now=self._clock(),
+            now=received_at,
         )
         self._states[key] = state
         if key:

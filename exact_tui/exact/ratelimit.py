@@ -4,11 +4,17 @@ Pure parts: reading the six `X-RateLimit-*` headers, deciding how long to wait b
 call, naming an endpoint, and deciding when its error budget is spent. Persistence goes through
 `BudgetRecorder`, which the service layer implements on the store so the console shows the gauges
 and several processes share one error count.
+
+Resets are Exact's clock times. Exact's clock and ours may differ by minutes, so the client
+learns the offset from the `Date` header of every answer (`server_offset`) and reads resets on
+our clock; and whatever a reset says, no wait is longer than the window it belongs to (a minute,
+a day): a wrong offset can slow the queue for a window, never stall it (docs/export.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +25,9 @@ COUNTED_STATUSES: Final = frozenset({400, 401, 403, 404})
 ERROR_WINDOW: Final = dt.timedelta(hours=1)
 #: When a 429 carries no reset header, wait this long before trying again.
 UNKNOWN_RESET_WAIT: Final = dt.timedelta(seconds=60)
+#: The windows Exact counts calls in (API doc §2.1): no reset is further away than these.
+MINUTE_WINDOW: Final = dt.timedelta(minutes=1)
+DAY_WINDOW: Final = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -63,20 +72,41 @@ def _int(value: str | None) -> int | None:
     return int(value)
 
 
-def _window(headers: Mapping[str, str], prefix: str) -> Window | None:
+def server_offset(
+    headers: Mapping[str, str], *, sent_at: dt.datetime, received_at: dt.datetime
+) -> float | None:
+    """Seconds Exact's clock is ahead of ours (negative: behind), from the answer's `Date`
+    header, or None without one. `Date` has whole seconds (the server's time truncated), so
+    its middle is compared with the middle of our request."""
+    value = _header(headers, "Date")
+    if not value:
+        return None
+    try:
+        server = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if server.tzinfo is None:
+        server = server.replace(tzinfo=dt.UTC)
+    ours = sent_at + (received_at - sent_at) / 2
+    return (server - ours).total_seconds() + 0.5
+
+
+def _window(headers: Mapping[str, str], prefix: str, offset: float) -> Window | None:
     remaining = _int(_header(headers, f"{prefix}-Remaining"))
     reset_ms = _int(_header(headers, f"{prefix}-Reset"))
     if remaining is None or reset_ms is None:
         return None
-    # Resets are epoch milliseconds (API doc §2.2; a client that reads seconds waits for years).
-    reset_at = dt.datetime.fromtimestamp(reset_ms / 1000, tz=dt.UTC)
+    # Resets are epoch milliseconds (API doc §2.2; a client that reads seconds waits for years)
+    # of Exact's clock: on ours they come `offset` seconds earlier.
+    reset_at = dt.datetime.fromtimestamp(reset_ms / 1000 - offset, tz=dt.UTC)
     return Window(_int(_header(headers, f"{prefix}-Limit")), max(remaining, 0), reset_at)
 
 
-def parse_rate_headers(headers: Mapping[str, str]) -> RateHeaders:
+def parse_rate_headers(headers: Mapping[str, str], *, offset: float = 0.0) -> RateHeaders:
+    """The budgets an answer carries, with resets on our clock (`offset`: `server_offset`)."""
     return RateHeaders(
-        minutely=_window(headers, "X-RateLimit-Minutely"),
-        daily=_window(headers, "X-RateLimit"),
+        minutely=_window(headers, "X-RateLimit-Minutely", offset),
+        daily=_window(headers, "X-RateLimit", offset),
     )
 
 
@@ -96,12 +126,12 @@ def after_response(
 
 
 def rate_limit_until(state: RateState, headers: RateHeaders, *, now: dt.datetime) -> dt.datetime:
-    """When a 429 ends."""
-    for window in (headers.minutely, headers.daily):
+    """When a 429 ends: the reset it names, never further than that window's length."""
+    for window, length in ((headers.minutely, MINUTE_WINDOW), (headers.daily, DAY_WINDOW)):
         if window is not None and window.reset_at > now:
-            return window.reset_at
+            return min(window.reset_at, now + length)
     if state.daily is not None and state.daily.remaining == 0 and state.daily.reset_at > now:
-        return state.daily.reset_at
+        return min(state.daily.reset_at, now + DAY_WINDOW)
     return now + UNKNOWN_RESET_WAIT
 
 
@@ -135,21 +165,24 @@ def pace(state: RateState, *, now: dt.datetime, reserve: int = 5, margin: float 
     (Exact's clock and ours differ a little). A spent daily budget is not waited out here.
     """
     if state.blocked_until is not None and state.blocked_until > now:
-        wait = (state.blocked_until - now).total_seconds() + margin
-        return Pace(wait, f"rate limited until {state.blocked_until:%H:%M:%S} UTC")
+        until = min(state.blocked_until, now + DAY_WINDOW)
+        wait = (until - now).total_seconds() + margin
+        return Pace(wait, f"rate limited until {until:%H:%M:%S} UTC")
     daily = state.daily
     if daily is not None and daily.remaining <= 0 and daily.reset_at > now:
-        return Pace(0.0, "daily budget spent", daily_until=daily.reset_at)
+        return Pace(0.0, "daily budget spent", daily_until=min(daily.reset_at, now + DAY_WINDOW))
     minutely = state.minutely
     if minutely is None or minutely.reset_at <= now:
         return Pace(0.0)
-    left = (minutely.reset_at - now).total_seconds()
+    # A minute ends within a minute, whatever a reset read on a wrong clock says.
+    reset_at = min(minutely.reset_at, now + MINUTE_WINDOW)
+    left = (reset_at - now).total_seconds()
     if minutely.remaining <= 0:
         return Pace(left + margin, "minutely budget spent")
     if minutely.remaining > reserve:
         return Pace(0.0)
     start = state.last_call_at if state.last_call_at and state.last_call_at < now else now
-    span = (minutely.reset_at - start).total_seconds()
+    span = (reset_at - start).total_seconds()
     next_at = start + dt.timedelta(seconds=span / (minutely.remaining + 1))
     wait = max((next_at - now).total_seconds(), 0.0)
     return Pace(wait, "spreading the last calls of the minute" if wait else "")

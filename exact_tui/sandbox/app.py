@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,22 @@ class _Recorder:
             await self.send(message)
 
 
+def _dated(send: Send, sandbox: Sandbox) -> Send:
+    """Every answer carries `Date`, as any HTTP server's does, from the sandbox's clock: what
+    a client learns Exact's time from (rate-limit resets are Exact's times)."""
+
+    async def dated(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            if not any(name.lower() == b"date" for name, _ in headers):
+                stamp = email.utils.format_datetime(sandbox.now(), usegmt=True)
+                headers.append((b"date", stamp.encode()))
+                message = {**message, "headers": headers}
+        await send(message)
+
+    return dated
+
+
 class FaultLayer:
     """Applies the fault plan to /api/ requests and records every call in the call log.
 
@@ -82,6 +99,8 @@ class FaultLayer:
         self.network = network
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = _dated(send, self.sandbox)
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return

@@ -43,6 +43,8 @@ def _config(
         log_level=log_level,
         access_log=False,
         lifespan="off",
+        # The app sends `Date` from the sandbox's clock (which a test may have moved on).
+        date_header=False,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
         # A commit_then_hang fault may hold an answer for minutes; stopping must not wait for it.

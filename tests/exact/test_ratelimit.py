@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from exact_tui.exact.ratelimit import (
     RateState,
     Window,
@@ -12,6 +14,8 @@ from exact_tui.exact.ratelimit import (
     error_budget_until,
     pace,
     parse_rate_headers,
+    rate_limit_until,
+    server_offset,
     spend,
 )
 
@@ -104,3 +108,30 @@ def test_error_budget_stops_at_the_threshold_and_resumes_as_errors_age() -> None
     assert until == NOW + dt.timedelta(minutes=10)
     old = [NOW - dt.timedelta(hours=2)] * 20
     assert error_budget_until(old, now=NOW, threshold=8) is None
+
+
+def test_the_offset_to_exacts_clock_comes_from_the_date_header() -> None:
+    sent = dt.datetime(2026, 3, 2, 12, 0, 0, 200000, tzinfo=dt.UTC)
+    received = sent + dt.timedelta(milliseconds=200)
+    ahead = {"Date": "Mon, 02 Mar 2026 12:09:40 GMT"}
+    assert server_offset(ahead, sent_at=sent, received_at=received) == pytest.approx(580.2)
+    assert server_offset({}, sent_at=sent, received_at=received) is None
+    assert server_offset({"date": "yesterday"}, sent_at=sent, received_at=received) is None
+
+
+def test_resets_are_read_on_our_clock() -> None:
+    headers = parse_rate_headers(FULL, offset=580)
+    assert headers.minutely is not None
+    assert headers.minutely.reset_at == MINUTE_RESET - dt.timedelta(seconds=580)
+
+
+def test_no_wait_is_longer_than_its_window() -> None:
+    far = MINUTE_RESET + dt.timedelta(minutes=10)  # a reset read on a wrong clock
+    spent = RateState(minutely=Window(60, 0, far))
+    assert pace(spent, now=NOW, margin=1.0).wait == 61.0
+    spreading = RateState(minutely=Window(60, 3, far), last_call_at=NOW)
+    assert pace(spreading, now=NOW).wait <= 60 / 4
+    blocked = RateState(blocked_until=NOW + dt.timedelta(days=3))
+    assert pace(blocked, now=NOW, margin=0).wait == 86400
+    headers = parse_rate_headers(FULL, offset=-3600)  # resets an hour later than they are
+    assert rate_limit_until(RateState(), headers, now=NOW) == NOW + dt.timedelta(minutes=1)

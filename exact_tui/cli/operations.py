@@ -74,6 +74,7 @@ def worker(app: AppContext, until_idle: bool) -> None:
     from exact_tui.logging_setup import configure_logging
     from exact_tui.secret_store import RedactingFilter, SecretStoreError
     from exact_tui.services.runtime import build_worker
+    from exact_tui.services.worker import WorkLeft
 
     settings = app.settings
     log_file = configure_logging(settings)
@@ -91,10 +92,10 @@ def worker(app: AppContext, until_idle: bool) -> None:
     logging.getLogger("exact_tui").addHandler(console_handler)
     runner, link = build_worker(store, secrets, worker_setup(settings))
 
-    async def main() -> None:
+    async def main() -> WorkLeft | None:
         runner.install_signal_handlers()
         try:
-            await runner.run(until_idle=until_idle)
+            return await runner.run(until_idle=until_idle)
         finally:
             await link.close()
 
@@ -103,7 +104,13 @@ def worker(app: AppContext, until_idle: bool) -> None:
         + ("; until idle" if until_idle else "; SIGTERM or ctrl+c stops"),
         err=True,
     )
-    asyncio.run(main())
+    left = asyncio.run(main())
+    if left is not None:
+        # Idle with work left: say why (a spent budget waits for its reset; a paused or broken
+        # connection waits for a person, exit 1).
+        click.echo(f"exact-tui worker: {left.message}", err=True)
+        if left.blocked:
+            sys.exit(1)
 
 
 @click.command()

@@ -92,6 +92,7 @@ def worker_setup(settings: Settings) -> WorkerSetup:
             backoff_base=settings.export.backoff_base_seconds,
             backoff_cap=settings.export.backoff_cap_seconds,
             lookup_safety_delay=settings.export.lookup_safety_delay_seconds,
+            lease_seconds=settings.export.lease_seconds,
             on_ambiguous=settings.customers.on_ambiguous,
             timezone=settings.sync.timezone,
         ),

@@ -47,6 +47,9 @@ class OutcomeKind(StrEnum):
     #: Exact refused the access token and gives no new one yet (or a reconnect brings one).
     AUTH_WAIT = "auth_wait"
     ACCESS_DENIED = "access_denied"
+    #: This process cannot use the connection (its data key does not open the tokens):
+    #: nothing was sent.
+    UNUSABLE = "unusable"
 
 
 class EventOutcome(StrEnum):
@@ -219,14 +222,14 @@ def after_attempt(
             last_error=outcome.message,
             http_status=status,
         )
-    if kind in (OutcomeKind.RECONNECT, OutcomeKind.AUTH_WAIT):
+    if kind in (OutcomeKind.RECONNECT, OutcomeKind.AUTH_WAIT, OutcomeKind.UNUSABLE):
         # No next_attempt_at: the job goes as soon as the connection can (the service holds
         # every division until then).
-        default = (
-            "exports paused: the connection needs a reconnect"
-            if kind is OutcomeKind.RECONNECT
-            else "waits for a new access token from Exact"
-        )
+        default = {
+            OutcomeKind.RECONNECT: "exports paused: the connection needs a reconnect",
+            OutcomeKind.AUTH_WAIT: "waits for a new access token from Exact",
+            OutcomeKind.UNUSABLE: "exports stopped: the connection is in error",
+        }[kind]
         return Transition(
             JobState.PENDING,
             EventOutcome.PAUSED,
@@ -331,7 +334,7 @@ def lookup_failed(
     lookup is tried again later."""
     if outcome.kind in (OutcomeKind.RATE_LIMITED, OutcomeKind.ERROR_BUDGET):
         next_at = outcome.until or now
-    elif outcome.kind in (OutcomeKind.RECONNECT, OutcomeKind.AUTH_WAIT):
+    elif outcome.kind in (OutcomeKind.RECONNECT, OutcomeKind.AUTH_WAIT, OutcomeKind.UNUSABLE):
         next_at = None
     else:
         next_at = _retry_at(outcome, job, now, policy, jitter)

@@ -52,6 +52,13 @@ class ReconnectNeeded(ExactError):
     category = Category.AUTH
 
 
+class ConnectionUnusable(ExactError):
+    """The stored connection cannot be used by this process (the data key does not open the
+    stored tokens): nothing was sent, and nothing will be until a person acts."""
+
+    category = Category.AUTH
+
+
 class AccessDenied(ExactError):
     """Exact refuses this user or division (403); `reason` is Exact's `Reason` header."""
 

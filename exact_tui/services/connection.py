@@ -22,7 +22,7 @@ from sqlmodel import Session, col, delete, select
 
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.domain.text import clean_text
-from exact_tui.exact.errors import AccessDenied, ExactError, ReconnectNeeded
+from exact_tui.exact.errors import AccessDenied, ConnectionUnusable, ExactError, ReconnectNeeded
 from exact_tui.exact.http import ExactClient, NowFn, utc_now
 from exact_tui.exact.oauth import (
     REGION_HOSTS,
@@ -357,6 +357,18 @@ class ConnectionService:
                 row.accessible = False
                 row.access_reason = error.message[:500]
                 session.add(row)
+
+    def note_unusable(self, error: ConnectionUnusable) -> None:
+        """This process cannot use the stored connection (its data key does not open the
+        tokens): Error, with the reason, until the key opens them again."""
+        now = self._clock()
+        with self._store.write() as session:
+            conn = session.get(ExactConnection, CONNECTION_ID)
+            if conn is not None and conn.status is not ConnectionStatus.INACTIVE:
+                conn.status = ConnectionStatus.ERROR
+                conn.reason = error.message[:1000]
+                conn.updated_at = now
+                session.add(conn)
 
     def note_reconnect_needed(self, error: ReconnectNeeded) -> None:
         now = self._clock()

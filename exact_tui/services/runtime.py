@@ -18,6 +18,7 @@ from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.exact_session import ExactSession, exact_session
 from exact_tui.services.export import ExportOptions, ExportService
 from exact_tui.services.masterdata import MasterDataImporter
+from exact_tui.services.tokens import KEY_REASON, set_status, tokens_problem
 from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
 from exact_tui.store.engine import Store
 from exact_tui.store.models import CONNECTION_ID, ExactConnection
@@ -64,12 +65,28 @@ class ExactLink:
 
     async def session(self) -> ExactSession | None:
         """The open session, opening it if the connection is usable; None (and closed) when
-        it is not. A problem is logged once, not on every poll."""
-        if self.status() is not ConnectionStatus.CONNECTED:
+        it is not. A problem is logged once, not on every poll.
+
+        Before a session opens, the data key must open the stored tokens: if it does not, the
+        connection shows Error with the reason and nothing is claimed or sent (a job must
+        never look "sent" for a key problem). Once the key opens them again (the right key
+        restored, a reconnect), the connection is Connected again."""
+        status, reason = self._status_and_reason()
+        key_problem = status is ConnectionStatus.ERROR and (reason or "").startswith(KEY_REASON)
+        if status is not ConnectionStatus.CONNECTED and not key_problem:
             await self.close()
             return None
-        if self._session is not None:
+        if self._session is not None and not key_problem:
             return self._session
+        problem = await asyncio.to_thread(tokens_problem, self.store, self.secrets)
+        if problem is not None:
+            await self.close()
+            if not key_problem or reason != problem[:1000]:
+                await asyncio.to_thread(self._set_status, ConnectionStatus.ERROR, problem)
+            self._note(f"cannot use the connection: {problem}")
+            return None
+        if key_problem:
+            await asyncio.to_thread(self._set_status, ConnectionStatus.CONNECTED, None)
         stack = AsyncExitStack()
         try:
             self._session = await stack.enter_async_context(
@@ -90,6 +107,14 @@ class ExactLink:
         self._stack = stack
         self._last_problem = None
         return self._session
+
+    def _status_and_reason(self) -> tuple[ConnectionStatus | None, str | None]:
+        with self.store.read() as session:
+            conn = session.get(ExactConnection, CONNECTION_ID)
+            return (conn.status, conn.reason) if conn else (None, None)
+
+    def _set_status(self, status: ConnectionStatus, reason: str | None) -> None:
+        set_status(self.store, status, reason[:1000] if reason else None, now=self.clock.now())
 
     async def client(self) -> ExactClient:
         session = await self.session()

@@ -24,7 +24,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from exact_tui.domain.states import ConnectionStatus
-from exact_tui.exact.errors import ReconnectNeeded, Transient
+from exact_tui.exact.errors import ConnectionUnusable, ReconnectNeeded, Transient
 from exact_tui.exact.http import NowFn, utc_now
 from exact_tui.exact.oauth import (
     OAuthClient,
@@ -36,7 +36,7 @@ from exact_tui.exact.oauth import (
     idle_refresh_due,
     refresh_due,
 )
-from exact_tui.secret_store import TokenCipher, register_secret
+from exact_tui.secret_store import SecretStore, SecretStoreError, TokenCipher, register_secret
 from exact_tui.store.engine import Store
 from exact_tui.store.models import CONNECTION_ID, ExactConnection, OAuthToken
 
@@ -50,6 +50,8 @@ MAX_TOKEN_WAIT: Final = 60.0
 CLOCK_SKEW: Final = dt.timedelta(seconds=5)
 #: The daily refresh of an idle connection (design §5): the 30-day refresh-token expiry never hits.
 IDLE_REFRESH_AGE: Final = dt.timedelta(days=1)
+#: The connection's reason when this process's data key cannot decrypt the stored tokens.
+KEY_REASON: Final = "the data key does not open the stored tokens"
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -156,9 +158,15 @@ def load_token(session: Session, cipher: TokenCipher) -> StoredToken:
     words = _reconnect_words(conn, token)
     if words is not None or token is None:
         raise ReconnectNeeded(words or "no tokens are stored")
-    values = cipher.decrypt(
-        token.blob, stored_key_id=token.key_id, connection_id=CONNECTION_ID, version=token.version
-    )
+    try:
+        values = cipher.decrypt(
+            token.blob,
+            stored_key_id=token.key_id,
+            connection_id=CONNECTION_ID,
+            version=token.version,
+        )
+    except SecretStoreError as exc:
+        raise ConnectionUnusable(f"{KEY_REASON}: {exc}") from None
     for value in values.values():
         register_secret(value)
     return StoredToken(
@@ -168,6 +176,25 @@ def load_token(session: Session, cipher: TokenCipher) -> StoredToken:
         issued_at=token.issued_at,
         expires_at=token.expires_at,
     )
+
+
+def tokens_problem(store: Store, secrets: SecretStore) -> str | None:
+    """Why this process cannot use the stored tokens (its data key does not open them), in
+    the words the connection's status shows; None when it can, or when there are none (a
+    reconnect is then what is missing)."""
+    try:
+        cipher = TokenCipher(secrets.data_key())
+        with store.read() as session:
+            if session.get(OAuthToken, CONNECTION_ID) is None:
+                return None
+            load_token(session, cipher)
+    except SecretStoreError as exc:
+        return f"{KEY_REASON}: {exc}"
+    except ConnectionUnusable as exc:
+        return exc.message
+    except ReconnectNeeded:
+        return None
+    return None
 
 
 def save_token(

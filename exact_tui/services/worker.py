@@ -81,6 +81,15 @@ class SyncRunner(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class WorkLeft:
+    """Why jobs are still open when the worker goes idle. `blocked`: nothing moves until a
+    person acts (exports paused, the connection unusable); otherwise they wait for a time."""
+
+    message: str
+    blocked: bool = False
+
+
 class ExportRunner(Protocol):
     def recover(self, dead_owners: set[str]) -> int:
         """Jobs claimed by workers that died: hand them to the state machine (→ unknown)."""
@@ -96,6 +105,10 @@ class ExportRunner(Protocol):
 
     async def process_next(self, division: int, owner: str) -> bool:
         """Claim and send one due job of the division; False when there was none."""
+        ...
+
+    def work_left(self) -> WorkLeft | None:
+        """Why open jobs are not due now, or None when there are none."""
         ...
 
 
@@ -151,11 +164,13 @@ class Worker:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
 
-    async def run(self, *, until_idle: bool = False) -> None:
-        """Work until stopped (or, with `until_idle`, until nothing is due). A storage error
-        (disk full, store read-only or damaged) never ends a long-running worker: it waits,
-        longer each time, says so on its heartbeat, and goes on when the store is usable again.
-        With `until_idle` it stops at once and raises `StorageUnavailable` with the reason."""
+    async def run(self, *, until_idle: bool = False) -> WorkLeft | None:
+        """Work until stopped (or, with `until_idle`, until nothing is due, returning why jobs
+        are left open then, None when none are). A storage error (disk full, store read-only
+        or damaged) never ends a long-running worker: it waits, longer each time, says so on
+        its heartbeat, and goes on when the store is usable again. With `until_idle` it stops
+        at once and raises `StorageUnavailable` with the reason."""
+        left: WorkLeft | None = None
         started = False
         beat: asyncio.Task[None] | None = None
         try:
@@ -177,6 +192,7 @@ class Worker:
                     await self._back_off(failure)
                     continue
                 if until_idle and not busy:
+                    left = self.export.work_left()
                     break
                 await self._pause(self.options.poll_seconds)
         finally:
@@ -187,6 +203,7 @@ class Worker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await beat
             self._final_beat()
+        return left
 
     def _start(self) -> None:
         self._beat("running")

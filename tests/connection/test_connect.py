@@ -10,11 +10,16 @@ import pytest
 from sqlmodel import select
 
 from exact_tui.domain.states import ConnectionStatus
-from exact_tui.exact.errors import AccessDenied, ReconnectNeeded, reason_in_words
-from exact_tui.secret_store import KeyMismatch, TokenCipher
+from exact_tui.exact.errors import (
+    AccessDenied,
+    ConnectionUnusable,
+    ReconnectNeeded,
+    reason_in_words,
+)
+from exact_tui.secret_store import TokenCipher
 from exact_tui.services.connection import ConnectError, export_gate
 from exact_tui.services.status import status_report
-from exact_tui.services.tokens import load_token
+from exact_tui.services.tokens import KEY_REASON, load_token
 from exact_tui.store.models import Audit, AuthAttempt, ExactConnection, OAuthToken, SyncRequest
 from tests.connection.kit import ACTOR, BASE_URL, World
 
@@ -178,8 +183,11 @@ def test_export_gate() -> None:
 async def test_the_tokens_are_readable_only_with_the_key_they_were_stored_with(
     connected: World,
 ) -> None:
-    with connected.store.read() as session, pytest.raises(KeyMismatch):
+    # A key problem, not a connection that needs a reconnect: nothing was or will be sent.
+    with connected.store.read() as session, pytest.raises(ConnectionUnusable) as raised:
         load_token(session, TokenCipher(os.urandom(32)))
+    assert raised.value.message.startswith(KEY_REASON)
+    assert "stored with another data key" in raised.value.message
 
 
 async def test_a_blocked_user_puts_the_whole_connection_in_error(connected: World) -> None:

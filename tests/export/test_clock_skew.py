@@ -8,8 +8,11 @@ import datetime as dt
 import random
 
 from exact_tui.domain.states import JobState
-from exact_tui.services.export import ExportService
+from exact_tui.secret_store import open_secret_store
+from exact_tui.services.export import ExportOptions, ExportService
 from exact_tui.services.export.api import ExactApi
+from exact_tui.services.runtime import LinkOptions, WorkerSetup, build_worker
+from exact_tui.services.worker import WorkerOptions
 from tests.connection.kit import World
 from tests.export.kit import OWNER, customer, export_world, invoice
 
@@ -60,11 +63,6 @@ async def test_a_clock_far_ahead_at_exact_does_not_stall_the_queue(world: World)
 
 
 async def test_until_idle_with_work_left_says_why(world: World) -> None:
-    from exact_tui.secrets import open_secret_store
-    from exact_tui.services.export import ExportOptions
-    from exact_tui.services.runtime import LinkOptions, WorkerSetup, build_worker
-    from exact_tui.services.worker import WorkerOptions
-
     async with export_world(world) as xw:
         xw.sandbox.set_limits(daily=3)
         xw.sandbox.clear_limit_counters()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from exact_tui.domain.matching import Decision
@@ -42,6 +42,7 @@ from exact_tui.exact import entries
 from exact_tui.exact.errors import (
     AccessDenied,
     Ambiguous,
+    ConnectionUnusable,
     ErrorBudgetSpent,
     ExactError,
     RateLimited,
@@ -69,6 +70,7 @@ from exact_tui.services.export.documents import (
     load_facts,
     load_routes,
 )
+from exact_tui.services.worker import WorkLeft
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     CONNECTION_ID,
@@ -94,6 +96,8 @@ SENDABLE = (JobState.PENDING, JobState.RETRY_WAIT)
 #: An invoice in one of these states is on its way to Exact: its payments and write-offs wait
 #: for it, so they can carry its entry number (OurRef) and Exact can match them.
 ON_ITS_WAY = (JobState.PENDING, JobState.RETRY_WAIT, JobState.IN_FLIGHT, JobState.UNKNOWN)
+#: Jobs the worker still has to do something about (not waiting for a person).
+OPEN = ON_ITS_WAY
 
 ClientSource = Callable[[], Awaitable[ExactApi | None]]
 
@@ -221,6 +225,8 @@ def outcome_of(exc: ExactError, *, division: int, entry_sent: bool) -> Outcome:
     status = exc.status
     if isinstance(exc, ReconnectNeeded):
         return Outcome(OutcomeKind.RECONNECT, exc.message, status)
+    if isinstance(exc, ConnectionUnusable):
+        return Outcome(OutcomeKind.UNUSABLE, exc.message, status, cause=exc.message[:300])
     if isinstance(exc, AccessDenied):
         return Outcome(
             OutcomeKind.ACCESS_DENIED,
@@ -269,8 +275,6 @@ def outcome_of(exc: ExactError, *, division: int, entry_sent: bool) -> Outcome:
             cause=f"Exact refused the access token: a new one from {exc.retry_at:%H:%M:%S} "
             "UTC, or reconnect now",
         )
-    if isinstance(exc, Transient):
-        return Outcome(OutcomeKind.NOT_SENT, exc.message, status)
     return Outcome(OutcomeKind.NOT_SENT, exc.message, status)
 
 
@@ -335,6 +339,37 @@ class ExportService:
             return False
         token = session.get(OAuthToken, CONNECTION_ID)
         return self._holds.auth_held(token.version if token else None, self.clock.now())
+
+    def work_left(self) -> WorkLeft | None:
+        """Why jobs are still open when nothing is due (what `worker --until-idle` says as it
+        exits), or None when none are."""
+        now = self.clock.now()
+        with self.store.read() as session:
+            count = session.exec(
+                select(func.count()).select_from(ExportJob).where(col(ExportJob.state).in_(OPEN))
+            ).one()
+            if not count:
+                return None
+            jobs = f"{count} job{'s' if count != 1 else ''} left waiting"
+            gate = self._gate(session.get(ExactConnection, CONNECTION_ID))
+            if gate is not None:
+                return WorkLeft(f"{jobs}: {gate}", blocked=True)
+            if self._auth_held(session):
+                until = self._holds.auth_until
+                assert until is not None
+                return WorkLeft(f"{jobs}: Exact gives a new access token from {until:%H:%M:%S} UTC")
+            soonest = session.exec(
+                select(ExportJob)
+                .where(col(ExportJob.state).in_(OPEN), col(ExportJob.next_attempt_at) > now)
+                .order_by(col(ExportJob.next_attempt_at))
+                .limit(1)
+            ).first()
+        if soonest is None or soonest.next_attempt_at is None:
+            return WorkLeft(f"{jobs}")
+        why = soonest.cause or soonest.state.value
+        return WorkLeft(
+            f"{jobs}; the next is due at {soonest.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC ({why})"
+        )
 
     # ---------------------------------------------------------------- recovery
 
@@ -786,6 +821,8 @@ class ExportService:
             self._holds.auth_version = token.version if token else None
         elif outcome.kind is OutcomeKind.RECONNECT:
             self._connection.note_reconnect_needed(ReconnectNeeded(outcome.message))
+        elif outcome.kind is OutcomeKind.UNUSABLE:
+            self._connection.note_unusable(ConnectionUnusable(outcome.message))
         elif outcome.kind is OutcomeKind.ACCESS_DENIED:
             self._connection.note_access_denied(division, AccessDenied(outcome.message))
 

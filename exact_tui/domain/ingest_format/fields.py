@@ -1,0 +1,249 @@
+"""The field types of the ingest format: each checks and cleans one value, and refuses it
+with a message that names what was expected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+from stdnum import iban as stdnum_iban
+from stdnum import vatin
+from stdnum.exceptions import ValidationError as NumberError
+from stdnum.util import get_cc_module
+
+from exact_tui.domain.money import AmountError, parse_amount
+from exact_tui.domain.states import WriteOffKind
+from exact_tui.domain.text import clean_text
+from exact_tui.domain.vat import normalise_vat
+
+#: How many characters of a refused value a message quotes.
+_PREVIEW = 40
+
+
+@dataclass(frozen=True, slots=True)
+class NonFinite:
+    """A JSON NaN / Infinity token, kept as a value so validation can name the field."""
+
+    token: str
+
+
+def describe(value: object) -> str:
+    """A refused value as a message quotes it: short, and safe to print on a terminal."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, NonFinite):
+        return value.token
+    if isinstance(value, Decimal | int | float):
+        text = str(value)
+        return f"the number {text if len(text) <= _PREVIEW else text[:_PREVIEW] + '…'}"
+    if isinstance(value, str):
+        if len(value) > 10 * _PREVIEW:
+            return f"a text of {len(value):,} characters"
+        return f'"{safe_text(value)}"'
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def safe_text(text: str) -> str:
+    """User text fit for a message: cleaned, short, and printable in any UTF-8 terminal."""
+    cleaned = clean_text(text)
+    cleaned = cleaned if len(cleaned) <= _PREVIEW else cleaned[:_PREVIEW] + "…"
+    return cleaned.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def refuse(message: str) -> PydanticCustomError:
+    # The message goes in through the context: user input in it may hold braces.
+    return PydanticCustomError("ingest", "{reason}", {"reason": message})
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(value: object, limit: int) -> str:
+    if not isinstance(value, str):
+        raise refuse(f"expected text, got {describe(value)}")
+    # Printable ASCII is already clean and normal: skip the regexes for the common case.
+    if value.isascii() and value.isprintable():
+        text = value.strip()
+    else:
+        text = clean_text(value).strip()
+        # A lone surrogate (a stray "\\ud800" escape) cannot be stored or printed as UTF-8.
+        if _SURROGATE.search(text):
+            raise refuse("expected valid Unicode text, got an unpaired surrogate escape")
+    if len(text) > limit:
+        raise refuse(f"expected at most {limit} characters, got {len(text):,}")
+    return text
+
+
+def required_text(limit: int) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        text = _clean(value, limit)
+        if not text:
+            raise refuse("expected a non-empty text")
+        return text
+
+    return check
+
+
+def optional_text(limit: int) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        return None if value is None else (_clean(value, limit) or None)
+
+    return check
+
+
+def _amount(value: object) -> Decimal:
+    if isinstance(value, NonFinite):
+        raise refuse(f"expected a finite amount, got {value.token}")
+    if isinstance(value, bool) or not isinstance(value, str | Decimal | int | float):
+        raise refuse(f"expected an amount (a decimal string or number), got {describe(value)}")
+    if isinstance(value, str) and len(value) > _PREVIEW:
+        raise refuse(f"expected an amount like 12.50, got {describe(value)}")
+    try:
+        return parse_amount(value)
+    except AmountError as exc:
+        raise refuse(str(exc)) from None
+
+
+def _optional_amount(value: object) -> Decimal | None:
+    return None if value is None else _amount(value)
+
+
+def _nonzero_amount(value: object) -> Decimal:
+    amount = _amount(value)
+    if not amount:
+        raise refuse("expected a non-zero amount")
+    return amount
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def _date(value: object) -> dt.date:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise refuse(f"expected a date as YYYY-MM-DD, got {describe(value)}")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise refuse(f"expected a real date as YYYY-MM-DD, got {describe(value)} ({exc})") from None
+
+
+def _optional_date(value: object) -> dt.date | None:
+    return None if value is None else _date(value)
+
+
+_CURRENCY = re.compile(r"[A-Z]{3}", re.ASCII)
+_COUNTRY = re.compile(r"[A-Za-z]{2}", re.ASCII)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _currency(value: object) -> str:
+    if value is None:
+        return "EUR"
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
+        raise refuse(
+            f"expected a currency code of three capital letters like EUR, got {describe(value)}"
+        )
+    return value
+
+
+def _country(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _COUNTRY.fullmatch(value):
+        raise refuse(f"expected a two-letter ISO country code like NL, got {describe(value)}")
+    return value.upper()
+
+
+_optional_name = optional_text(200)
+_iban_text = required_text(50)
+
+
+def _email(value: object) -> str | None:
+    text = _optional_name(value)
+    if text is not None and not _EMAIL.fullmatch(text):
+        raise refuse(f"expected an e-mail address, got {describe(text)}")
+    return text
+
+
+def _iban(value: object) -> str:
+    text = _iban_text(value)
+    try:
+        return str(stdnum_iban.validate(text))
+    except NumberError as exc:
+        raise refuse(
+            f"expected a valid IBAN, got {describe(text)} ({_number_reason(exc)})"
+        ) from None
+
+
+def _iban_reference(value: object) -> str:
+    # Compacted like the IBANs it refers to; whether it exists is the reference check's part.
+    return str(stdnum_iban.compact(_iban_text(value)))
+
+
+def _write_off_kind(value: object) -> WriteOffKind:
+    if isinstance(value, str):
+        try:
+            return WriteOffKind(value)
+        except ValueError:
+            pass
+    kinds = " or ".join(f'"{k.value}"' for k in WriteOffKind)
+    raise refuse(f"expected {kinds}, got {describe(value)}")
+
+
+# Prefixes python-stdnum files under another country: Greece (EL) and Northern Ireland (XI).
+_VAT_MODULES = {"el": "gr", "xi": "gb"}
+
+
+def vat_problem(vat_number: str, country: str | None) -> str | None:
+    """Why a VAT number is invalid, or None when it is valid or cannot be checked.
+
+    Checked where python-stdnum knows the country (the number's prefix, else the customer's
+    country); a number from a country it does not know is stored as given.
+    """
+    normalised = normalise_vat(vat_number, country) or ""
+    prefix = normalised[:2].lower()
+    if not prefix.isalpha() or get_cc_module(_VAT_MODULES.get(prefix, prefix), "vat") is None:
+        return None
+    try:
+        vatin.validate(normalised)
+    except NumberError as exc:
+        reason = _number_reason(exc)
+        return (
+            f"expected a valid {prefix.upper()} VAT number, got {describe(vat_number)} ({reason})"
+        )
+    return None
+
+
+def _number_reason(exc: NumberError) -> str:
+    # python-stdnum's messages are sentences ("The number's checksum … is invalid.").
+    return str(exc).rstrip(".").lower().replace("the number's ", "")
+
+
+Code = Annotated[str, BeforeValidator(required_text(64))]
+OptionalCode = Annotated[str | None, BeforeValidator(optional_text(64))]
+Name = Annotated[str, BeforeValidator(required_text(200))]
+OptionalName = Annotated[str | None, BeforeValidator(optional_text(200))]
+Description = Annotated[str | None, BeforeValidator(optional_text(500))]
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+OptionalAmount = Annotated[Decimal | None, BeforeValidator(_optional_amount)]
+NonZeroAmount = Annotated[Decimal, BeforeValidator(_nonzero_amount)]
+Date = Annotated[dt.date, BeforeValidator(_date)]
+OptionalDate = Annotated[dt.date | None, BeforeValidator(_optional_date)]
+Currency = Annotated[str, BeforeValidator(_currency)]
+Country = Annotated[str | None, BeforeValidator(_country)]
+Email = Annotated[str | None, BeforeValidator(_email)]
+Iban = Annotated[str, BeforeValidator(_iban)]
+IbanReference = Annotated[str, BeforeValidator(_iban_reference)]
+Kind = Annotated[WriteOffKind, BeforeValidator(_write_off_kind)]

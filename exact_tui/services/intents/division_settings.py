@@ -1,0 +1,98 @@
+"""A division's journals and GL accounts: showing and changing them."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlmodel import Session
+
+from exact_tui.domain.preflight import GL_RECEIVABLE, JOURNAL_GENERAL, JOURNAL_SALES, SETTING_LABELS
+from exact_tui.domain.states import Category
+from exact_tui.services import audit
+from exact_tui.services.intents.base import (
+    IntentBase,
+    IntentRefused,
+    IntentResult,
+    gl_by_code,
+    journal_by_code,
+)
+from exact_tui.store.engine import Store
+from exact_tui.store.models import DivisionSettings
+
+SETTING_FIELDS: Final = tuple(SETTING_LABELS)
+
+
+class SettingsIntents(IntentBase):
+    def set_settings(self, division: int, **changes: str | None) -> IntentResult:
+        """Change a division's journals and GL accounts (Exact codes); None leaves a value as
+        it is, "" clears it."""
+        unknown = set(changes) - set(SETTING_FIELDS)
+        if unknown:
+            raise IntentRefused(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        given = {k: (v.strip() if v else "") for k, v in changes.items() if v is not None}
+        target = str(division)
+        if not given:
+            raise IntentRefused("no setting given")
+        with self._writing("settings", target) as session:
+            self._division(session, division)
+            for name, code in given.items():
+                problem = _setting_problem(session, division, name, code) if code else None
+                if problem is not None:
+                    raise IntentRefused(f"{SETTING_LABELS[name]} {code}: {problem}")
+            row = session.get(DivisionSettings, division) or DivisionSettings(
+                division=division, updated_by=self.actor.name
+            )
+            previous = {name: getattr(row, name) for name in given}
+            for name, code in given.items():
+                setattr(row, name, code or None)
+            row.updated_by = self.actor.name
+            row.updated_at = self.clock.now()
+            session.add(row)
+            blocked = self._blocked(
+                session, division=division, categories=(Category.MAPPING,), kinds=("setting",)
+            )
+            moved = self._requeue(
+                session, blocked, f"settings of division {division} changed by {self.actor.name}"
+            )
+            audit.record(
+                session,
+                self.actor,
+                "settings",
+                target=target,
+                detail={"changes": given, "previous": previous, "requeued": moved},
+            )
+        words = ", ".join(f"{SETTING_LABELS[k]} {v or '(none)'}" for k, v in given.items())
+        return IntentResult(f"division {division}: {words}; {moved} job(s) back to pending", moved)
+
+
+def current_settings(store: Store, division: int) -> dict[str, str | None]:
+    """A division's settings as saved (None where not set)."""
+    with store.read() as session:
+        row = session.get(DivisionSettings, division)
+    return {name: getattr(row, name) if row else None for name in SETTING_FIELDS}
+
+
+_SETTING_RULES: Final = {
+    "sales_journal": ("journal", JOURNAL_SALES),
+    "general_journal": ("journal", JOURNAL_GENERAL),
+    "receivables_gl": ("gl", GL_RECEIVABLE),
+    "write_off_gl": ("gl", None),
+    "collection_costs_gl": ("gl", None),
+}
+
+
+def _setting_problem(session: Session, division: int, name: str, code: str) -> str | None:
+    what, wanted = _SETTING_RULES[name]
+    if what == "journal":
+        journal = journal_by_code(session, division, code)
+        if journal is None:
+            return f"division {division} has no such journal"
+        if journal.type != wanted:
+            return f"a journal of type {journal.type}, not {wanted}"
+        return "blocked in Exact" if journal.is_blocked else None
+    gl = gl_by_code(session, division, code)
+    if gl is None:
+        return f"division {division} has no such GL account"
+    if wanted is not None and gl.type != wanted:
+        return f"a GL account of type {gl.type}, not {wanted} (receivables)"
+    return "blocked in Exact" if gl.is_blocked else None

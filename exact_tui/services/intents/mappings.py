@@ -1,0 +1,131 @@
+"""Mapping a platform code to an Exact code in a division."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+from sqlmodel import Session, col, select
+
+from exact_tui.domain.preflight import GL_REVENUE
+from exact_tui.domain.states import Category, MappingKind
+from exact_tui.services import audit
+from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult, gl_by_code
+from exact_tui.store.models import CostCenter, CostUnit, VATCode
+from exact_tui.store.models import Mapping as MappingRow
+
+_KIND_WORDS: Final = {
+    MappingKind.GL: "GL",
+    MappingKind.VAT: "VAT code",
+    MappingKind.COST_CENTER: "cost center",
+    MappingKind.COST_UNIT: "cost unit",
+}
+
+
+class MappingIntents(IntentBase):
+    def map(
+        self, division: int, kind: MappingKind, platform_code: str, exact_code: str
+    ) -> IntentResult:
+        """Map a platform code to an Exact code in a division; only a usable target of the
+        right kind is accepted (a revenue GL account: mapped GL codes go on sales lines)."""
+        platform_code, exact_code = platform_code.strip(), exact_code.strip()
+        words = _KIND_WORDS[kind]
+        target = f"{division} {kind.value} {platform_code}"
+        with self._writing("map", target) as session:
+            if not platform_code or not exact_code:
+                raise IntentRefused("give both the platform code and the Exact code")
+            self._division(session, division)
+            problem = _mapping_problem(session, division, kind, exact_code, self.clock.now())
+            if problem is not None:
+                raise IntentRefused(f"{words} {exact_code}: {problem}")
+            row = session.exec(
+                select(MappingRow).where(
+                    col(MappingRow.division) == division,
+                    col(MappingRow.kind) == kind,
+                    col(MappingRow.platform_code) == platform_code,
+                )
+            ).first()
+            previous = row.exact_code if row else None
+            if row is None:
+                row = MappingRow(
+                    division=division,
+                    kind=kind,
+                    platform_code=platform_code,
+                    exact_code=exact_code,
+                    updated_by=self.actor.name,
+                )
+            row.exact_code = exact_code
+            row.updated_by = self.actor.name
+            row.updated_at = self.clock.now()
+            session.add(row)
+            blocked = self._blocked(
+                session,
+                division=division,
+                categories=(Category.MAPPING,),
+                kinds=(kind.value,),
+                code=platform_code,
+            )
+            moved = self._requeue(
+                session,
+                blocked,
+                f"{words} {platform_code} → {exact_code} mapped by {self.actor.name}",
+            )
+            audit.record(
+                session,
+                self.actor,
+                "map",
+                target=target,
+                detail={"exact_code": exact_code, "previous": previous, "requeued": moved},
+            )
+        return IntentResult(
+            f"{words} {platform_code} → {exact_code} in division {division} saved; "
+            f"{moved} job(s) back to pending",
+            moved,
+        )
+
+
+def _mapping_problem(
+    session: Session, division: int, kind: MappingKind, code: str, now: dt.datetime
+) -> str | None:
+    """Why `code` cannot be the target of a `kind` mapping in `division`, or None."""
+    if kind is MappingKind.GL:
+        gl = gl_by_code(session, division, code)
+        if gl is None:
+            return "not in Exact"
+        if gl.is_blocked:
+            return "blocked in Exact"
+        if gl.type != GL_REVENUE:
+            return f"not a revenue account (type {gl.type}): Exact refuses it on sales lines"
+        return None
+    if kind is MappingKind.VAT:
+        vat = next(
+            (
+                v
+                for v in session.exec(select(VATCode).where(col(VATCode.division) == division))
+                if v.code.strip() == code
+            ),
+            None,
+        )
+        if vat is None:
+            return "not in Exact"
+        if vat.is_blocked:
+            return "blocked in Exact"
+        if vat.transaction_type == "P":
+            return "a purchase VAT code: Exact refuses it on sales lines"
+        return None
+    cost: CostCenter | CostUnit | None
+    if kind is MappingKind.COST_CENTER:
+        cost = session.exec(
+            select(CostCenter).where(
+                col(CostCenter.division) == division, col(CostCenter.code) == code
+            )
+        ).first()
+    else:
+        cost = session.exec(
+            select(CostUnit).where(col(CostUnit.division) == division, col(CostUnit.code) == code)
+        ).first()
+    if cost is None:
+        return "not in Exact"
+    if cost.end_date is not None and cost.end_date <= now.date():
+        return "inactive in Exact"
+    return None

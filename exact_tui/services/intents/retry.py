@@ -1,0 +1,168 @@
+"""Retrying jobs once their cause is fixed, one by one or all a filter matches, and settling
+an unknown job by a lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from exact_tui.domain.states import Category, JobState
+from exact_tui.domain.transitions import EventOutcome, RetryAction, retry_decision
+from exact_tui.services import audit
+from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
+from exact_tui.services.jobs import JobFilter, job_conditions
+from exact_tui.store.models import Division, ExportEvent, ExportJob
+
+#: Jobs read per step of a bulk retry (keyset on the id).
+_BATCH: Final = 500
+
+
+class RetryIntents(IntentBase):
+    def count_matching(self, flt: JobFilter, cause: str | None = None) -> int:
+        """How many jobs a bulk retry would look at (for its confirmation)."""
+        query = select(func.count()).select_from(ExportJob).where(*self._where(flt, cause))
+        with self.store.read() as session:
+            return int(session.exec(query).one())
+
+    @staticmethod
+    def _where(flt: JobFilter, cause: str | None) -> list[Any]:
+        conditions: list[Any] = list(job_conditions(flt))
+        if cause is not None:
+            conditions.append(col(ExportJob.cause) == cause)
+        return conditions
+
+    def retry(self, job_id: int) -> IntentResult:
+        """One job: failed / needs_mapping / retry_wait back to pending; unknown (or a
+        duplicate) looked up in Exact again — never re-sent blind."""
+        target = f"job {job_id}"
+        with self._writing("retry", target) as session:
+            job = session.get(ExportJob, job_id)
+            if job is None:
+                raise IntentRefused(f"there is no job {job_id}")
+            label = f"{job.document_kind.value.replace('_', '-')} {job.document_number}"
+            decision = retry_decision(job.state, job.category)
+            if decision.action is RetryAction.NONE:
+                raise IntentRefused(f"{label}: nothing to retry ({decision.why})")
+            counts = self._retry_jobs(session, [job])
+            audit.record(
+                session,
+                self.actor,
+                "retry",
+                target=target,
+                detail={"document": label, "action": decision.action.value},
+            )
+        return IntentResult(f"{label}: {decision.why}", counts.requeued, counts.lookups)
+
+    def retry_matching(self, flt: JobFilter, cause: str | None = None) -> IntentResult:
+        """Every job the filter matches; the worker sends them paced by the rate limit and
+        the error budget. Posted, in-flight, pending and history jobs are left alone."""
+        total = IntentResult("", 0, 0, 0)
+        after = 0
+        while True:
+            with self.store.write() as session:
+                jobs = list(
+                    session.exec(
+                        select(ExportJob)
+                        .where(*self._where(flt, cause), col(ExportJob.id) > after)
+                        .order_by(col(ExportJob.id))
+                        .limit(_BATCH)
+                    )
+                )
+                if not jobs:
+                    audit.record(
+                        session,
+                        self.actor,
+                        "retry",
+                        target="filter",
+                        detail={
+                            "filter": _filter_words(flt, cause),
+                            "requeued": total.requeued,
+                            "lookups": total.lookups,
+                            "unchanged": total.unchanged,
+                        },
+                    )
+                    break
+                after = jobs[-1].id or after
+                counts = self._retry_jobs(session, jobs)
+                total = IntentResult(
+                    "",
+                    total.requeued + counts.requeued,
+                    total.lookups + counts.lookups,
+                    total.unchanged + counts.unchanged,
+                )
+        message = (
+            f"{total.requeued} job(s) back to pending, {total.lookups} to be looked up in "
+            f"Exact first, {total.unchanged} left as they were"
+        )
+        return IntentResult(message, total.requeued, total.lookups, total.unchanged)
+
+    def settle(self, job_id: int) -> IntentResult:
+        """Ask the worker to look an unknown job up in Exact now (the console's "settle")."""
+        with self.store.read() as session:
+            job = session.get(ExportJob, job_id)
+        if job is None:
+            raise IntentRefused(f"there is no job {job_id}")
+        if job.state is not JobState.UNKNOWN:
+            raise IntentRefused(
+                f"job {job_id} is {job.state.value}: only an unknown job is settled by a lookup"
+            )
+        return self.retry(job_id)
+
+    def _retry_jobs(self, session: Session, jobs: Sequence[ExportJob]) -> IntentResult:
+        now = self.clock.now()
+        requeue: list[ExportJob] = []
+        lookups = unchanged = 0
+        refused_divisions: set[int] = set()
+        for job in jobs:
+            decision = retry_decision(job.state, job.category)
+            if decision.action is RetryAction.REQUEUE:
+                if job.category is Category.ACCESS and job.division is not None:
+                    refused_divisions.add(job.division)
+                requeue.append(job)
+            elif decision.action is RetryAction.LOOKUP:
+                assert job.id is not None
+                if job.category is Category.DUPLICATE:
+                    # A person reversed the extra entries: count the lookups afresh.
+                    job.lookups_empty, job.last_lookup_at = 0, None
+                job.state = JobState.UNKNOWN
+                job.category = Category.AMBIGUOUS
+                job.next_attempt_at = now
+                job.lease_owner = job.lease_expires_at = None
+                job.updated_at = now
+                session.add(job)
+                session.add(
+                    ExportEvent(
+                        job_id=job.id,
+                        at=now,
+                        outcome=EventOutcome.REQUEUED,
+                        message=f"retry by {self.actor.name}: looked up in Exact before "
+                        "anything is sent",
+                    )
+                )
+                lookups += 1
+            else:
+                unchanged += 1
+        # Retrying a job Exact refused access to says the access was fixed: the division's
+        # other jobs may go again too.
+        for division in refused_divisions:
+            row = session.get(Division, division)
+            if row is not None and not row.accessible:
+                row.accessible, row.access_reason = True, None
+                session.add(row)
+        requeued = self._requeue(session, requeue, f"retry by {self.actor.name}")
+        return IntentResult("", requeued, lookups, unchanged)
+
+
+def _filter_words(flt: JobFilter, cause: str | None) -> dict[str, Any]:
+    words: dict[str, Any] = {
+        "state": flt.state.value if flt.state else None,
+        "category": flt.category.value if flt.category else None,
+        "kind": flt.kind.value if flt.kind else None,
+        "division": flt.division,
+        "text": flt.text,
+        "cause": cause,
+    }
+    return {key: value for key, value in words.items() if value is not None}

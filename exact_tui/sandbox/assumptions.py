@@ -57,10 +57,6 @@ UNAUTHORIZED_MESSAGE: Final = "Unauthorized: the access token is missing, expire
 # this text comes from a third-party test stub).
 NO_DIVISION_ACCESS_MESSAGE: Final = "Forbidden - WrongDivision"
 
-# The division in the URL of the division lists is not validated (PQ#470 for system/Divisions;
-# the sandbox treats hrm/Divisions the same), so they answer under any division number.
-DIVISION_LIST_ENDPOINTS: Final = frozenset({"system/Divisions", "hrm/Divisions"})
-
 # -- Rate limits and the error block -----------------------------------------------------------
 
 # 429 body (no sample found) and no Retry-After header (no client reports one).
@@ -78,11 +74,6 @@ ERROR_BLOCK_COUNTED_STATUSES: Final = frozenset({400, 401, 403, 404})
 
 # -- OData -------------------------------------------------------------------------------------
 
-PAGE_SIZE: Final = 60
-PAGE_SIZE_BULK: Final = 1000
-# Sync page size: "widely stated as 1,000".
-PAGE_SIZE_SYNC: Final = 1000
-
 # Bulk and sync endpoints without $select (PQ's README quotes the similar "$select or $top=1").
 SELECT_REQUIRED_MESSAGE: Final = "Please add a $select statement to the query string."
 
@@ -98,29 +89,6 @@ def collate(value: str) -> str:
 # Booleans in $filter: both `true`/`false` and `1`/`0` are accepted.
 BOOLEAN_ACCEPTS_INTEGERS: Final = True
 
-# Mandatory filtering applies to every single and bulk endpoint with a sync counterpart, with
-# these accepted fields. crm/Accounts carries Exact's own list (PQ#591, cut to the fields the
-# sandbox models); the GL account lists are the sandbox's choice.
-CRM_ACCOUNT_FILTER_FIELDS: Final = frozenset(
-    {
-        "AddressLine1", "AddressLine2", "Blocked", "ChamberOfCommerce", "City", "Code",
-        "Country", "Created", "Email", "EndDate", "ID", "IsSales", "IsSupplier", "Modified",
-        "Name", "Phone", "Postcode", "SearchCode", "StartDate", "Status", "Type", "VATNumber",
-    }
-)  # fmt: skip
-GL_ACCOUNT_FILTER_FIELDS: Final = frozenset(
-    {
-        "BalanceSide", "BalanceType", "Code", "Costcenter", "Costunit", "Created",
-        "Description", "ID", "IsBlocked", "Modified", "SearchCode", "Type", "UseCostcenter",
-        "UseCostunit", "VATCode",
-    }
-)  # fmt: skip
-# Fields bulk endpoints accept in $filter. Bulk GL accounts: PI's list cut to modelled fields.
-BULK_GL_ACCOUNT_FILTERABLE: Final = frozenset(
-    {"Code", "Costcenter", "Costunit", "Created", "ID", "Modified", "SearchCode", "Type"}
-)
-BULK_CRM_ACCOUNT_FILTERABLE: Final = CRM_ACCOUNT_FILTER_FIELDS
-
 # Entry lookups a client needs to settle a posting whose answer it never saw. The entry endpoints
 # have no sync counterpart, so no mandatory filtering and no field restriction: the sandbox lets
 # them filter on any field, and the contract tests pin these lookups in particular.
@@ -131,6 +99,12 @@ ENTRY_LOOKUP_FIELDS: Final = {
 }
 
 # -- Formatting --------------------------------------------------------------------------------
+
+
+def server_time(moment: datetime) -> str:
+    """current/Me's ServerTime, an Edm.String in Exact's reference: its format is not
+    documented; the sandbox writes the UTC time in ISO 8601 (ServerUtcOffset 0)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
 # VAT percentages are fractions (0.21 for 21 %), as Exact stores other percentages.

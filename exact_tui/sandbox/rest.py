@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -87,7 +88,7 @@ class _Call:
 
     def check_access(self, client: str, entity: EntitySet) -> None:
         division = self.path.division
-        if not entity.in_division or entity.path in assumptions.DIVISION_LIST_ENDPOINTS:
+        if not entity.in_division or entity.any_division:
             return
         known = division is not None and division in self.sandbox.world.divisions
         if not known or not self.sandbox.oauth.has_consent(client, division or 0):
@@ -99,8 +100,14 @@ class _Call:
         method = self.request.method
         path = self.path
         is_collection = not path.has_key and not path.count
-        if method == "POST" and is_collection and "POST" in entity.methods:
+        if method == "POST" and is_collection and entity.path in CREATORS:
             return self.create(entity)
+        if method != "GET" and method in entity.methods:
+            # Documented by Exact, but not imitated: say so rather than pretend Exact refuses it.
+            raise ApiError(
+                501,
+                f"The sandbox does not imitate {method} on {entity.path} (Exact documents it).",
+            )
         if method != "GET":
             raise ApiError(
                 405,
@@ -124,14 +131,19 @@ class _Call:
     def rows(self, entity: EntitySet) -> list[Record]:
         world = self.sandbox.world
         if entity.source is Source.ME:
-            return [{**world.me, "ServerTime": self.sandbox.clock.now()}]
+            return [{**world.me, "ServerTime": assumptions.server_time(self.sandbox.clock.now())}]
         current = world.me["CurrentDivision"]
         if entity.source is Source.DIVISIONS:
             return [{**d.info, "Current": n == current} for n, d in world.divisions.items()]
         if entity.source is Source.HRM_DIVISIONS:
-            return [_hrm_division(d.info, n == current) for n, d in world.divisions.items()]
+            return [_hrm_division(d.info) for d in world.divisions.values()]
         assert self.path.division is not None
-        return list(world.divisions[self.path.division].table(entity.source).values())
+        rows = world.divisions[self.path.division].table(entity.source).values()
+        if entity.source is Source.COST_CENTERS:
+            # The obsolete Active flag, for clients that still read it: not past the EndDate.
+            now = self.sandbox.clock.now()
+            return [{**row, "Active": not _ended(row, now)} for row in rows]
+        return list(rows)
 
     def find(self, entity: EntitySet) -> Record:
         key = self.path.key
@@ -167,22 +179,29 @@ class _Call:
             type_name=entity.type_name,
             navigations=navigations,
             expanded=expanded,
+            defaults=self.sandbox.world.audit_defaults,
         )
 
     def lines(self, entity: EntitySet, navigation: str, row: Record) -> list[Json]:
         target, rows = self.line_rows(entity, navigation, row)
+        if target is None:
+            return []
         every = list(target.fields)
         empty = parse_query({}, target)
         return [self.to_json(line, target, every, [], empty) for line in rows]
 
     def line_rows(
         self, entity: EntitySet, navigation: str, row: Record
-    ) -> tuple[EntitySet, list[Record]]:
+    ) -> tuple[EntitySet | None, list[Record]]:
+        """The rows of a collection under `row`; none when the sandbox models no target (such
+        as an account's BankAccounts)."""
         spec = entity.navigations[navigation]
-        target = lookup(spec.target)
-        assert target is not None
+        target = lookup(spec.target) if spec.target else None
+        foreign_key = spec.foreign_key
+        if target is None or foreign_key is None:
+            return None, []
         key = row.get(entity.key)
-        return target, [r for r in self.rows(target) if r.get(spec.foreign_key) == key]
+        return target, [r for r in self.rows(target) if r.get(foreign_key) == key]
 
     def single(self, entity: EntitySet) -> Response:
         query = parse_query(self.params, entity)
@@ -193,6 +212,8 @@ class _Call:
     def navigation(self, entity: EntitySet, navigation: str) -> Response:
         parent = self.find(entity)
         target, rows = self.line_rows(entity, navigation, parent)
+        if target is None:
+            return json_response({"d": {"results": []}})
         query = parse_query(self.params, target)
         return self.collection(target, rows, query)
 
@@ -211,7 +232,8 @@ class _Call:
     # -- writing ---------------------------------------------------------------------------
 
     def create(self, entity: EntitySet) -> Response:
-        creator, writable = CREATORS[entity.path]
+        creator = CREATORS[entity.path]
+        writable = entity.writable
         body = parse_body(self.body, entity)
         assert self.path.division is not None
         division = self.sandbox.world.divisions[self.path.division]
@@ -235,29 +257,40 @@ class _Call:
             type_name=entity.type_name,
             navigations=navigations,
             expanded=expand,
+            defaults=self.sandbox.world.audit_defaults,
         )
         return json_response({"d": data}, status=201, headers={"Location": uri})
+
+
+def _ended(row: Record, now: datetime) -> bool:
+    end = row.get("EndDate")
+    return isinstance(end, datetime) and end <= now
 
 
 _TABLE_SOURCES = frozenset(Source) - {Source.ME, Source.DIVISIONS, Source.HRM_DIVISIONS}
 
 
-def _hrm_division(info: Record, current: bool) -> Record:
-    """hrm/Divisions spells some fields differently (HID, Main) and counts Status from 0."""
-    return {
-        "Code": info["Code"],
-        "Description": info["Description"],
-        "HID": info["Hid"],
-        "Country": info["Country"],
-        "Currency": info["Currency"],
-        "Current": current,
-        "Main": info["IsMainDivision"],
-        "Status": 0 if info["Status"] == 1 else 1,
-        "VATNumber": info["VATNumber"],
-        "StartDate": info["StartDate"],
-        "Created": info["Created"],
-        "Modified": info["Modified"],
-    }
+# Fields hrm/Divisions shares with system/Divisions under the same name.
+_HRM_SHARED = (
+    "Code", "Description", "Country", "Currency", "VATNumber", "StartDate", "ArchiveDate",
+    "BlockingStatus", "Customer", "CustomerCode", "CustomerName", "Created", "Creator",
+    "CreatorFullName", "Modified", "Modifier", "ModifierFullName", "OBNumber", "SiretNumber",
+    "TaxOfficeNumber", "TaxReferenceNumber", "TemplateCode", "Website",
+)  # fmt: skip
+
+
+def _hrm_division(info: Record) -> Record:
+    """hrm/Divisions spells some fields differently (HID, Main), counts Status from 0 (regular,
+    archived) and has no Current (docs/sandbox.md)."""
+    row: Record = {name: info.get(name) for name in _HRM_SHARED if name in info}
+    row.update(
+        {
+            "HID": info["Hid"],
+            "Main": info["IsMainDivision"],
+            "Status": 0 if info["Status"] == 1 else 1,
+        }
+    )
+    return row
 
 
 async def rest_endpoint(request: Request) -> Response:

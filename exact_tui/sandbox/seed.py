@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import random
 import re
+import tomllib
 import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+from typing import Any, Literal
 
-from stdnum import iban as stdnum_iban
 from stdnum.iso7064 import mod_11_10
 
 from exact_tui.sandbox import assumptions
@@ -131,15 +132,26 @@ class _Gl:
 
 
 @dataclass(frozen=True)
+class _VatRate:
+    """A rate of a VAT code over a period (a VATPercentages line)."""
+
+    percent: int
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
 class _Vat:
     code: str
     description: str
-    percent: int
+    percent: int  # the rate today
     type: str  # E excluding, I including, N none, B 0% base only
     transaction: str = "S"
     eu_listing: str = "N"
     gl_to_pay: str | None = None
     gl_to_claim: str | None = None
+    # Earlier rates, oldest first; the current rate follows the last of them.
+    history: tuple[_VatRate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,254 +167,73 @@ class _Journal:
 
 
 @dataclass(frozen=True)
+class _Cost:
+    code: str
+    description: str
+    end_date: date | None = None  # usable until then (docs/sandbox.md)
+
+
+@dataclass(frozen=True)
 class _Chart:
     legislation: str
     gls: tuple[_Gl, ...]
     vats: tuple[_Vat, ...]
     journals: tuple[_Journal, ...]
-    cost_centers: tuple[tuple[str, str, bool], ...]  # code, description, active
-    cost_units: tuple[tuple[str, str, bool], ...]
+    cost_centers: tuple[_Cost, ...]
+    cost_units: tuple[_Cost, ...]
     gl_roles: Mapping[str, str]
     vat_roles: Mapping[str, str]
 
 
-def _nl_iban(bank: str, account: str) -> str:
-    return _iban("NL", f"{bank}{account}")
+def _data() -> dict[str, Any]:
+    """data/seed.toml: the charts and the pools names are drawn from."""
+    text = resources.files("exact_tui.sandbox").joinpath("data", "seed.toml").read_text("utf-8")
+    return tomllib.loads(text)
 
 
-def _be_iban(prefix: str) -> str:
-    # Belgian BBAN: ten digits then their remainder modulo 97 (97 when zero).
-    check = int(prefix) % 97 or 97
-    return _iban("BE", f"{prefix}{check:02d}")
+def _gl(row: Mapping[str, Any]) -> _Gl:
+    fields = dict(row)
+    fields["balance_side"] = fields.pop("side")
+    return _Gl(**fields)
 
 
-def _iban(country: str, bban: str) -> str:
-    digits = stdnum_iban.calc_check_digits(f"{country}00{bban}")
-    return f"{country}{digits}{bban}"
+def _vat(row: dict[str, Any]) -> _Vat:
+    history = tuple(_VatRate(**rate) for rate in row.pop("history", ()))
+    return _Vat(**row, history=history)
 
 
-_NL_CHART = _Chart(
-    legislation="NL",
-    gls=(
-        _Gl("0100", "Inventaris", 30, "D"),
-        _Gl("0500", "Eigen vermogen", 50, "C"),
-        _Gl("1000", "Kas", 10, "D"),
-        _Gl("1100", "ING Bank", 12, "D"),
-        _Gl("1110", "Rabobank", 12, "D"),
-        _Gl("1120", "Mollie tussenrekening", 16, "D"),
-        _Gl("1300", "Debiteuren", 20, "D"),
-        _Gl("1500", "Te vorderen btw", 24, "D"),
-        _Gl("1510", "Af te dragen btw hoog", 24, "C"),
-        _Gl("1520", "Af te dragen btw laag", 24, "C"),
-        _Gl("1530", "Af te dragen btw verlegd", 24, "C"),
-        _Gl("1600", "Crediteuren", 22, "C"),
-        _Gl("2000", "Vraagposten", 90, "D"),
-        _Gl("4000", "Lonen en salarissen", 125, "D"),
-        _Gl("4500", "Huisvestingskosten", 121, "D"),
-        _Gl("4600", "Bankkosten", 120, "D"),
-        _Gl("4700", "Afboeking oninbare debiteuren", 120, "D"),
-        _Gl("7000", "Inkoopwaarde van de omzet", 111, "D"),
-        _Gl("8000", "Omzet flexplekken", 110, "C", use_costcenter=1, vat_code="2"),
-        _Gl("8010", "Omzet vergaderruimtes", 110, "C", vat_code="2"),
-        _Gl("8020", "Omzet services", 110, "C", use_costunit=1, vat_code="2"),
-        _Gl("8030", "Omzet catering", 110, "C", vat_code="1"),
-        _Gl("8040", "Omzet diensten EU", 110, "C", use_costcenter=2, vat_code="7"),
-        _Gl("8050", "Omzet vrijgestelde verhuur", 110, "C", 2, 2, vat_code="0"),
-        _Gl("8090", "Omzet oude producten", 110, "C", vat_code="2", blocked=True),
-        _Gl("8900", "Doorberekende incassokosten", 140, "C", vat_code="0"),
-        _Gl("9000", "Rentebaten", 160, "C"),
-    ),
-    vats=(
-        _Vat("0", "Geen btw", 0, "N"),
-        _Vat("1", "Btw laag 9%", 9, "E", gl_to_pay="1520"),
-        _Vat("2", "Btw hoog 21%", 21, "E", gl_to_pay="1510"),
-        _Vat("4", "Btw hoog 21% inclusief", 21, "I", gl_to_pay="1510"),
-        _Vat("5", "Btw verlegd", 0, "E", gl_to_pay="1530"),
-        _Vat("6", "Export buiten de EU 0%", 0, "B"),
-        _Vat("7", "Intracommunautaire dienst 0%", 0, "B", eu_listing="S"),
-        _Vat("8", "Inkopen btw hoog 21%", 21, "E", transaction="P", gl_to_claim="1500"),
-    ),
-    journals=(
-        _Journal("10", "Kas", 10, "1000"),
-        _Journal(
-            "20",
-            "ING Bank",
-            12,
-            "1100",
-            iban=_nl_iban("INGB", "0006543210"),
-            bic="INGBNL2A",
-            bank_name="ING Bank",
+def _chart(charts: Mapping[str, Any], name: str) -> _Chart:
+    data = charts[name]
+    if "based_on" in data:
+        # A chart derived from another: some journals left out, bank accounts of its own.
+        base = _chart(charts, data["based_on"])
+        ibans = data.get("ibans", {})
+        journals = tuple(
+            replace(journal, iban=ibans.get(journal.code, journal.iban))
+            for journal in base.journals
+            if journal.code not in data.get("omit_journals", ())
+        )
+        return replace(base, journals=journals)
+    return _Chart(
+        legislation=data["legislation"],
+        gls=tuple(_gl(row) for row in data["gl_accounts"]),
+        vats=tuple(_vat(dict(row)) for row in data["vat_codes"]),
+        journals=tuple(
+            _Journal(**{("gl_code" if k == "gl" else k): v for k, v in row.items()})
+            for row in data["journals"]
         ),
-        _Journal(
-            "21",
-            "Rabobank",
-            12,
-            "1110",
-            iban=_nl_iban("RABO", "0123456789"),
-            bic="RABONL2U",
-            bank_name="Rabobank",
-        ),
-        _Journal("30", "Mollie", 16, "1120"),
-        _Journal("60", "Inkoopboek", 22, "1600"),
-        _Journal("70", "Verkoopboek", 20, "1300"),
-        _Journal("71", "Retourfacturen", 21, "1300"),
-        _Journal("90", "Memoriaal", 90, "2000"),
-        _Journal("91", "Memoriaal met btw", 90, "2000", allow_vat=True),
-    ),
-    cost_centers=(
-        ("AMS-C", "Amsterdam Centrum", True),
-        ("AMS-Z", "Amsterdam Zuid", True),
-        ("UTR", "Utrecht Centraal", True),
-        ("OUD", "Oude vestiging", False),
-    ),
-    cost_units=(
-        ("FLEX", "Flexplekken", True),
-        ("KANT", "Kantoorruimte", True),
-        ("VERG", "Vergaderzalen", True),
-        ("EVENT", "Evenementen", True),
-    ),
-    gl_roles={
-        "cash": "1000",
-        "bank": "1100",
-        "receivables": "1300",
-        "payables": "1600",
-        "vat_to_pay_high": "1510",
-        "vat_to_pay_low": "1520",
-        "suspense": "2000",
-        "revenue": "8010",
-        "revenue_cost_center_required": "8000",
-        "revenue_cost_unit_required": "8020",
-        "revenue_low_vat": "8030",
-        "revenue_cost_center_refused": "8040",
-        "revenue_blocked": "8090",
-        "write_off": "4700",
-        "collection_costs": "8900",
-        "bank_costs": "4600",
-    },
-    vat_roles={
-        "high": "2",
-        "low": "1",
-        "high_including": "4",
-        "zero": "0",
-        "reverse_charge": "5",
-        "export": "6",
-        "eu_services": "7",
-        "purchase_high": "8",
-    },
-)
-
-_BE_CHART = _Chart(
-    legislation="BE",
-    gls=(
-        _Gl("100000", "Geplaatst kapitaal", 50, "C"),
-        _Gl("400000", "Handelsdebiteuren", 20, "D"),
-        _Gl("411000", "Terug te vorderen btw", 24, "D"),
-        _Gl("440000", "Leveranciers", 22, "C"),
-        _Gl("451000", "Te betalen btw", 24, "C"),
-        _Gl("499000", "Wachtrekening", 90, "D"),
-        _Gl("550000", "KBC", 12, "D"),
-        _Gl("550100", "Belfius", 12, "D"),
-        _Gl("570000", "Kas", 10, "D"),
-        _Gl("600000", "Aankopen", 111, "D"),
-        _Gl("610000", "Diensten en diverse goederen", 121, "D"),
-        _Gl("634000", "Waardeverminderingen op handelsvorderingen", 120, "D"),
-        _Gl("640000", "Andere bedrijfskosten", 120, "D"),
-        _Gl("657000", "Bankkosten", 120, "D"),
-        _Gl("700000", "Omzet verhuur werkplekken", 110, "C", use_costcenter=1, vat_code="21"),
-        _Gl("700100", "Omzet vergaderzalen", 110, "C", vat_code="21"),
-        _Gl("700200", "Omzet diensten", 110, "C", use_costunit=1, vat_code="21"),
-        _Gl("700300", "Omzet catering", 110, "C", vat_code="12"),
-        _Gl("700400", "Omzet intracommunautaire diensten", 110, "C", 2, vat_code="ICL"),
-        _Gl("700900", "Omzet oude producten", 110, "C", vat_code="21", blocked=True),
-        _Gl("746000", "Doorgerekende invorderingskosten", 140, "C", vat_code="0"),
-        _Gl("750000", "Financiële opbrengsten", 160, "C"),
-    ),
-    vats=(
-        _Vat("0", "Btw 0%", 0, "B"),
-        _Vat("6", "Btw 6%", 6, "E", gl_to_pay="451000"),
-        _Vat("12", "Btw 12%", 12, "E", gl_to_pay="451000"),
-        _Vat("21", "Btw 21%", 21, "E", gl_to_pay="451000"),
-        _Vat("ICL", "Intracommunautaire dienst", 0, "B", eu_listing="S"),
-        _Vat("MC", "Medecontractant", 0, "E", gl_to_pay="451000"),
-        _Vat("A21", "Aankopen 21%", 21, "E", transaction="P", gl_to_claim="411000"),
-    ),
-    journals=(
-        _Journal("100", "Kas", 10, "570000"),
-        _Journal(
-            "200",
-            "KBC",
-            12,
-            "550000",
-            iban=_be_iban("7340012345"),
-            bic="KREDBEBB",
-            bank_name="KBC Bank",
-        ),
-        _Journal(
-            "210",
-            "Belfius",
-            12,
-            "550100",
-            iban=_be_iban("0689876543"),
-            bic="GKCCBEBB",
-            bank_name="Belfius Bank",
-        ),
-        _Journal("600", "Aankoopdagboek", 22, "440000"),
-        _Journal("700", "Verkoopdagboek", 20, "400000"),
-        _Journal("710", "Creditnota's verkoop", 21, "400000"),
-        _Journal("900", "Diverse verrichtingen", 90, "499000"),
-        _Journal("910", "Diverse verrichtingen met btw", 90, "499000", allow_vat=True),
-    ),
-    cost_centers=(
-        ("GENT", "Gent Centrum", True),
-        ("ANTW", "Antwerpen Zuid", True),
-        ("BXL", "Brussel Noord", True),
-    ),
-    cost_units=(
-        ("FLEX", "Flexplekken", True),
-        ("PRIV", "Privékantoren", True),
-        ("VERG", "Vergaderzalen", True),
-    ),
-    gl_roles={
-        "cash": "570000",
-        "bank": "550000",
-        "receivables": "400000",
-        "payables": "440000",
-        "vat_to_pay_high": "451000",
-        "vat_to_pay_low": "451000",
-        "suspense": "499000",
-        "revenue": "700100",
-        "revenue_cost_center_required": "700000",
-        "revenue_cost_unit_required": "700200",
-        "revenue_low_vat": "700300",
-        "revenue_cost_center_refused": "700400",
-        "revenue_blocked": "700900",
-        "write_off": "634000",
-        "collection_costs": "746000",
-        "bank_costs": "657000",
-    },
-    vat_roles={
-        "high": "21",
-        "low": "6",
-        "middle": "12",
-        "zero": "0",
-        "reverse_charge": "MC",
-        "eu_services": "ICL",
-        "purchase_high": "A21",
-    },
-)
+        cost_centers=tuple(_Cost(**row) for row in data["cost_centers"]),
+        cost_units=tuple(_Cost(**row) for row in data["cost_units"]),
+        gl_roles=dict(data["gl_roles"]),
+        vat_roles=dict(data["vat_roles"]),
+    )
 
 
+_DATA = _data()
+_NL_CHART = _chart(_DATA["charts"], "nl")
+_BE_CHART = _chart(_DATA["charts"], "be")
 # The archive division keeps the Dutch chart, with bank accounts of its own.
-_NL_ARCHIVE_CHART = replace(
-    _NL_CHART,
-    journals=tuple(
-        replace(journal, iban=_nl_iban(journal.iban[4:8], "0099887766"))
-        if journal.iban
-        else journal
-        for journal in _NL_CHART.journals
-        if journal.code != "21"
-    ),
-)
+_NL_ARCHIVE_CHART = _chart(_DATA["charts"], "nl_archive")
 
 
 @dataclass(frozen=True)
@@ -466,8 +297,8 @@ def _facts_for(plan: _DivisionPlan, size: Size) -> DivisionFacts:
         gl_types={gl.code: gl.type for gl in chart.gls},
         vat=dict(chart.vat_roles),
         vat_rates={vat.code: vat.percent for vat in chart.vats},
-        cost_centers=tuple(code for code, _, active in chart.cost_centers if active),
-        cost_units=tuple(code for code, _, active in chart.cost_units if active),
+        cost_centers=tuple(c.code for c in chart.cost_centers if c.end_date is None),
+        cost_units=tuple(c.code for c in chart.cost_units if c.end_date is None),
         customers=customers + _NEAR_DUPLICATES,
         relations=customers + _NEAR_DUPLICATES + _NON_CUSTOMERS,
         same_vat_number=duplicates["same_vat_number"],
@@ -497,32 +328,16 @@ LARGE = FACTS["large"]
 
 # -- Generation -------------------------------------------------------------------------------
 
-_PREFIXES = (
-    "Bakkerij", "Studio", "Atelier", "Adviesbureau", "Bouwbedrijf", "Drukkerij",
-    "Architectenbureau", "Webbureau", "Installatiebedrijf", "Fotografie", "Coaching",
-    "Vertaalbureau", "Schoonmaakbedrijf", "Reclamebureau", "Tandartspraktijk", "Fysiotherapie",
-    "Notariskantoor", "Administratiekantoor", "Softwarehuis", "Café",
-)  # fmt: skip
-_NAMES = (
-    "De Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "De Boer", "Mulder",
-    "De Groot", "Bos", "Vos", "Peters", "Hendriks", "Van Leeuwen", "Dekker", "Brouwer",
-    "De Wit", "Dijkstra", "Smits", "De Graaf", "Peeters", "Janssens", "Maes", "Jacobs",
-    "Mertens", "Willems", "Claes", "Goossens", "Wouters", "De Smet", "'t Hoekje", "D'Hondt",
-    "Müller", "Lefèvre", "Çelik", "Øverland",
-)  # fmt: skip
-_LEGAL = {"NL": ("B.V.", "B.V.", "V.O.F.", "", "Holding B.V."), "BE": ("BV", "NV", "CommV", "")}
-_STREETS = (
-    "Keizersgracht", "Herengracht", "Stationsplein", "Kerkstraat", "Dorpsstraat", "Molenweg",
-    "Veldstraat", "Korenmarkt", "Meir", "Nieuwstraat", "Marktplein", "Schoolstraat",
-)  # fmt: skip
-_CITIES = {
-    "NL": (("Amsterdam", 10), ("Utrecht", 35), ("Rotterdam", 30), ("Den Haag", 25),
-           ("Haarlem", 20), ("Leiden", 23), ("Eindhoven", 56), ("Groningen", 97)),
-    "BE": (("Gent", 9000), ("Antwerpen", 2000), ("Brussel", 1000), ("Leuven", 3000),
-           ("Brugge", 8000), ("Mechelen", 2800), ("Hasselt", 3500)),
-    "DE": (("Köln", 50667), ("Düsseldorf", 40213), ("Aachen", 52062)),
-}  # fmt: skip
-_PHONE_PREFIX = {"NL": "+31 20", "BE": "+32 9", "DE": "+49 221"}
+_NAMES = _DATA["names"]
+_PREFIXES: tuple[str, ...] = tuple(_NAMES["prefixes"])
+_SURNAMES: tuple[str, ...] = tuple(_NAMES["surnames"])
+_LEGAL: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _NAMES["legal_forms"].items()}
+_STREETS: tuple[str, ...] = tuple(_NAMES["streets"])
+_CITIES: dict[str, tuple[tuple[str, int], ...]] = {
+    country: tuple((city, int(code)) for city, code in cities)
+    for country, cities in _NAMES["cities"].items()
+}
+_PHONE_PREFIX: dict[str, str] = dict(_NAMES["phone_prefixes"])
 
 
 def nl_vat_number(rng: random.Random) -> str:
@@ -657,10 +472,11 @@ class _Generator:
 
     def vat_codes(self) -> None:
         for vat in self.plan.chart.vats:
+            key = self.guid()
             self.add(
                 self.state.vat_codes,
                 {
-                    "ID": self.guid(),
+                    "ID": key,
                     "Code": pad_vat_code(vat.code),
                     "Description": vat.description,
                     "Percentage": assumptions.vat_fraction(vat.percent),
@@ -676,6 +492,29 @@ class _Generator:
                     "LegalText": None,
                 },
             )
+            self.vat_percentages(self.state.vat_codes[key], vat)
+
+    def vat_percentages(self, code: Record, vat: _Vat) -> None:
+        """The code's rates over time: its history, then today's rate from the day after.
+        IDs and dates come from the code, so the seed's other values stay as they were."""
+        vat_id = code["ID"]
+        assert isinstance(vat_id, uuid.UUID)
+        last_end = vat.history[-1].end if vat.history else None
+        current = _VatRate(vat.percent, last_end + timedelta(days=1) if last_end else None)
+        for number, rate in enumerate((*vat.history, current), start=1):
+            line_id = uuid.uuid5(vat_id, str(number))
+            self.state.vat_percentages[line_id] = {
+                "ID": line_id,
+                "VATCodeID": vat_id,
+                "LineNumber": number,
+                "Percentage": assumptions.vat_fraction(rate.percent),
+                "StartDate": _midnight(rate.start),
+                "EndDate": _midnight(rate.end),
+                "Type": 0,
+                "Division": self.plan.number,
+                "Created": code["Created"],
+                "Modified": code["Modified"],
+            }
 
     def journals(self) -> None:
         gl_types = {gl.code: gl for gl in self.plan.chart.gls}
@@ -715,15 +554,14 @@ class _Generator:
             (self.state.cost_centers, chart.cost_centers),
             (self.state.cost_units, chart.cost_units),
         ):
-            for code, description, active in rows:
+            for cost in rows:
                 self.add(
                     table,
                     {
                         "ID": self.guid(),
-                        "Code": code,
-                        "Description": description,
-                        "Active": active,
-                        "EndDate": None if active else datetime(2023, 6, 30, tzinfo=UTC),
+                        "Code": cost.code,
+                        "Description": cost.description,
+                        "EndDate": _midnight(cost.end_date),
                     },
                 )
 
@@ -780,7 +618,7 @@ class _Generator:
     def company_name(self, country: str, seen: set[str]) -> str:
         legal = _LEGAL.get(country, ("GmbH",))
         while True:
-            core = f"{self.rng.choice(_PREFIXES)} {self.rng.choice(_NAMES)}"
+            core = f"{self.rng.choice(_PREFIXES)} {self.rng.choice(_SURNAMES)}"
             # Names repeat in the large seed; the small one keeps them unique so its
             # near-duplicates are the only ones.
             if core not in seen or self.size == "large":
@@ -837,6 +675,11 @@ def _variant(record: Record) -> str:
     """The same company written differently: "B.V." becomes "BV", or " BV" is added."""
     name = str(record["Name"])
     return name.replace("B.V.", "BV") if "B.V." in name else f"{name} BV"
+
+
+def _midnight(day: date | None) -> datetime | None:
+    """A date-only value as Exact sends it: midnight UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
 
 
 def _mask(iban: str) -> str:

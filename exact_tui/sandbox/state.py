@@ -47,6 +47,7 @@ class DivisionState:
     journals: Table = field(default_factory=dict)
     gl_accounts: Table = field(default_factory=dict)
     vat_codes: Table = field(default_factory=dict)
+    vat_percentages: Table = field(default_factory=dict)
     cost_centers: Table = field(default_factory=dict)
     cost_units: Table = field(default_factory=dict)
     accounts: Table = field(default_factory=dict)
@@ -79,6 +80,7 @@ class DivisionState:
             Source.JOURNALS: self.journals,
             Source.GL_ACCOUNTS: self.gl_accounts,
             Source.VAT_CODES: self.vat_codes,
+            Source.VAT_PERCENTAGES: self.vat_percentages,
             Source.COST_CENTERS: self.cost_centers,
             Source.COST_UNITS: self.cost_units,
             Source.ACCOUNTS: self.accounts,
@@ -155,7 +157,6 @@ class DivisionState:
             "DeletedBy": None,
             "DeletedDate": now,
             "Division": self.number,
-            "FullName": None,
             "Timestamp": self.next_timestamp(),
         }
         self.deleted[tombstone_id] = tombstone
@@ -197,3 +198,14 @@ class World:
     divisions: dict[int, DivisionState]
     # Divisions the user consents to by default (the consent page's pre-ticked boxes).
     default_consent: frozenset[int]
+    # Creator and Modifier of every record: the one user, unless a record says otherwise.
+    audit_defaults: Record = field(init=False)
+
+    def __post_init__(self) -> None:
+        user, name = self.me["UserID"], self.me["FullName"]
+        self.audit_defaults = {
+            "Creator": user,
+            "CreatorFullName": name,
+            "Modifier": user,
+            "ModifierFullName": name,
+        }

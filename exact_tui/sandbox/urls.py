@@ -74,7 +74,7 @@ def parse_rest_path(rest: str) -> RestPath:
         if len(tail) == 1 and tail[0] == "$count" and not has_key:
             return RestPath(division, entity.path, entity, count=True)
         if len(tail) == 1 and has_key and tail[0] in entity.navigations:
-            target = entity.navigations[tail[0]].target
+            target = entity.navigations[tail[0]].target or f"{entity.path}/{tail[0]}"
             return RestPath(division, target, entity, key, has_key, navigation=tail[0])
         return RestPath(division, entity.path, error=not_found_segment(tail[0]))
     return _unknown(division, remaining)

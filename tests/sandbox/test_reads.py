@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -223,11 +224,24 @@ async def test_paths_are_case_insensitive(api: Api) -> None:
     assert len(await api.results(f"{NL.number}/FINANCIAL/journals")) == len(NL.journals)
 
 
-async def test_writes_to_read_only_endpoints_are_405(api: Api) -> None:
-    response = await api.post(f"{NL.number}/financial/Journals", {"Code": "99"})
-    assert response.status_code == 405
+async def test_methods_exact_does_not_document_are_405(api: Api) -> None:
     response = await api.post(f"{NL.number}/sync/CRM/Accounts", {"Name": "x"})
     assert response.status_code == 405
+    assert response.headers["Allow"] == "GET"
+    response = await api.client.put(
+        f"/api/v1/{NL.number}/financialtransaction/BankEntries(guid'{uuid.UUID(int=1)}')",
+        json={},
+        headers=api.headers(),
+    )
+    assert response.status_code == 405  # bank entries take GET, POST and DELETE
+
+
+async def test_documented_methods_the_sandbox_does_not_imitate_are_501(api: Api) -> None:
+    """A POST of a journal exists at Exact; the sandbox says it does not imitate it rather than
+    pretend Exact refuses it."""
+    response = await api.post(f"{NL.number}/financial/Journals", {"Code": "99"})
+    assert response.status_code == 501
+    assert "does not imitate POST on financial/Journals" in error_text(response)
 
 
 # -- endpoint rules -----------------------------------------------------------------------------
@@ -333,9 +347,23 @@ async def test_next_keeps_the_order_and_the_top(api: Api) -> None:
     assert names == sorted(names, key=str.casefold)
 
 
-async def test_exact_multiple_of_the_page_ends_without_next(api: Api) -> None:
+async def test_a_top_spent_on_a_full_page_ends_without_next(api: Api) -> None:
     response = await api.get(ACCOUNTS, {"$filter": "Status eq 'C'", "$select": "ID", "$top": "60"})
     assert "__next" not in response.json()["d"]
+
+
+async def test_an_exact_multiple_of_the_page_ends_with_an_empty_page(api: Api) -> None:
+    """A full last page still links on; the next call answers no rows and no `__next`."""
+    params = {"$filter": "Status eq 'C'", "$select": "ID"}  # in key order
+    every, _ = await api.all_pages(ACCOUNTS, params)
+    sixtieth = every[59]["ID"]
+    exactly = {"$filter": f"Status eq 'C' and ID le guid'{sixtieth}'", "$select": "ID"}
+    first = (await api.get(ACCOUNTS, exactly)).json()["d"]
+    assert len(first["results"]) == 60
+    last = (await api.get(first["__next"])).json()["d"]
+    assert last == {"results": []}
+    rows, calls = await api.all_pages(ACCOUNTS, exactly)
+    assert (len(rows), calls) == (60, 2)
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +386,7 @@ async def test_bulk_pages_of_1000(large_api: Api) -> None:
         {"$select": "ID,Code", "$filter": "Status eq 'C' or Status ne 'C'"},
     )
     assert len(rows) == 20_000
-    assert calls == 20
+    assert calls == 21  # 20 full pages, then the empty one after an exact multiple
     assert len({row["ID"] for row in rows}) == 20_000
 
 
@@ -368,7 +396,7 @@ async def test_sync_pages_of_1000_by_timestamp(large_api: Api) -> None:
         {"$select": "ID,Code,Timestamp", "$filter": "Timestamp gt 1"},
     )
     assert len(rows) == 2_000
-    assert calls == 2
+    assert calls == 3
     stamps = [int(row["Timestamp"]) for row in rows]
     assert stamps == sorted(stamps)
     first = await large_api.get(

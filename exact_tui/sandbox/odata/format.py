@@ -12,6 +12,9 @@ from exact_tui.sandbox.odata.types import FieldType, Record, Value
 Json = dict[str, object]
 
 
+_DEFAULTS: dict[FieldType, Value] = {FieldType.BOOL: False, FieldType.BYTE: 0}
+
+
 def wire_value(value: Value, kind: FieldType) -> object:
     """A stored value as Exact writes it in JSON."""
     if value is None:
@@ -62,11 +65,22 @@ def entity_json(
     type_name: str,
     navigations: Sequence[str] = (),
     expanded: Mapping[str, list[Json]] | None = None,
+    defaults: Mapping[str, Value] | None = None,
 ) -> Json:
+    """An entity as Exact writes it. A documented field the record does not hold gets its
+    default: `defaults` (the audit fields such as Creator), false for a Boolean, 0 for a Byte
+    (Exact's flags, such as IsAccountant), else null."""
     out: Json = {"__metadata": {"uri": uri, "type": type_name}}
     for name in select:
         if name in fields:
-            out[name] = wire_value(record.get(name), fields[name])
+            kind = fields[name]
+            if name in record:
+                value = record[name]
+            elif defaults is not None and name in defaults:
+                value = defaults[name]
+            else:
+                value = _DEFAULTS.get(kind)
+            out[name] = wire_value(value, kind)
     for name in navigations:
         if expanded is not None and name in expanded:
             out[name] = {"results": expanded[name]}

@@ -226,7 +226,10 @@ def paginate(rows: list[Record], query: Query, entity: EntitySet, page_size: int
     take = page_size if query.top is None else min(page_size, query.top)
     page = [row for _, row in remaining[:take]]
     left_after = None if query.top is None else query.top - len(page)
-    more = len(remaining) > len(page) and (left_after is None or left_after > 0)
+    # A full page always links to the next, even when nothing is left: after an exact multiple
+    # of the page size the client makes one more call and gets an empty page (docs/sandbox.md).
+    full = len(page) == page_size
+    more = (len(remaining) > len(page) or full) and (left_after is None or left_after > 0)
     token = None
     if more and page:
         token = ",".join(literal(page[-1].get(name)) for name, _ in order)

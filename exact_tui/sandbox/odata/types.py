@@ -16,11 +16,24 @@ Record = dict[str, Value]
 class FieldType(enum.Enum):
     GUID = ("Edm.Guid", "System.Guid")
     STRING = ("Edm.String", "System.String")
+    BYTE = ("Edm.Byte", "System.Byte")
+    INT16 = ("Edm.Int16", "System.Int16")
     INT = ("Edm.Int32", "System.Int32")
     INT64 = ("Edm.Int64", "System.Int64")
     DOUBLE = ("Edm.Double", "System.Double")
     BOOL = ("Edm.Boolean", "System.Boolean")
     DATETIME = ("Edm.DateTime", "System.DateTime")
+    BINARY = ("Edm.Binary", "System.Byte[]")
+    # A complex type of Exact's own (e.g. Exact.Web.Api.Models.HRM.DivisionClass).
+    COMPLEX = ("", "System.Object")
+
+    @classmethod
+    def of(cls, name: str) -> FieldType:
+        """The type a schema names: an Edm type, or else one of Exact's complex types."""
+        for kind in cls:
+            if kind.value[0] == name:
+                return kind
+        return cls.COMPLEX
 
     @property
     def clr(self) -> str:
@@ -28,5 +41,9 @@ class FieldType(enum.Enum):
         return self.value[1]
 
     @property
+    def integral(self) -> bool:
+        return self in (FieldType.BYTE, FieldType.INT16, FieldType.INT, FieldType.INT64)
+
+    @property
     def numeric(self) -> bool:
-        return self in (FieldType.INT, FieldType.INT64, FieldType.DOUBLE)
+        return self.integral or self is FieldType.DOUBLE

@@ -49,13 +49,15 @@ class BackgroundWorker:
         self._thread.join(timeout)
 
 
-def run_console(directory: Path, *, read_only: bool, ansi: bool) -> None:
+def run_console(directory: Path, *, read_only: bool, ansi: bool, keep: bool = False) -> None:
     say = sys.stderr.write
     say("exact-tui demo: starting the Exact Online sandbox… ")
     server = ServerThread(Sandbox(seed=1, size="small"))
     server.start()
     say(f"{server.base_url}\nconnecting, importing master data, loading the demo documents… ")
-    world = asyncio.run(build_world(directory, sandbox=server.sandbox, served_at=server.base_url))
+    world = asyncio.run(
+        build_world(directory, sandbox=server.sandbox, served_at=server.base_url, keep=keep)
+    )
     say("done\n")
     worker = BackgroundWorker(world)
     worker.start()

@@ -17,7 +17,14 @@ import httpx
 from exact_tui.demo import data
 from exact_tui.domain.states import MappingKind
 from exact_tui.sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Sandbox, create_app
-from exact_tui.secret_store import ENV_CLIENT_SECRET, ENV_SECRET_KEY, SecretStore, open_secret_store
+from exact_tui.secret_store import (
+    ENV_CLIENT_SECRET,
+    ENV_SECRET_KEY,
+    FileSecretStore,
+    Secret,
+    SecretStore,
+    open_secret_store,
+)
 from exact_tui.services.audit import Actor
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.connection import (
@@ -84,10 +91,79 @@ def demo_secrets() -> SecretStore:
     )
 
 
+#: Where `exact-tui sandbox` serves by default: a kept demo store reconnects to it.
+SERVED_SANDBOX_URL = "http://127.0.0.1:8080"
+CONFIG_FILE = "config.toml"
+SECRETS_FILE = "secrets.json"
+STORE_FILE = "demo.db"
+
+
+def kept_secrets(directory: Path) -> SecretStore:
+    """A kept demo store's secrets: a file store beside it (0600) holding its data key and the
+    sandbox's client secret, so a worker, connect or the console can use it after the demo."""
+    store = FileSecretStore(directory / SECRETS_FILE)
+    store.save_client_secret(Secret(CLIENT_SECRET))
+    return store
+
+
+def write_kept_config(directory: Path) -> Path:
+    """The settings that make every command work on a kept demo store, given as
+    `exact-tui --config DIR/config.toml …`; created 0600 (a config others can change is
+    refused)."""
+
+    def quoted(value: str) -> str:
+        return json.dumps(value)  # a TOML basic string
+
+    lines = [
+        "# The kept demo store: exact-tui --config THIS-FILE <command>",
+        "[store]",
+        f"url = {quoted(str(directory / STORE_FILE))}",
+        "[exact]",
+        f"base_url = {quoted(SERVED_SANDBOX_URL)}",
+        f"client_id = {quoted(CLIENT_ID)}",
+        f"redirect_uri = {quoted(REDIRECT_URI)}",
+        "[secrets]",
+        'store = "file"',
+        f"file = {quoted(str(directory / SECRETS_FILE))}",
+        "[sync]",
+        f"timezone = {quoted(TIMEZONE)}",
+        "[customers]",
+        'on_ambiguous = "hold"',
+    ]
+    path = directory / CONFIG_FILE
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+
+def kept_store_help(directory: Path) -> list[str]:
+    """What the demo prints when it ends with a kept store: where it is and how to use it."""
+    config = directory / CONFIG_FILE
+    use = f"exact-tui --config {config}"
+    return [
+        f"The demo store is kept in {directory} (its settings in {config}).",
+        f"Every command works on it with --config: `{use} status`, `{use} jobs`, `{use}` for the "
+        "console.",
+        "The demo's Exact (the sandbox) stopped with the demo. To export again, serve a new one "
+        "and reconnect:",
+        "  exact-tui sandbox --seed 1 &",
+        f"  {use} connect      (open the address, allow access, paste back where it ends)",
+        f"  {use} worker",
+    ]
+
+
 async def connect(world: DemoWorld) -> None:
     """The connect flow, with the sandbox's consent page approving at once."""
+    # The demo's own secrets only: a client secret in the user's environment is not the
+    # sandbox's.
     prepared = prepare_connect(
-        world.secrets, world.connect_settings(), transport=world.transport, clock=world.clock.now
+        world.secrets,
+        world.connect_settings(),
+        environ={},
+        transport=world.transport,
+        clock=world.clock.now,
     )
     service = ConnectionService(world.store, transport=world.transport, clock=world.clock.now)
     attempt = service.begin(prepared)
@@ -153,18 +229,22 @@ async def build_world(
     sandbox: Sandbox | None = None,
     served_at: str | None = None,
     clock: Clock | None = None,
+    keep: bool = False,
 ) -> DemoWorld:
     """Everything before the worker starts exporting: connected, imported, configured, staged
-    and ingested. The sandbox runs in-process unless `served_at` says where it is served."""
+    and ingested. The sandbox runs in-process unless `served_at` says where it is served.
+    A store to `keep` gets its secrets and settings beside it (`kept_store_help`)."""
     clock = clock or SystemClock()
     sandbox = sandbox or Sandbox(seed=1, size="small")
+    if keep:
+        write_kept_config(directory)
     world = DemoWorld(
         directory=directory,
-        store=open_store(f"sqlite:///{directory / 'demo.db'}"),
+        store=open_store(f"sqlite:///{directory / STORE_FILE}"),
         sandbox=sandbox,
         base_url=served_at or SANDBOX_URL,
         transport=None if served_at else httpx.ASGITransport(app=create_app(sandbox)),
-        secrets=demo_secrets(),
+        secrets=kept_secrets(directory) if keep else demo_secrets(),
         clock=clock,
     )
     await connect(world)

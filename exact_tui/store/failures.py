@@ -90,8 +90,8 @@ def _read_only(where: str, why: str) -> StorageFailure:
 
 def _full(where: str) -> StorageFailure:
     return StorageFailure(
-        f"the disk holding the store {where} is full: nothing was written; free some space "
-        "and run the command again",
+        f"the disk holding the store {where} is full: free some space, then try again "
+        "(what failed was not written)",
         StorageProblem.FULL,
     )
 
@@ -131,6 +131,21 @@ def _cannot_open(url: str, why: str) -> StorageFailure:
     return StorageFailure(f"the store {where} cannot be opened ({why})", StorageProblem.UNREACHABLE)
 
 
+#: Less free space than this beside a SQLite store is taken as a full disk.
+_NEARLY_FULL_BYTES = 1 << 20
+
+
+def _no_space_left(url: str) -> bool:
+    path = sqlite_file(url)
+    if path is None:
+        return False
+    try:
+        info = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return info.f_bavail * info.f_frsize < _NEARLY_FULL_BYTES
+
+
 def _from_sqlite(error: sqlite3.Error, url: str) -> StorageFailure | None:
     where = describe_store(url)
     why = str(error)
@@ -151,6 +166,9 @@ def _from_sqlite(error: sqlite3.Error, url: str) -> StorageFailure | None:
             StorageProblem.LOCKED,
         )
     if primary == _SQLITE_IOERR:
+        # A full disk often surfaces as an I/O error (the shared-memory file cannot grow).
+        if _no_space_left(url):
+            return _full(where)
         return StorageFailure(
             f"the store {where} could not be read or written ({why}): check the disk and the "
             "file system it is on",
@@ -193,6 +211,8 @@ def _from_os_error(error: OSError, url: str) -> StorageFailure | None:
     if error.errno in (errno.ENOTDIR, errno.EISDIR, errno.ENOENT):
         return _cannot_open(url, f"{name}: {why}")
     if error.errno == errno.EIO:
+        if _no_space_left(url):
+            return _full(where)
         return StorageFailure(
             f"the store {where} could not be read or written ({name}: {why}): check the disk",
             StorageProblem.IO,

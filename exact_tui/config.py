@@ -170,7 +170,7 @@ def _describe(error: ValidationError, source: str) -> str:
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"])
         problems.append(f"{source}: {where}: {item['msg']}")
-    return "\n".join(problems)
+    return "; ".join(problems)
 
 
 def others_can_change(path: Path) -> str | None:

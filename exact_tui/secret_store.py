@@ -436,11 +436,10 @@ def open_secret_store(
         )
     raise SecretStoreError(
         f"nowhere safe to keep the token key: {why} ({backend}) and {ENV_SECRET_KEY} is not "
-        "set. Do one of:\n"
-        f"  - set {ENV_SECRET_KEY} to a new key and keep it (the tokens cannot be read without "
-        f'it):\n      export {ENV_SECRET_KEY}="$({GENERATE_KEY_COMMAND})"\n'
-        f"  - under systemd, pass that key as the credential {CREDENTIAL_SECRET_KEY}\n"
-        f'  - or choose the file store: secrets.store = "file" in {paths.config_file()}'
+        f"set. Set {ENV_SECRET_KEY} to a new key and keep it, as the tokens cannot be read "
+        f'without it (export {ENV_SECRET_KEY}="$({GENERATE_KEY_COMMAND})"); or, under '
+        f"systemd, pass that key as the credential {CREDENTIAL_SECRET_KEY}; or choose the file "
+        f'store: secrets.store = "file" in {paths.config_file()}'
     )
 
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from exact_tui.cli import admin, connection, demo, exports, operations
 from exact_tui.cli.root import group
+from exact_tui.cli.wiring import accept_db_anywhere
 
 for _area in (exports, admin, connection, operations, demo):
     for _command in _area.COMMANDS:
         group.add_command(_command)
+for _command in group.commands.values():
+    if _command.name not in ("demo", "sandbox"):  # they never open the configured store
+        accept_db_anywhere(_command)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from exact_tui.cli.output import echo_json
+from exact_tui.cli.output import confirm, echo_json, plain, say
 from exact_tui.cli.wiring import AppContext, choice, do, fail, intents, pass_app
 from exact_tui.domain.states import MappingKind
 
@@ -62,12 +62,10 @@ def unbind() -> None:
 @pass_app
 def unbind_bank_account(app: AppContext, iban: str, yes: bool) -> None:
     """Unbind a bank account: documents not yet in Exact wait until it is bound again."""
-    if not yes:
-        click.confirm(
-            f"Unbind {iban}? Its documents not yet in Exact stop until it is bound again",
-            abort=True,
-            err=True,
-        )
+    if not yes and not confirm(
+        f"Unbind {iban}? Its documents not yet in Exact stop until it is bound again"
+    ):
+        fail("nothing unbound")
     operator = intents(app)
     do(lambda: operator.unbind_bank_account(iban))
 
@@ -91,9 +89,7 @@ def link(app: AppContext, customer: str, account: str, division: int) -> None:
 @pass_app
 def unlink(app: AppContext, customer: str, division: int, yes: bool) -> None:
     """Remove a customer's link: documents not yet posted are matched again."""
-    if not yes and not click.confirm(
-        f"Unlink customer {customer} in division {division}?", err=True
-    ):
+    if not yes and not confirm(f"Unlink customer {customer} in division {division}?"):
         fail("nothing unlinked")
     operator = intents(app)
     do(lambda: operator.unlink(customer, division))
@@ -135,7 +131,7 @@ def settings(
             echo_json({"division": division, **values})
             return
         for name, value in values.items():
-            click.echo(f"{SETTING_LABELS[name]:<28} {value or '(not set)'}")
+            say(f"{SETTING_LABELS[name]:<28} {plain(value) or '(not set)'}")
         return
     operator = intents(app)
     do(lambda: operator.set_settings(division, **changes))

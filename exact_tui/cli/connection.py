@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from exact_tui.cli.output import when
+from exact_tui.cli.output import confirm, plain, say, when
 from exact_tui.cli.wiring import AppContext, fail, open_secrets, pass_app
 
 _REGIONS = ["nl", "be", "de", "fr", "uk", "es", "us"]
@@ -80,9 +80,9 @@ def connect(
         fail(str(exc))
     service = ConnectionService(app.store())
     attempt = service.begin(prepared, force_login=force_login)
-    click.echo(attempt.authorize_url)
+    say(attempt.authorize_url)
     if listen:
-        click.echo(
+        say(
             f"Open the address above, log in to Exact and allow access. Waiting for the "
             f"browser at {target.redirect_uri} …",
             err=True,
@@ -92,7 +92,7 @@ def connect(
         except ConnectError as exc:
             fail(str(exc))
     else:
-        click.echo(
+        say(
             "Open the address above, log in to Exact and allow access. Then paste the address "
             "the browser ends on (or just the code) and press enter:",
             err=True,
@@ -104,19 +104,19 @@ def connect(
         result = asyncio.run(service.complete(prepared, attempt, pasted, Actor.current("cli")))
     except ConnectError as exc:
         fail(str(exc))
-    who = f" as {result.user_name}" if result.user_name else ""
-    click.echo(f"✔ Connected{who} to {target.base_url}", err=True)
-    click.echo(
+    who = f" as {plain(result.user_name)}" if result.user_name else ""
+    say(f"✔ Connected{who} to {plain(target.base_url)}", err=True)
+    say(
         f"  activated {when(result.activated_at)}"
         + ("" if result.first_connect else " (kept from the first connect)"),
         err=True,
     )
     if result.sync_requested:
-        click.echo("  initial master-data import requested (the worker runs it)", err=True)
+        say("  initial master-data import requested (the worker runs it)", err=True)
     if result.secret_saved_in:
-        click.echo(f"  client secret stored in {result.secret_saved_in}", err=True)
+        say(f"  client secret stored in {plain(result.secret_saved_in)}", err=True)
     if result.note:
-        click.echo(f"  note: {result.note}", err=True)
+        say(f"  note: {plain(result.note)}", err=True)
 
 
 @click.command()
@@ -130,15 +130,14 @@ def disconnect(app: AppContext, yes: bool) -> None:
     from exact_tui.services.connection import ConnectionService
 
     configure_logging(app.settings)
-    if not yes and not click.confirm(
-        "Disconnect from Exact? The tokens are deleted and exports stop until you connect again.",
-        err=True,
+    if not yes and not confirm(
+        "Disconnect from Exact? The tokens are deleted and exports stop until you connect again."
     ):
         fail("not disconnected")
     if ConnectionService(app.store()).disconnect(Actor.current("cli")):
-        click.echo("⚫ Disconnected: tokens deleted, exports stopped; master data kept.")
+        say("⚫ Disconnected: tokens deleted, exports stopped; master data kept.")
     else:
-        click.echo("not connected: nothing to disconnect")
+        say("not connected: nothing to disconnect")
 
 
 COMMANDS = (connect, disconnect)

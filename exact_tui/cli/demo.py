@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from exact_tui.cli.output import echo_json
+from exact_tui.cli.output import echo_json, say
 from exact_tui.cli.wiring import console_options, fail
 
 
@@ -33,6 +33,8 @@ def demo(
     import tempfile
     from contextlib import ExitStack
 
+    from exact_tui.demo.world import kept_store_help
+
     if as_json and not headless:
         raise click.UsageError("--json goes with --headless")
     with ExitStack() as stack:
@@ -47,17 +49,19 @@ def demo(
         if headless:
             from exact_tui.demo.headless import run_headless
 
-            summary = asyncio.run(run_headless(directory))
+            summary = asyncio.run(run_headless(directory, keep=kept))
             if not kept:
                 summary.store = "removed at exit (--dir keeps it)"
             if as_json:
                 echo_json(summary.as_dict())
             else:
-                click.echo("\n".join(summary.lines()))
-            return
-        from exact_tui.demo.console import run_console
+                say("\n".join(summary.lines()))
+        else:
+            from exact_tui.demo.console import run_console
 
-        run_console(directory, read_only=read_only, ansi=ansi)
+            run_console(directory, read_only=read_only, ansi=ansi, keep=kept)
+        if kept:
+            say("\n".join(kept_store_help(directory)), err=True)
 
 
 @click.command()
@@ -74,9 +78,7 @@ def sandbox(port: int, seed: int, size: str) -> None:
     """Serve the Exact Online sandbox on 127.0.0.1 until stopped (control API under /_sandbox/)."""
     from exact_tui.sandbox.server import serve
 
-    click.echo(
-        f"Exact Online sandbox on http://127.0.0.1:{port} (seed {seed}, {size}); ctrl+c stops"
-    )
+    say(f"Exact Online sandbox on http://127.0.0.1:{port} (seed {seed}, {size}); ctrl+c stops")
     serve(port, seed=seed, size=size)
 
 

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from exact_tui.cli.output import describe_summary, echo_json, print_jobs
+from exact_tui.cli.output import (
+    confirm,
+    describe_summary,
+    echo_json,
+    plain,
+    print_jobs,
+    refuse,
+    say,
+)
 from exact_tui.cli.wiring import AppContext, choice, do, fail, intents, pass_app
 from exact_tui.domain.states import Category, DocumentKind, JobState
 
@@ -34,17 +42,21 @@ def ingest(app: AppContext, files: tuple[str, ...]) -> None:
         try:
             data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
         except OSError as exc:
-            click.echo(f"exact-tui: {source}: cannot read: {exc.strerror}", err=True)
+            refuse(f"{source}: cannot read: {exc.strerror or exc}")
             refused += 1
             continue
         try:
             summary = ingest_bytes(store, source, data, actor=Actor.current("cli"))
         except IngestError as exc:
-            click.echo(f"exact-tui: {exc}", err=True)
-            click.echo(f"{source}: refused, nothing from this file was stored", err=True)
+            # The first line names the file and says nothing of it was stored; then one line
+            # per problem.
+            first, *details = str(exc).split("\n")
+            refuse(first)
+            if details:
+                say("\n".join(details), err=True)
             refused += 1
             continue
-        click.echo(describe_summary(summary))
+        say(describe_summary(summary))
     if refused:
         sys.exit(1)
 
@@ -96,7 +108,7 @@ def jobs(
         echo_json(rows)
         return
     if not rows:
-        click.echo("no jobs match")
+        say("no jobs match")
         return
     print_jobs(rows)
 
@@ -133,9 +145,9 @@ def retry(
         refused = 0
         for job_id in job_ids:
             try:
-                click.echo(f"job {job_id}: {operator.retry(job_id).message}")
+                say(f"job {job_id}: {plain(operator.retry(job_id).message)}")
             except IntentRefused as exc:
-                click.echo(f"exact-tui: job {job_id}: {exc}", err=True)
+                refuse(f"job {job_id}: {exc}")
                 refused += 1
         if refused:
             sys.exit(1)
@@ -143,10 +155,10 @@ def retry(
     flt = _job_filter(state, category, kind, division, text)
     count = operator.count_matching(flt)
     if not count:
-        click.echo("no jobs match")
+        say("no jobs match")
         return
-    if not yes and not click.confirm(
-        f"Retry {count} job(s)? The worker sends them paced by Exact's limits.", err=True
+    if not yes and not confirm(
+        f"Retry {count} job(s)? The worker sends them paced by Exact's limits."
     ):
         fail("nothing retried")
     do(lambda: operator.retry_matching(flt))

@@ -8,7 +8,7 @@ import sys
 import click
 
 from exact_tui import paths
-from exact_tui.cli.output import echo_json, print_status
+from exact_tui.cli.output import PlainFormatter, echo_json, plain, print_status, say
 from exact_tui.cli.wiring import AppContext, fail, open_secrets, pass_app, worker_setup
 
 
@@ -32,26 +32,29 @@ def status(app: AppContext, as_json: bool) -> None:
 @pass_app
 def doctor(app: AppContext) -> None:
     """Check paths, the database and its schema, file modes, the secret store and the terminal."""
+    from exact_tui.logging_setup import log_path
     from exact_tui.services.doctor import DoctorInput, Level, run_checks
 
     settings = app.settings
     checks = run_checks(
         DoctorInput(
-            config_file=paths.config_file(),
+            config_file=app.config_file,
             data_dir=paths.data_dir(),
             state_dir=paths.state_dir(),
             db_url=app.db_url,
             secret_store=settings.secrets.store,
             secret_file=settings.secrets.file,
             keyring_timeout=settings.secrets.keyring_timeout_seconds,
+            config_problem=app.config_problem,
+            log_file=log_path(settings),
         )
     )
     area = ""
     for check in checks:
         if check.area != area:
             area = check.area
-            click.echo(area)
-        click.echo(f"  {check.level.mark} {check.name}: {check.detail}")
+            say(area)
+        say(f"  {check.level.mark} {check.name}: {plain(check.detail)}")
     if any(check.level is Level.FAIL for check in checks):
         sys.exit(1)
 
@@ -86,7 +89,7 @@ def worker(app: AppContext, until_idle: bool) -> None:
     # The worker also reports to its terminal (journald under systemd), redacted like the file;
     # the one line per Exact call stays in the log file.
     console_handler = logging.StreamHandler()
-    console_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console_handler.setFormatter(PlainFormatter("%(levelname)s %(name)s: %(message)s"))
     console_handler.addFilter(RedactingFilter())
     console_handler.addFilter(lambda record: record.name != "exact_tui.requests")
     logging.getLogger("exact_tui").addHandler(console_handler)
@@ -99,16 +102,17 @@ def worker(app: AppContext, until_idle: bool) -> None:
         finally:
             await link.close()
 
-    click.echo(
-        f"exact-tui worker {runner.worker_id} on {store.url}; log {log_file}"
-        + ("; until idle" if until_idle else "; SIGTERM or ctrl+c stops"),
-        err=True,
-    )
+    if not until_idle:  # a batch run says nothing unless something is wrong
+        say(
+            f"exact-tui worker {plain(runner.worker_id)} on {plain(store.url)}; "
+            f"log {plain(log_file)}; SIGTERM or ctrl+c stops",
+            err=True,
+        )
     left = asyncio.run(main())
     if left is not None:
         # Idle with work left: say why (a spent budget waits for its reset; a paused or broken
         # connection waits for a person, exit 1).
-        click.echo(f"exact-tui worker: {left.message}", err=True)
+        say(f"exact-tui worker: {plain(left.message)}", err=True)
         if left.blocked:
             sys.exit(1)
 
@@ -138,9 +142,9 @@ def sync(app: AppContext, division: int | None, wait: bool, timeout: float) -> N
     except SyncRefused as exc:
         fail(str(exc))
     scope = f"division {division}" if division is not None else "every division"
-    click.echo(f"sync request {request_id} queued for {scope}")
+    say(f"sync request {request_id} queued for {scope}")
     if not status_report(store).worker_running:
-        click.echo(
+        say(
             "no worker is running: the request waits until one starts (`exact-tui worker`)",
             err=True,
         )
@@ -153,18 +157,18 @@ def sync(app: AppContext, division: int | None, wait: bool, timeout: float) -> N
         view = sync_request(store, request_id)
         if view.state != state:
             state = view.state
-            click.echo(f"  {state}")
+            say(f"  {plain(state)}")
         for run in view.runs[shown:]:
             where = f"division {run.division}" if run.division is not None else "divisions"
             outcome = (
-                f"failed: {run.error}"
+                f"failed: {plain(run.error)}"
                 if run.error
                 else f"{run.read} read, +{run.added} ~{run.changed} -{run.removed}"
             )
-            click.echo(f"  {where:<17} {run.entity:<13} {outcome} ({run.calls} calls)")
+            say(f"  {where:<17} {plain(run.entity):<13} {outcome} ({run.calls} calls)")
         shown = len(view.runs)
         if view.finished:
-            click.echo(f"{view.state}: {view.result or ''}")
+            say(f"{plain(view.state)}: {plain(view.result)}")
             if view.state == "failed":
                 sys.exit(1)
             return

@@ -1,16 +1,26 @@
-"""How the commands print: JSON for machines, aligned lines for people."""
+"""How the commands print: JSON for machines, aligned lines for people.
+
+Everything the command line prints goes through here. Text for people passes through the same
+cleaning as the console's (`domain.text.clean_text`): whatever came from data, Exact, file names
+or the environment loses its escape sequences, control and bidi characters, so printing it
+does nothing to the terminal. A value inside a line is cleaned to one line (`plain`), so data
+cannot add lines either. JSON stays exact: what a terminal would act on is escaped in it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
+import logging
 from collections.abc import Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING
 
 import click
+
+from exact_tui.domain.text import clean_text, terminal_safe_json
 
 if TYPE_CHECKING:
     from exact_tui.services.ingest import IngestSummary
@@ -31,7 +41,35 @@ def _json_default(value: object) -> object:
 
 
 def echo_json(data: object) -> None:
-    click.echo(json.dumps(data, default=_json_default, indent=2, ensure_ascii=False))
+    encoded = json.dumps(data, default=_json_default, indent=2, ensure_ascii=False)
+    click.echo(terminal_safe_json(encoded))
+
+
+def plain(value: object) -> str:
+    """A value from data, Exact, a file name or the environment, as one line of plain text."""
+    return "" if value is None else clean_text(str(value))
+
+
+def say(text: str = "", *, err: bool = False) -> None:
+    """Print lines for a person (stdout, or stderr with `err`), each made plain."""
+    click.echo("\n".join(clean_text(line) for line in text.split("\n")), err=err)
+
+
+def refuse(message: str) -> None:
+    """A refusal, on stderr, as the one line `exact-tui: …`."""
+    click.echo(f"exact-tui: {clean_text(message)}", err=True)
+
+
+def confirm(question: str) -> bool:
+    """Ask on stderr; the question may quote data."""
+    return click.confirm(clean_text(question), err=True)
+
+
+class PlainFormatter(logging.Formatter):
+    """Log lines for a terminal (the worker's stderr): made plain, like everything printed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(clean_text(line) for line in super().format(record).split("\n"))
 
 
 def when(value: dt.datetime | None) -> str:
@@ -45,7 +83,7 @@ def describe_summary(summary: IngestSummary) -> str:
         return ", ".join(items) or "nothing"
 
     lines = [
-        f"{summary.source}:",
+        f"{plain(summary.source)}:",
         f"  added      {part(summary.added)}",
         f"  updated    {part(summary.updated)}",
         f"  unchanged  {part(summary.unchanged)}",
@@ -55,46 +93,48 @@ def describe_summary(summary: IngestSummary) -> str:
 
 
 def print_jobs(rows: Sequence[JobRow]) -> None:
-    click.echo(
-        f"{'ID':>7}  {'KIND':<9} {'NUMBER':<16} {'DATE':<10} {'DIVISION':>8}  {'STATE':<13} CAUSE"
-    )
+    say(f"{'ID':>7}  {'KIND':<9} {'NUMBER':<16} {'DATE':<10} {'DIVISION':>8}  {'STATE':<13} CAUSE")
     for row in rows:
-        click.echo(
-            f"{row.id:>7}  {row.kind.value:<9} {row.number[:16]:<16} {row.date.isoformat():<10} "
-            f"{row.division or '':>8}  {row.state.value:<13} {row.cause or row.last_error or ''}"
+        say(
+            f"{row.id:>7}  {row.kind.value:<9} {plain(row.number)[:16]:<16} "
+            f"{row.date.isoformat():<10} {row.division or '':>8}  {row.state.value:<13} "
+            f"{plain(row.cause or row.last_error)}"
         )
 
 
 def print_status(report: StatusReport) -> None:
     conn = report.connection
     if conn is None:
-        click.echo("Connection: ⚫ Inactive (not connected yet: run `exact-tui connect`)")
+        say("Connection: ⚫ Inactive (not connected yet: run `exact-tui connect`)")
     else:
-        reason = f" ({conn.reason})" if conn.reason else ""
-        click.echo(f"Connection: {conn.mark} {conn.label}{reason}")
-        click.echo(f"  region {conn.region}, user {conn.user_name or 'unknown'}")
-        click.echo(f"  activated {when(conn.activated_at)}")
+        reason = f" ({plain(conn.reason)})" if conn.reason else ""
+        say(f"Connection: {conn.mark} {conn.label}{reason}")
+        say(f"  region {plain(conn.region)}, user {plain(conn.user_name) or 'unknown'}")
+        say(f"  activated {when(conn.activated_at)}")
         if conn.exports_paused:
-            click.echo(f"  exports paused: {conn.paused_reason or 'by an operator'}")
+            say(f"  exports paused: {plain(conn.paused_reason) or 'by an operator'}")
     queue = ", ".join(f"{state.value} {count}" for state, count in sorted(report.queue.items()))
-    click.echo(f"Queue: {queue or 'empty'}")
+    say(f"Queue: {queue or 'empty'}")
     docs = report.documents
-    click.echo(
+    say(
         f"Documents: {docs['invoices']} invoices, {docs['payments']} payments, "
         f"{docs['write_offs']} write-offs"
     )
     for division in report.divisions:
-        access = "" if division.accessible else f"  ⛔ {division.access_reason}"
+        access = "" if division.accessible else f"  ⛔ {plain(division.access_reason)}"
         if division.hold:
-            access += f"  ⏸ {division.hold}"
-        click.echo(
-            f"Division {division.code} {division.description}: "
+            access += f"  ⏸ {plain(division.hold)}"
+        say(
+            f"Division {division.code} {plain(division.description)}: "
             f"last sync {when(division.last_sync_at)}{access}"
         )
-    if report.worker_running:
-        worker = next(w for w in report.workers if w.alive)
-        click.echo(
-            f"Worker: running on {worker.host} (pid {worker.pid}), beat {when(worker.beat_at)}"
+    alive = [worker for worker in report.workers if worker.alive]
+    if not alive:
+        say("Worker: not running (start it with `exact-tui worker`)")
+    for worker in alive:
+        say(
+            f"Worker: running on {plain(worker.host)} (pid {worker.pid}), "
+            f"beat {when(worker.beat_at)}"
         )
-    else:
-        click.echo("Worker: not running (start it with `exact-tui worker`)")
+        if worker.detail:
+            say(f"  ⚠ {plain(worker.detail)}")

@@ -3,16 +3,84 @@
 
 from __future__ import annotations
 
+import io
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from exact_tui import __version__
-from exact_tui.cli.wiring import AppContext, console_options, fail, open_secrets, pass_app
-from exact_tui.config import ConfigError, load_settings
+from exact_tui.cli.output import refuse, say
+from exact_tui.cli.wiring import (
+    AppContext,
+    console_options,
+    explain,
+    fail,
+    open_secrets,
+    pass_app,
+)
+from exact_tui.config import ConfigError, Settings, load_settings
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """The `exact-tui` group, which answers every failure in one line (exit status 1).
+
+    What a broken environment raises (a damaged, read-only or full store, a folder for a file,
+    no driver, an unreadable file) becomes the line that names it; an error nobody foresaw is
+    a bug, told in one line too (`--traceback` shows where). Usage errors keep click's form,
+    made plain like everything printed (cli/output.py).
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+            code = result if isinstance(result, int) else 0
+        except click.ClickException as exc:
+            shown = io.StringIO()
+            exc.show(file=shown)
+            say(shown.getvalue().rstrip("\n"), err=True)
+            code = exc.exit_code
+        except click.Abort:
+            refuse("stopped; nothing more was done")
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("show_traceback"):
+                raise
+            app = ctx.find_object(AppContext)
+            fail(explain(exc, app.db_url if app is not None else None))
+
+
+@click.group(
+    cls=Commands,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--db",
     "db",
@@ -26,18 +94,32 @@ from exact_tui.config import ConfigError, load_settings
     type=click.Path(dir_okay=False, path_type=Path),
     help="Settings file (default: config.toml in the config dir).",
 )
+@click.option(
+    "--traceback",
+    "show_traceback",
+    is_flag=True,
+    hidden=True,
+    help="On an internal error, show Python's traceback instead of one line.",
+)
 @console_options
 @click.version_option(__version__, prog_name="exact-tui")
 @click.pass_context
 def group(
-    ctx: click.Context, db: str | None, config_file: Path | None, read_only: bool, ansi: bool
+    ctx: click.Context,
+    db: str | None,
+    config_file: Path | None,
+    show_traceback: bool,
+    read_only: bool,
+    ansi: bool,
 ) -> None:
     """Export engine and operations console for the Exact Online integration."""
     try:
-        settings = load_settings(config_file)
+        app = AppContext(load_settings(config_file), db, config_file=config_file)
     except ConfigError as exc:
-        fail(f"configuration: {exc}")
-    app = AppContext(settings, db)
+        if ctx.invoked_subcommand != "doctor":
+            fail(f"configuration: {exc}")
+        # The doctor runs on the defaults and says what is wrong with the configuration.
+        app = AppContext(Settings(), db, config_file=config_file, config_problem=str(exc))
     ctx.obj = app
     ctx.call_on_close(app.close)
     if ctx.invoked_subcommand is None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from exact_tui import paths
+from exact_tui.cli.output import refuse, say
 from exact_tui.config import Settings, resolve_db_url
 from exact_tui.store.engine import Store, StoreError, open_store
 
@@ -24,10 +27,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 class AppContext:
     """What every command shares: the settings, and the store opened on first use."""
 
-    def __init__(self, settings: Settings, db_override: str | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db_override: str | None,
+        *,
+        config_file: Path | None = None,
+        config_problem: str | None = None,
+    ) -> None:
         self.settings = settings
+        #: The settings file read (or that would have been): --config, else the default.
+        self.config_file = config_file or paths.config_file()
         self.db_url = resolve_db_url(db_override) if db_override else settings.db_url()
+        #: Why the configuration was refused, when a command that runs anyway (doctor) runs on
+        #: the defaults.
+        self.config_problem = config_problem
         self._store: Store | None = None
+
+    def use_db(self, value: str) -> None:
+        """`--db` given after the command: the same as before it."""
+        self.db_url = resolve_db_url(value)
 
     def store(self) -> Store:
         if self._store is None:
@@ -46,9 +65,59 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 def fail(message: str) -> NoReturn:
-    """Refuse with a reason: the message on stderr, exit status 1."""
-    click.echo(f"exact-tui: {message}", err=True)
+    """Refuse with a reason: one line on stderr, exit status 1."""
+    refuse(message)
     sys.exit(1)
+
+
+def explain(error: BaseException, db_url: str | None) -> str:
+    """The one line for an error that escaped a command: what is wrong and what to do when the
+    environment caused it, or that it is a bug."""
+    from exact_tui.config import ConfigError
+    from exact_tui.secret_store import SecretStoreError
+    from exact_tui.services.worker import StorageUnavailable
+    from exact_tui.store.failures import store_failure, unusable_url
+
+    if isinstance(error, StorageUnavailable):
+        return f"the worker stopped: {error}"
+    known = (store_failure(error, db_url) or unusable_url(error, db_url)) if db_url else None
+    if known is not None:
+        return str(known)
+    if isinstance(error, StoreError | ConfigError | SecretStoreError):
+        return str(error)
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror or error}"
+    return (
+        f"internal error ({type(error).__name__}: {error}): this is a bug in exact-tui; "
+        "`exact-tui --traceback …` shows where it happened, for a report"
+    )
+
+
+def _db_after_the_command(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        app = ctx.find_object(AppContext)
+        if app is not None:
+            app.use_db(value)
+
+
+def accept_db_anywhere(command: click.Command) -> None:
+    """Give `command` (and a group's commands) the `--db` option the group has, so that
+    `exact-tui status --db X` works like `exact-tui --db X status`."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_db_anywhere(sub)
+        return
+    command.params.append(
+        click.Option(
+            ["--db"],
+            metavar="URL-OR-PATH",
+            expose_value=False,
+            is_eager=True,
+            callback=_db_after_the_command,
+            help="The store (as `exact-tui --db`).",
+        )
+    )
 
 
 def console_options(command: F) -> F:
@@ -116,4 +185,4 @@ def do(action: Callable[[], Any]) -> None:
         result = action()
     except IntentRefused as exc:
         fail(str(exc))
-    click.echo(result.message)
+    say(result.message)

@@ -1,4 +1,5 @@
-"""The one place that makes untrusted text safe: at the door (ingest) and again at render."""
+"""The one place that makes untrusted text safe: at the door (ingest) and again where it is
+shown, by the console (ui/render.py) and the command line (cli/output.py) alike."""
 
 from __future__ import annotations
 
@@ -26,10 +27,25 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
     text = unicodedata.normalize("NFC", value)
     text = _ESCAPE_SEQUENCE.sub("", text)
     text = text.replace("\r\n", "\n").replace("\t", " ")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")  # line and paragraph separators
     if not multiline:
         text = text.replace("\n", " ").replace("\r", " ")
     return _CONTROL.sub("", text)
 
 
 def has_control(value: str) -> bool:
-    return bool(_CONTROL.search(value) or "\x1b" in value)
+    return bool(_CONTROL.search(value) or "\x1b" in value or _SEPARATOR.search(value))
+
+
+_SEPARATOR = re.compile("[\u2028\u2029]")
+# What JSON leaves as it is but a terminal acts on (DEL, C1 controls such as the 8-bit CSI) or
+# reads in another order (bidi controls, line separators); JSON escapes C0 controls itself.
+_JSON_UNESCAPED = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def terminal_safe_json(encoded: str) -> str:
+    """JSON text with every character a terminal could act on written as a `\\uXXXX` escape.
+
+    The JSON means exactly the same (any character may be escaped in a string, and these can
+    only occur in strings), so `--json` output stays exact while printing it does nothing."""
+    return _JSON_UNESCAPED.sub(lambda match: f"\\u{ord(match.group()):04x}", encoded)

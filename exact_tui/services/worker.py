@@ -224,7 +224,8 @@ class Worker:
             failure = store_failure(exc, self.store.url)
             if failure is None:
                 raise
-            log.warning("could not record the stop on the heartbeat: %s", failure)
+            # Expected while the store fails: the failure itself was reported.
+            log.debug("could not record the stop on the heartbeat: %s", failure)
 
     # ---------------------------------------------------------------- storage errors
 

@@ -67,8 +67,8 @@ class Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
+            raise  # click's own answers (a closed pipe ends the output quietly)
         except Exception as exc:
             if ctx.params.get("show_traceback"):
                 raise

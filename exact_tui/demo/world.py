@@ -151,6 +151,8 @@ def kept_store_help(directory: Path) -> list[str]:
         "  exact-tui sandbox --seed 1 &",
         f"  {use} connect      (open the address, allow access, paste back where it ends)",
         f"  {use} worker",
+        "The new sandbox has the demo's master data, but not the customers the demo created in "
+        "its Exact: link those again (`link`) where Exact refuses them.",
     ]
 
 

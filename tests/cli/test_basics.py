@@ -132,6 +132,22 @@ def test_doctor_names_the_server_and_never_its_password(store: Store, db_url: st
     assert "mode 0" not in out
 
 
+def test_doctor_marks_a_missing_key_as_a_fact_and_checks_a_given_one(
+    store: Store, db_url: str
+) -> None:
+    import base64
+
+    _, out, _ = _run("--db", db_url, "doctor")
+    assert "· environment key: EXACT_TUI_SECRET_KEY is not set" in out
+    assert "✔ environment key" not in out
+    fernet_form = base64.urlsafe_b64encode(bytes([0xFB, 0xFF] * 16)).decode()
+    _, out, _ = _run("--db", db_url, "doctor", env={"EXACT_TUI_SECRET_KEY": fernet_form})
+    assert "✔ environment key: EXACT_TUI_SECRET_KEY is set (value hidden)" in out
+    code, out, _ = _run("--db", db_url, "doctor", env={"EXACT_TUI_SECRET_KEY": "c2hvcnQ="})
+    assert code == 1
+    assert "✖ environment key: EXACT_TUI_SECRET_KEY is not a 32-byte key in base64" in out
+
+
 def test_status_says_when_the_daily_budget_is_spent(store: Store, db_url: str) -> None:
     from exact_tui.store.models import Budget
 

@@ -87,13 +87,17 @@ def env(isolated_env: Path) -> dict[str, str]:
     }
 
 
+pytestmark = pytest.mark.sqlite_only(
+    "these environments break the store's file and the file system under it"
+)
+
+
 @pytest.fixture
 def sqlite_store(admin_store: Store, tmp_path: Path) -> Iterator[Path]:
     """A store with something of everything in it, closed, alone in its folder (these are
     faults of the file and of the file system under it)."""
     path = admin_store.sqlite_path
-    if path is None:
-        pytest.skip("these environments break the SQLite file itself; the store is not one")
+    assert path is not None
     admin_store.dispose()
     alone = tmp_path / "store" / "exact-tui.db"
     alone.parent.mkdir()

@@ -1,6 +1,8 @@
+import json
+
 import pytest
 
-from exact_tui.domain.text import clean_text, has_control
+from exact_tui.domain.text import clean_text, has_control, terminal_safe_json
 
 
 @pytest.mark.parametrize(
@@ -15,6 +17,8 @@ from exact_tui.domain.text import clean_text, has_control
         ("bell\x07 del\x7f c1\x9b", "bell del c1"),
         ("line\nbreak", "line break"),
         ("Cafe\u0301", "Café"),
+        ("line\u2028separator\u2029paragraph", "line separator paragraph"),
+        ("\u2066isolate\u2069 \u200fmark", "isolate mark"),
     ],
 )
 def test_clean_text(raw: str, expected: str) -> None:
@@ -25,3 +29,15 @@ def test_clean_text(raw: str, expected: str) -> None:
 
 def test_multiline_keeps_newlines_only() -> None:
     assert clean_text("a\r\nb\x1b[31mc", multiline=True) == "a\nbc"
+
+
+def test_separators_are_newlines_when_lines_are_kept() -> None:
+    assert clean_text("a\u2028b", multiline=True) == "a\nb"
+
+
+def test_terminal_safe_json_means_the_same_and_carries_nothing_a_terminal_acts_on() -> None:
+    value = {"cause\u202e": "\x1b]52;c;aGk=\x07 \x9b2J \u2066x\u2069 \x7f é ✔ \u2028"}
+    encoded = terminal_safe_json(json.dumps(value, ensure_ascii=False))
+    assert json.loads(encoded) == value
+    assert not has_control(encoded)
+    assert "é ✔" in encoded  # readable text stays as it is

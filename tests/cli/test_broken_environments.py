@@ -171,9 +171,12 @@ def test_the_commands_work_on_the_sound_store(
 ) -> None:
     """The corpus's arguments are right: on a sound store each command does its work, so a
     refusal below comes from the environment."""
-    *commands, connect = writes(ingest_file)
+    *commands, worker, connect = writes(ingest_file)
     for run in run_all([*_with_db(sqlite_store, [*READS, *commands])], env):
         assert run.code == 0, (run.args, run.stdout, run.stderr)
+    # Disconnected by now: the worker does what it can and says why jobs wait (exit 1).
+    idle = run_cli(["--db", str(sqlite_store), *worker], env)
+    assert idle.lines == [idle.lines[0]] and "left waiting: not connected" in idle.lines[0]
     attempt = run_cli(["--db", str(sqlite_store), *connect], env)
     assert attempt.lines[-1] == "exact-tui: nothing was pasted: run connect again"
 

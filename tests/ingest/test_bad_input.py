@@ -14,6 +14,8 @@ from exact_tui.store.engine import Store
 from tests.ingest.conftest import Refuse
 from tests.ingest.helpers import EXAMPLE, counts, encode, json_lines, small
 
+IBAN_GOT = 'expected a valid IBAN, got "'
+
 
 def test_truncated_json_names_the_line_where_it_ends(refuse: Refuse) -> None:
     data = EXAMPLE.read_bytes()
@@ -250,6 +252,15 @@ def test_a_10_mb_field_is_refused_by_name(refuse: Refuse) -> None:
     ("where", "field", "value", "expected"),
     [
         ("bank_accounts", "iban", "NL91ABNA0417164301", 'expected a valid IBAN, got "NL91ABNA'),
+        # Check digits right, but the country has no IBANs, or this is not its length.
+        ("bank_accounts", "iban", "XX07539007547034", f"{IBAN_GOT}XX07539007547034\" ('XX' is not"),
+        ("bank_accounts", "iban", "NL58ABNA041716430", f'{IBAN_GOT}NL58ABNA041716430" (not the'),
+        (
+            "bank_accounts",
+            "iban",
+            "NL91ABNA0417164300€",
+            f'{IBAN_GOT}NL91ABNA0417164300€" (an IBAN',
+        ),
         ("customers", "vat_number", "NL123456789B01", "expected a valid NL VAT number"),
         ("customers", "vat_number", "0403170702", "expected a valid BE VAT number"),
         ("customers", "name", "   ", "expected a non-empty text"),
@@ -373,3 +384,23 @@ def test_json_numbers_never_pass_through_float(store: Store) -> None:
         assert [row[0] for row in rows] == [10, 10000]  # cents, as the Money type stores them
     payload = json.loads(encode(small()))
     assert Decimal(payload["invoices"][0]["lines"][0]["amount"]) == Decimal("100.00")
+
+
+@pytest.mark.parametrize(
+    "iban",
+    [
+        "BE68539007547034",  # the textbook Belgian example: its bank is not in python-stdnum's list
+        "BE68 5390 0754 7034",
+        "NL91ABNA0417164300",
+    ],
+)
+def test_an_iban_valid_by_iso_13616_is_taken_whatever_its_bank(store: Store, iban: str) -> None:
+    document = small()
+    document["bank_accounts"][0]["iban"] = iban
+    compact = iban.replace(" ", "")
+    for record in document["invoices"] + document["payments"]:
+        record["bank_account"] = compact
+    ingest_bytes(store, "ok.json", encode(document))
+    with store.read() as session:
+        stored = session.execute(text("SELECT iban FROM bank_account")).scalars().all()
+    assert compact in stored

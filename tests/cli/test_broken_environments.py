@@ -472,3 +472,47 @@ def test_the_disk_fills_up_during_ingest(
 
 def assert_unchanged(outcome: Outcome) -> None:
     assert outcome.after == outcome.before, "the store changed"
+
+
+def test_the_troubleshooting_page_lists_these_messages() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
+    text = page.read_text(encoding="utf-8")
+    for phrase in (
+        "is damaged or is not an exact-tui database",
+        "is a folder: --db and store.url take the database file",
+        "does not exist or is not a folder",
+        "is not a database URL exact-tui knows",
+        "needs a database driver that is not installed",
+        "is a folder, not a config file",
+        "can be changed by others",
+        "it belongs to another user",
+        "cannot be written (DIR is on a read-only file system)",
+        "cannot be written (attempt to write a readonly database)",
+        "the log file PATH cannot be written",
+        "is full: free some space, then try again",
+        "the worker stopped:",
+        "storage error, retrying in N s",
+        "not a 32-byte key in base64",
+        "Exact refused the app's client id or secret",
+        "internal error",
+    ):
+        assert phrase in text, phrase
+
+
+def test_a_bug_is_one_line_and_traceback_shows_where(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exact_tui.services import status
+
+    def broken(store: object) -> None:
+        raise ZeroDivisionError("a bug\x1b]0;title\x07")
+
+    monkeypatch.setattr(status, "status_report", broken)
+    run = run_cli(["--db", db_url, "status"])
+    assert run.code == 1
+    assert run.lines == [
+        "exact-tui: internal error (ZeroDivisionError: a bug): this is a bug in exact-tui; "
+        "`exact-tui --traceback …` shows where it happened, for a report"
+    ]
+    shown = run_cli(["--traceback", "--db", db_url, "status"])
+    assert "Traceback" in shown.stderr and "ZeroDivisionError" in shown.stderr

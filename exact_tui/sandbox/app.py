@@ -19,7 +19,7 @@ from exact_tui.sandbox.errors import error_body
 from exact_tui.sandbox.faults import Fault, FaultKind
 from exact_tui.sandbox.rest import rest_endpoint
 from exact_tui.sandbox.sandbox import Sandbox
-from exact_tui.sandbox.urls import classify
+from exact_tui.sandbox.urls import REST_PREFIX, classify
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -44,6 +44,39 @@ async def _send_simple(
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    """A `receive` that gives the body already read, then nothing more."""
+    given = False
+
+    async def receive() -> Message:
+        nonlocal given
+        if given:
+            return {"type": "http.disconnect"}
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _bearer(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else ""
+    return ""
 
 
 class _Recorder:
@@ -101,6 +134,9 @@ class FaultLayer:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             send = _dated(send, self.sandbox)
+            # Requests taken by commit_late and due by now are in the books before anything
+            # is answered.
+            self.sandbox.commit_due()
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
@@ -131,6 +167,7 @@ class FaultLayer:
             FaultKind.ERROR_BEFORE_COMMIT: self.error_before_commit,
             FaultKind.ERROR_AFTER_COMMIT: self.error_after_commit,
             FaultKind.COMMIT_THEN_HANG: self.commit_then_hang,
+            FaultKind.COMMIT_LATE: self.commit_late,
             FaultKind.CONNECTION_RESET: self.connection_reset,
             FaultKind.RATE_LIMIT_STORM: self.rate_limit_storm,
             FaultKind.REVOKE_TOKENS: self.revoke_tokens,
@@ -164,6 +201,27 @@ class FaultLayer:
             raise httpx.ReadTimeout("The sandbox held the answer back (commit_then_hang).")
         await asyncio.sleep(fault.seconds)
         await recorder.replay()
+        return NO_ANSWER
+
+    async def commit_late(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> int:
+        """Take the request, answer nothing, and commit it `seconds` later whatever the client
+        does (a proxy that held it past the client's timeout). Only POSTs with a valid token;
+        anything else is handled as usual."""
+        body = await _read_body(receive)
+        token = _bearer(scope)
+        with self.sandbox.lock:
+            client = self.sandbox.oauth.client_of(token) if token else None
+        if scope["method"] != "POST" or client is None:
+            recorder = _Recorder(send, forward=True)
+            await self.app(scope, _replay(body), recorder)
+            return recorder.status
+        late = self.sandbox.commit_later(fault.seconds, scope["path"][len(REST_PREFIX) :], body)
+        if not self.network:
+            raise httpx.ReadTimeout("The sandbox took the request and commits it later.")
+        await asyncio.sleep(fault.seconds)
+        self.sandbox.commit(late)
+        # The client gave up long ago; what a proxy sends at last goes nowhere.
+        await _send_simple(send, 504, _html_error(504), "text/html")
         return NO_ANSWER
 
     async def connection_reset(

@@ -21,6 +21,8 @@ class FaultKind(enum.StrEnum):
     ERROR_BEFORE_COMMIT = "error_before_commit"
     ERROR_AFTER_COMMIT = "error_after_commit"
     COMMIT_THEN_HANG = "commit_then_hang"
+    #: Taken, then committed `seconds` later whatever the client does (a proxy held it).
+    COMMIT_LATE = "commit_late"
     CONNECTION_RESET = "connection_reset"
     RATE_LIMIT_STORM = "rate_limit_storm"
     REVOKE_TOKENS = "revoke_tokens"
@@ -40,7 +42,8 @@ class Fault(BaseModel):
     ms: int = Field(default=0, ge=0, le=600_000)
     # error_before_commit / error_after_commit: the 5xx to answer.
     status: int = Field(default=503, ge=500, le=599)
-    # commit_then_hang: how long to hold the answer back (over the network).
+    # commit_then_hang: how long to hold the answer back (over the network); commit_late: how
+    # long after it was received the request is committed.
     seconds: float = Field(default=120.0, gt=0, le=3600)
     # connection_reset: drop the connection after the request was handled (committed).
     after_commit: bool = False

@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from exact_tui.sandbox import masterdata
 from exact_tui.sandbox.calls import CallLog
 from exact_tui.sandbox.clock import SandboxClock
+from exact_tui.sandbox.errors import ApiError
 from exact_tui.sandbox.faults import FaultInjector, FaultPlan
 from exact_tui.sandbox.ledger import ledger
 from exact_tui.sandbox.limits import LimitSettings, RateLimiter
@@ -18,9 +20,21 @@ from exact_tui.sandbox.odata.types import Record
 from exact_tui.sandbox.schema import Source
 from exact_tui.sandbox.seed import CLIENT_ID, FACTS, SIZES, SeedFacts, Size, generate
 from exact_tui.sandbox.state import DivisionState, World
+from exact_tui.sandbox.urls import parse_rest_path
+from exact_tui.sandbox.writes import CREATORS, parse_body
 
 # Where timestamps restart after a division move: far below the seed's, as after a real move.
 MOVED_TIMESTAMP_BASE = 1_000
+
+
+@dataclass(frozen=True)
+class LateCommit:
+    """A request taken by a `commit_late` fault: committed at `due` (the sandbox's clock)."""
+
+    due: datetime
+    #: The request path after /api/v1/, and its body.
+    path: str
+    body: bytes
 
 
 class Sandbox:
@@ -55,6 +69,7 @@ class Sandbox:
         self.limits = RateLimiter(self.clock, self.settings)
         self.faults = FaultInjector()
         self.calls = CallLog()
+        self.late_commits: list[LateCommit] = []
 
     @property
     def facts(self) -> SeedFacts:
@@ -73,7 +88,50 @@ class Sandbox:
 
     def advance(self, seconds: float) -> datetime:
         with self.lock:
-            return self.clock.advance(seconds)
+            now = self.clock.advance(seconds)
+            self.commit_due()
+            return now
+
+    # -- late commits (the commit_late fault) -------------------------------------------------
+
+    def commit_later(self, seconds: float, path: str, body: bytes) -> LateCommit:
+        """Take a POST now and commit it `seconds` later, whatever its client does."""
+        with self.lock:
+            late = LateCommit(self.now() + timedelta(seconds=seconds), path, body)
+            self.late_commits.append(late)
+            return late
+
+    def commit_due(self) -> None:
+        """Commit every taken request whose time has come (the sandbox checks before it
+        answers anything, so no one can see the world without them)."""
+        with self.lock:
+            now = self.now()
+            for late in [late for late in self.late_commits if late.due <= now]:
+                self.commit(late)
+
+    def commit(self, late: LateCommit) -> None:
+        """Commit one taken request now, as the POST would have been; one that Exact refuses
+        by then leaves nothing, as a refused POST does."""
+        with self.lock:
+            if late not in self.late_commits:
+                return
+            self.late_commits.remove(late)
+            path = parse_rest_path(late.path)
+            entity = path.entity
+            if entity is None or entity.path not in CREATORS:
+                return
+            if path.division not in self.world.divisions:
+                return
+            creator = CREATORS[entity.path]
+            try:
+                creator(
+                    self.world.divisions[path.division],
+                    parse_body(late.body, entity),
+                    self.now(),
+                    self.rng,
+                )
+            except ApiError:
+                return
 
     def reset(self, *, keep_tokens: bool = False) -> None:
         """Back to the seed: books, faults, counters and the call log; the clock keeps going.
@@ -182,6 +240,7 @@ class Sandbox:
 
     def ledger(self, division: int | None = None) -> dict[str, object]:
         with self.lock:
+            self.commit_due()
             chosen = (
                 self.world.divisions.values() if division is None else [self.division(division)]
             )

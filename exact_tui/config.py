@@ -76,8 +76,11 @@ class ExportSettings(_Section):
     error_budget: int = Field(default=8, ge=1, le=10)
     backoff_base_seconds: float = Field(default=5.0, ge=0.1, le=3600)
     backoff_cap_seconds: float = Field(default=900.0, ge=1, le=86400)
-    #: Delay between the two lookups that must both find nothing before an unknown job is re-sent.
+    #: The first gap between lookups of a job whose answer was lost (later gaps grow).
     lookup_safety_delay_seconds: float = Field(default=30.0, ge=0.1, le=3600)
+    #: No job whose answer was lost is sent again before this long after it was sent: a
+    #: request Exact commits late is found by the lookups within it (docs/export.md).
+    settle_horizon_seconds: float = Field(default=600.0, ge=1, le=86400)
     #: How long a claim holds without news before another worker may take the job over.
     lease_seconds: float = Field(default=600.0, ge=5, le=86400)
 
@@ -87,6 +90,11 @@ class ExportSettings(_Section):
             raise ValueError(
                 f"backoff_cap_seconds ({self.backoff_cap_seconds:g}) is below "
                 f"backoff_base_seconds ({self.backoff_base_seconds:g})"
+            )
+        if self.settle_horizon_seconds < self.lookup_safety_delay_seconds:
+            raise ValueError(
+                f"settle_horizon_seconds ({self.settle_horizon_seconds:g}) is below "
+                f"lookup_safety_delay_seconds ({self.lookup_safety_delay_seconds:g})"
             )
         return self
 

@@ -161,6 +161,7 @@ def worker_setup(settings: Settings) -> WorkerSetup:
             backoff_base=settings.export.backoff_base_seconds,
             backoff_cap=settings.export.backoff_cap_seconds,
             lookup_safety_delay=settings.export.lookup_safety_delay_seconds,
+            settle_horizon=settings.export.settle_horizon_seconds,
             lease_seconds=settings.export.lease_seconds,
             on_ambiguous=settings.customers.on_ambiguous,
             timezone=settings.sync.timezone,
@@ -174,7 +175,7 @@ def intents(app: AppContext) -> Intents:
     from exact_tui.services.audit import Actor
     from exact_tui.services.intents import Intents
 
-    return Intents(app.store(), Actor.current("cli"), timezone=app.settings.sync.timezone)
+    return Intents(app.store(), Actor.current("cli"))
 
 
 def do(action: Callable[[], Any]) -> None:

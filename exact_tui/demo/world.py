@@ -72,7 +72,9 @@ class DemoWorld:
         setup = WorkerSetup(
             # Short enough that the staged hang (HANG_SECONDS) is a lost answer.
             link=LinkOptions(timeout=CLIENT_TIMEOUT),
-            export=ExportOptions(on_ambiguous="hold", timezone=TIMEZONE, lookup_safety_delay=2.0),
+            export=ExportOptions(
+                on_ambiguous="hold", timezone=TIMEZONE, lookup_safety_delay=2.0, settle_horizon=20.0
+            ),
             worker=WorkerOptions(poll_seconds=poll_seconds, timezone=TIMEZONE),
         )
         return build_worker(
@@ -177,7 +179,7 @@ async def connect(world: DemoWorld) -> None:
 def configure(world: DemoWorld) -> None:
     """What an admin set up before the demo starts; the gaps (a GL and a VAT code without a
     mapping, the Rabobank account unbound) are left for the console."""
-    intents = Intents(world.store, ADMIN, clock=world.clock, timezone=TIMEZONE)
+    intents = Intents(world.store, ADMIN, clock=world.clock)
     for division, organization in data.DIVISION_ORGANIZATIONS.items():
         intents.bind_division(division, organization)
     for iban, (division, journal) in data.BANK_BINDINGS.items():

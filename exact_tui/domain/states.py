@@ -40,6 +40,9 @@ class Category(StrEnum):
     TRANSIENT = "transient"
     AMBIGUOUS = "ambiguous"
     DUPLICATE = "duplicate"
+    #: An entry in Exact carries the document's reference but is not the document (another
+    #: amount, customer, date, journal or lines): never taken as posted; a person decides.
+    CONFLICT = "conflict"
 
 
 class DocumentKind(StrEnum):

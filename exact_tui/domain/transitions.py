@@ -11,8 +11,10 @@ records. The service applies the result; nothing here touches the store or the n
                          ├─ 403 ─────────────────────────────────────► failed [access]
                          ├─ failed before anything was processed ─────► retry_wait, backoff
                          └─ answer lost (timeout, reset, 502–504) ────► unknown
-    unknown ─lookup─► found 1 → posted · found >1 → failed [duplicate]
-                      found 0 → again after the safety delay; 0 twice → pending (sent again)
+    unknown ─lookup─► the document found once → posted · more than once → failed [duplicate]
+                      only entries that carry its reference but are not it → failed [conflict]
+                      nothing → looked up again, the gaps growing; nothing at least twice and
+                      the settling horizon past since it was sent → pending (sent again)
     crash or lease expired: in_flight → unknown
 """
 
@@ -25,8 +27,12 @@ from enum import StrEnum
 
 from exact_tui.domain.states import Category, JobState
 
-#: Lookups that must both find nothing, a safety delay apart, before an unknown job is re-sent.
+#: Lookups that must find nothing (the last after the settling horizon) before an unknown job
+#: is re-sent.
 EMPTY_LOOKUPS_TO_RESEND = 2
+#: Each gap between empty lookups is this many times the one before (the first is the safety
+#: delay): most lost answers are found at once, a late commit within the horizon.
+LOOKUP_GAP_GROWTH = 4
 #: Longest text kept as a job's cause (the column's width).
 CAUSE_WIDTH = 300
 
@@ -47,6 +53,8 @@ class OutcomeKind(StrEnum):
     #: Exact refused the access token and gives no new one yet (or a reconnect brings one).
     AUTH_WAIT = "auth_wait"
     ACCESS_DENIED = "access_denied"
+    #: The request never left: the claim had moved on to another worker (fencing).
+    FENCED = "fenced"
     #: This process cannot use the connection (its data key does not open the tokens):
     #: nothing was sent.
     UNUSABLE = "unusable"
@@ -67,8 +75,12 @@ class EventOutcome(StrEnum):
     LOOKUP = "lookup"
     #: Two lookups a safety delay apart found nothing: the job may be sent again.
     NOT_IN_EXACT = "not_in_exact"
+    #: A request that never left: the claim had moved on to another worker.
+    FENCED = "fenced"
     RECOVERED = "recovered"
     REQUEUED = "requeued"
+    #: The document changed (ingest): routed and checked again.
+    UPDATED = "updated"
     LINKED = "linked"
     ACCOUNT_CREATED = "account_created"
 
@@ -98,13 +110,19 @@ class JobFacts:
     last_http_status: int | None = None
     category: Category | None = None
     cause: str | None = None
+    #: When its last request that may have reached Exact left (the settling horizon's start).
+    sent_at: dt.datetime | None = None
+    entry_id: str | None = None
 
 
 @dataclass(frozen=True)
 class Policy:
     backoff_base: float = 5.0
     backoff_cap: float = 900.0
+    #: The first gap between lookups of a job whose answer was lost.
     lookup_safety_delay: float = 30.0
+    #: No job whose answer was lost is sent again before this long after it was sent.
+    settle_horizon: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -124,14 +142,23 @@ class Transition:
     last_lookup_at: dt.datetime | None = None
     entry_id: str | None = None
     entry_number: int | None = None
+    sent_at: dt.datetime | None = None
+    #: The job goes back to routing (its division is found again): a requeue.
+    route_again: bool = False
 
 
 @dataclass(frozen=True)
 class FoundEntry:
-    """An entry a lookup found in Exact by the document's reference."""
+    """An entry a lookup found in Exact by the document's reference, and how it differs from
+    the document (empty: it is the document)."""
 
     entry_id: str
     entry_number: int | None
+    mismatches: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return str(self.entry_number) if self.entry_number is not None else self.entry_id
 
 
 def backoff_delay(attempts: int, *, base: float, cap: float, jitter: float) -> float:
@@ -260,22 +287,25 @@ def after_lookup(
     now: dt.datetime,
     policy: Policy,
 ) -> Transition:
-    """Settle an unknown job by what a lookup in Exact found under its reference."""
-    if len(found) == 1:
-        entry = found[0]
-        number = f" {entry.entry_number}" if entry.entry_number is not None else ""
-        return Transition(
-            JobState.POSTED,
-            EventOutcome.POSTED,
-            f"found in Exact by {reference} as entry{number}: it was posted",
-            entry_id=entry.entry_id,
-            entry_number=entry.entry_number,
-        )
-    if len(found) > 1:
-        numbers = ", ".join(str(e.entry_number) for e in found)
+    """Settle an unknown job by what a lookup in Exact found under its reference.
+
+    Only an entry that is the document (`FoundEntry.mismatches` empty) counts: one → posted;
+    several → a double posting, loud; entries that carry the reference but are not the document
+    → a conflict, loud, never posted. Nothing found: looked up again, each gap
+    `LOOKUP_GAP_GROWTH` times the one before, and sent again only when at least
+    `EMPTY_LOOKUPS_TO_RESEND` lookups found nothing and the last came after the settling
+    horizon (counted from when the request was sent): a request Exact commits late is found,
+    not sent twice."""
+    ours = [entry for entry in found if not entry.mismatches]
+    others = [entry for entry in found if entry.mismatches]
+    if len(ours) == 1:
+        return _found_once(ours[0], others, reference)
+    if len(ours) > 1:
+        numbers = ", ".join(entry.label for entry in ours)
         message = (
-            f"{len(found)} entries in Exact carry {reference} (entries {numbers}): a double "
-            "posting. Reverse the extra ones in Exact, then retry to look it up again"
+            f"{len(ours)} entries in Exact are this document, by {reference} (entries "
+            f"{numbers}): a double posting. Reverse the extra ones in Exact, then retry to look "
+            "it up again"
         )
         return Transition(
             JobState.FAILED,
@@ -286,7 +316,48 @@ def after_lookup(
             cause=f"posted more than once: {reference}"[:CAUSE_WIDTH],
             last_error=message,
         )
+    if others:
+        differences = "; ".join(
+            f"entry {entry.label}: {', '.join(entry.mismatches)}" for entry in others
+        )
+        message = (
+            f"Exact holds {len(others)} entr{'y' if len(others) == 1 else 'ies'} with "
+            f"{reference} that {'is' if len(others) == 1 else 'are'} not this document "
+            f"({differences}). It is not taken as posted, nor sent again: check the entry in "
+            "Exact, then retry to look it up again"
+        )
+        return Transition(
+            JobState.FAILED,
+            EventOutcome.FAILED,
+            message,
+            level="error",
+            category=Category.CONFLICT,
+            cause=f"another entry carries {reference}"[:CAUSE_WIDTH],
+            last_error=message,
+        )
+    return _not_found(job, reference=reference, now=now, policy=policy)
+
+
+def _found_once(entry: FoundEntry, others: Sequence[FoundEntry], reference: str) -> Transition:
+    number = f" {entry.entry_number}" if entry.entry_number is not None else ""
+    message = f"found in Exact by {reference} as entry{number}: it was posted"
+    if others:
+        labels = ", ".join(other.label for other in others)
+        message += f" (entries {labels} carry the same reference but are not this document)"
+    return Transition(
+        JobState.POSTED,
+        EventOutcome.POSTED,
+        message,
+        level="warning" if others else "info",
+        entry_id=entry.entry_id,
+        entry_number=entry.entry_number,
+    )
+
+
+def _not_found(job: JobFacts, *, reference: str, now: dt.datetime, policy: Policy) -> Transition:
     delay = dt.timedelta(seconds=policy.lookup_safety_delay)
+    since = job.sent_at or job.last_lookup_at or now
+    horizon_end = since + dt.timedelta(seconds=policy.settle_horizon)
     empty = job.lookups_empty
     if empty >= 1 and job.last_lookup_at is not None and now < job.last_lookup_at + delay:
         # Too soon after the last empty lookup to count: it proves nothing new.
@@ -301,29 +372,37 @@ def after_lookup(
             http_status=job.last_http_status,
             lookups_empty=empty,
             last_lookup_at=job.last_lookup_at,
+            sent_at=job.sent_at,
         )
     empty += 1
-    if empty >= EMPTY_LOOKUPS_TO_RESEND:
+    if empty >= EMPTY_LOOKUPS_TO_RESEND and now >= horizon_end:
+        waited = (now - since).total_seconds()
         return Transition(
             JobState.PENDING,
             EventOutcome.NOT_IN_EXACT,
-            f"not found in Exact by {reference} in {empty} lookups "
-            f"{policy.lookup_safety_delay:g} s apart: it was not posted, so it is sent again",
+            f"not found in Exact by {reference} in {empty} lookups over {waited:g} s since it "
+            "was sent: it was not posted, so it is sent again",
             last_error=job.last_error,
             http_status=job.last_http_status,
         )
+    gap = policy.lookup_safety_delay * LOOKUP_GAP_GROWTH ** (empty - 1)
+    next_at = now + dt.timedelta(seconds=gap)
+    if next_at > horizon_end:
+        next_at = max(horizon_end, now + delay)
+    wait = (next_at - now).total_seconds()
     return Transition(
         JobState.UNKNOWN,
         EventOutcome.LOOKUP,
-        f"not found in Exact by {reference}; checked once more in "
-        f"{policy.lookup_safety_delay:g} s before it is sent again",
+        f"not found in Exact by {reference}; checked again in {wait:g} s (it is sent again "
+        f"only after {policy.settle_horizon:g} s without a trace of it in Exact)",
         category=Category.AMBIGUOUS,
         cause=job.cause,
-        next_attempt_at=now + delay,
+        next_attempt_at=next_at,
         last_error=job.last_error,
         http_status=job.last_http_status,
         lookups_empty=empty,
         last_lookup_at=now,
+        sent_at=job.sent_at or since,
     )
 
 
@@ -351,12 +430,14 @@ def lookup_failed(
         http_status=outcome.http_status,
         lookups_empty=job.lookups_empty,
         last_lookup_at=job.last_lookup_at,
+        sent_at=job.sent_at,
     )
 
 
 def interrupted(job: JobFacts, *, now: dt.datetime, why: str) -> Transition:
     """An in-flight job whose worker died or whose lease ran out: its request may have reached
-    Exact, so it is looked up before anything is sent again."""
+    Exact, so it is looked up before anything is sent again (the settling horizon counts from
+    when it was sent, or from now when that is not known)."""
     return Transition(
         JobState.UNKNOWN,
         EventOutcome.RECOVERED,
@@ -367,6 +448,87 @@ def interrupted(job: JobFacts, *, now: dt.datetime, why: str) -> Transition:
         next_attempt_at=now,
         last_error=job.last_error,
         http_status=job.last_http_status,
+        # Counted from when the claim was found dead, not from the send: a worker that stalled
+        # may still be about to send.
+        sent_at=now,
+    )
+
+
+def stale_created(outcome: Outcome, job: JobFacts) -> Transition | None:
+    """A 201 that came back to an attempt whose claim had moved on (the worker stalled past
+    its lease and another took the job over). It is the truth about Exact, so it is applied
+    where nobody is sending the job: a job waiting to be sent or looked up becomes posted (no
+    second entry follows). Where the job is already posted as another entry, Exact holds it
+    twice: a loud duplicate. None: nothing to apply (the same entry, another attempt sending
+    right now, or a person already deciding); the caller records the answer as an event."""
+    if job.state is JobState.POSTED:
+        if job.entry_id is None or job.entry_id == outcome.entry_id:
+            return None
+        found = [
+            FoundEntry(job.entry_id, None),
+            FoundEntry(outcome.entry_id or "", outcome.entry_number),
+        ]
+        message = (
+            f"an attempt whose claim had run out posted it as entry "
+            f"{found[1].label}, besides entry {job.entry_id} on record: Exact holds it twice. "
+            "Reverse the extra one in Exact, then retry to look it up again"
+        )
+        return Transition(
+            JobState.FAILED,
+            EventOutcome.FAILED,
+            message,
+            level="error",
+            category=Category.DUPLICATE,
+            cause="posted more than once by a worker that had stalled"[:CAUSE_WIDTH],
+            last_error=message,
+        )
+    if job.state is JobState.IN_FLIGHT or job.state is JobState.SKIPPED:
+        return None
+    if job.state is JobState.FAILED and job.category in (Category.DUPLICATE, Category.CONFLICT):
+        return None
+    number = f" {outcome.entry_number}" if outcome.entry_number is not None else ""
+    return Transition(
+        JobState.POSTED,
+        EventOutcome.POSTED,
+        f"posted as entry{number} by an attempt whose claim had run out meanwhile",
+        level="warning",
+        http_status=outcome.http_status,
+        entry_id=outcome.entry_id,
+        entry_number=outcome.entry_number,
+    )
+
+
+def requeued(why: str) -> Transition:
+    """Back to pending, to be routed and checked again (an operator's retry, a saved mapping,
+    binding or link, a changed document)."""
+    return Transition(
+        JobState.PENDING, EventOutcome.REQUEUED, f"{why}: back to pending", route_again=True
+    )
+
+
+def document_changed(message: str) -> Transition:
+    """A document re-ingested with changes while its job was not yet posted (nor possibly
+    sent): back to pending, routed and checked again."""
+    return Transition(JobState.PENDING, EventOutcome.UPDATED, message, route_again=True)
+
+
+def lookup_requested(job: JobFacts, *, why: str, now: dt.datetime) -> Transition:
+    """An operator asks for a lookup of an unknown job (or one failed as a duplicate or a
+    conflict, once the extra entries are dealt with): looked up now, never sent blind. After a
+    duplicate or a conflict the lookups are counted afresh."""
+    fresh = job.state is JobState.FAILED
+    return Transition(
+        JobState.UNKNOWN,
+        EventOutcome.REQUEUED,
+        f"{why}: looked up in Exact before anything is sent",
+        category=Category.AMBIGUOUS,
+        cause=job.cause if not fresh else "looked up in Exact again",
+        next_attempt_at=now,
+        last_error=job.last_error,
+        http_status=job.last_http_status,
+        lookups_empty=0 if fresh else job.lookups_empty,
+        last_lookup_at=None if fresh else job.last_lookup_at,
+        sent_at=job.sent_at if not fresh else now,
     )
 
 
@@ -415,7 +577,7 @@ def retry_decision(state: JobState, category: Category | None) -> RetryDecision:
     again, never re-sent blind."""
     if state is JobState.UNKNOWN:
         return RetryDecision(RetryAction.LOOKUP, "looked up in Exact before anything is sent")
-    if state is JobState.FAILED and category is Category.DUPLICATE:
+    if state is JobState.FAILED and category in (Category.DUPLICATE, Category.CONFLICT):
         return RetryDecision(RetryAction.LOOKUP, "looked up in Exact again")
     if state.retryable:
         return RetryDecision(RetryAction.REQUEUE, "back to pending")

@@ -2,12 +2,18 @@
 
 Pure: every function takes resolved plain values (GUIDs, codes, Decimals, dates) and returns a
 request body or a query. Amounts go out as decimal strings, dates as zone-less
-`YYYY-MM-DDT00:00:00` (API doc §3.6, pitfall 27), journals by code (pitfall 17).
+`YYYY-MM-DDT00:00:00` (docs/export.md), journals by code.
 
-References, by which a posting whose answer was lost is found again (pitfall 22):
-- sales entry: `YourRef` = the invoice number, looked up with the sales journal;
+References, by which a posting whose answer was lost is found again (docs/export.md,
+"References and lookups"):
+- sales entry: `YourRef` = `reference(invoice number)`, looked up with the sales journal;
 - bank entry and general journal entry: every line's `Description` = `line_reference()` (the
   document number, then the invoice number), looked up on the entry lines.
+Exact compares these fields case-insensitively, ignoring trailing spaces, within their width:
+a number is used as it is only when that cannot make two documents alike (printable ASCII
+without lower case, spaces or `~`, and short enough); otherwise the reference ends in `~` and
+a digest of the whole number. A lookup's hits are then compared with the document
+(`mismatches`): only an entry that is the document settles its job.
 
 Signs (UNCONFIRMED in Exact's reference; the sandbox enforces none): a positive bank line is
 money received; a positive general-journal line is a debit. A write-off credits the
@@ -16,10 +22,14 @@ receivable (−amount, with the customer) and debits the write-off or collection
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from exact_tui.domain.money import to_wire
@@ -35,9 +45,14 @@ BANK_ENTRY_LINES: Final = "financialtransaction/BankEntryLines"
 GENERAL_JOURNAL_ENTRY_LINES: Final = "generaljournalentry/GeneralJournalEntryLines"
 ACCOUNTS: Final = "crm/Accounts"
 
-#: Exact's line descriptions are short; the reference is cut to this many characters (the
-#: document number comes first, so it survives the cut).
-REFERENCE_WIDTH: Final = 60
+#: The widths the references are kept within. Exact's reference gives none; these are the
+#: assumptions docs/sandbox.md lists (a shorter real width would need smaller numbers here).
+YOUR_REF_WIDTH: Final = 30
+DESCRIPTION_WIDTH: Final = 60
+#: Characters of the digest that stands for a number that cannot be used as it is (base32:
+#: one letter case, 50 bits).
+DIGEST_LENGTH: Final = 10
+DIGEST_MARK: Final = "~"
 ACCOUNT_FIELDS: Final = (
     "ID", "Code", "SearchCode", "Name", "VATNumber", "Country", "Status", "Blocked",
 )  # fmt: skip
@@ -57,44 +72,90 @@ def _compact(body: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- references and lookups
 
 
+def digest(number: str) -> str:
+    """A short digest of the whole number: upper-case base32 of its SHA-256, so Exact's
+    case-insensitive comparison cannot make two alike."""
+    return base64.b32encode(hashlib.sha256(number.encode()).digest()).decode()[:DIGEST_LENGTH]
+
+
+def _plain(text: str) -> bool:
+    """Text that Exact's comparison cannot confuse with other text: printable ASCII without
+    lower case (case is ignored), spaces (trailing ones are ignored, and they separate the
+    numbers of a line reference) and the digest mark."""
+    return bool(text) and all(
+        "!" <= ch <= "~" and ch != DIGEST_MARK and not "a" <= ch <= "z" for ch in text
+    )
+
+
+def _digested(text: str, number: str, width: int) -> str:
+    return f"{text[: width - DIGEST_LENGTH - 1]}{DIGEST_MARK}{digest(number)}"
+
+
+def reference(number: str, width: int = YOUR_REF_WIDTH) -> str:
+    """What a document's entry carries as its reference (a sales entry's `YourRef`): the
+    number itself when it is plain and fits, else its start, `~` and a digest of the whole
+    number. Distinct numbers never give references Exact finds alike."""
+    if _plain(number) and len(number) <= width:
+        return number
+    return _digested(number, number, width)
+
+
 def line_reference(number: str, invoice_number: str | None = None) -> str:
     """The Description of every line of a payment's bank entry or a write-off's journal entry:
-    how the entry is found again ("PAY-555 INV-1001")."""
+    how the entry is found again ("PAY-555 INV-1001"); with a digest of the document's number
+    when the numbers are not plain or do not fit (see `reference`)."""
     text = f"{number} {invoice_number}" if invoice_number else number
-    return text[:REFERENCE_WIDTH]
+    plain = _plain(number) and (not invoice_number or _plain(invoice_number))
+    if plain and len(text) <= DESCRIPTION_WIDTH:
+        return text
+    return _digested(text, number, DESCRIPTION_WIDTH)
+
+
+#: What a lookup reads of each entry: enough to tell whether it is the document.
+SALES_LOOKUP_FIELDS: Final = (
+    "EntryID", "EntryNumber", "Journal", "Customer", "EntryDate", "YourRef", "SalesEntryLines",
+)  # fmt: skip
+LINE_LOOKUP_FIELDS: Final = (
+    "EntryID", "EntryNumber", "Account", "AmountFC", "Date", "GLAccount", "Description",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Lookup:
-    """Where to look for an entry by its reference, and the reference in words."""
+    """Where to look for an entry by its reference, and the reference in words.
+    `header_path`: where the entries' journals are read, when the rows are lines."""
 
     path: str
     query: Query
     reference: str
+    header_path: str | None = None
 
 
-def sales_lookup(journal: str | None, invoice_number: str) -> Lookup:
-    condition = odata.eq("YourRef", invoice_number)
-    if journal is None:
-        return Lookup(
-            SALES_ENTRIES,
-            Query(select=("EntryID", "EntryNumber"), filter=condition),
-            f"YourRef {invoice_number}",
-        )
+def sales_lookup(journal: str | None, your_ref: str) -> Lookup:
+    condition = odata.eq("YourRef", your_ref)
+    words = f"YourRef {your_ref}"
+    if journal is not None:
+        condition = condition & odata.eq("Journal", journal)
+        words += f" in journal {journal}"
     query = Query(
-        select=("EntryID", "EntryNumber"), filter=condition & odata.eq("Journal", journal)
+        select=SALES_LOOKUP_FIELDS, filter=condition, extra={"$expand": "SalesEntryLines"}
     )
-    return Lookup(SALES_ENTRIES, query, f"YourRef {invoice_number} in journal {journal}")
+    return Lookup(SALES_ENTRIES, query, words)
 
 
 def bank_lookup(reference: str) -> Lookup:
-    query = Query(select=("EntryID", "EntryNumber"), filter=odata.eq("Description", reference))
-    return Lookup(BANK_ENTRY_LINES, query, f"bank line description {reference!r}")
+    query = Query(select=LINE_LOOKUP_FIELDS, filter=odata.eq("Description", reference))
+    return Lookup(BANK_ENTRY_LINES, query, f"bank line description {reference!r}", BANK_ENTRIES)
 
 
 def general_journal_lookup(reference: str) -> Lookup:
-    query = Query(select=("EntryID", "EntryNumber"), filter=odata.eq("Description", reference))
-    return Lookup(GENERAL_JOURNAL_ENTRY_LINES, query, f"journal line description {reference!r}")
+    query = Query(select=LINE_LOOKUP_FIELDS, filter=odata.eq("Description", reference))
+    return Lookup(
+        GENERAL_JOURNAL_ENTRY_LINES,
+        query,
+        f"journal line description {reference!r}",
+        GENERAL_JOURNAL_ENTRIES,
+    )
 
 
 def lookup_for(
@@ -102,11 +163,11 @@ def lookup_for(
 ) -> Lookup:
     """The lookup for a document by the reference its entry carries."""
     if kind is DocumentKind.INVOICE:
-        return sales_lookup(sales_journal, number)
-    reference = line_reference(number, invoice_number)
+        return sales_lookup(sales_journal, reference(number))
+    text = line_reference(number, invoice_number)
     if kind is DocumentKind.PAYMENT:
-        return bank_lookup(reference)
-    return general_journal_lookup(reference)
+        return bank_lookup(text)
+    return general_journal_lookup(text)
 
 
 def lookup_for_request(body: object) -> Lookup | None:
@@ -130,19 +191,211 @@ def lookup_for_request(body: object) -> Lookup | None:
     return None
 
 
-def found_entries(rows: Iterable[Mapping[str, Any]]) -> list[FoundEntry]:
-    """The distinct entries among the rows a lookup returned (a journal entry's two lines
-    carry the same reference: one entry)."""
-    found: dict[str, FoundEntry] = {}
+def journals_query(entry_ids: Sequence[str]) -> Query:
+    """The journals of entries a line lookup found (lines do not carry them)."""
+    return Query(
+        select=("EntryID", "JournalCode"),
+        filter=odata.any_of("EntryID", [odata.guid(entry_id) for entry_id in entry_ids]),
+    )
+
+
+# ---------------------------------------------------------------- is it the document?
+
+
+@dataclass(frozen=True)
+class EntryLine:
+    gl_account: str | None = None
+    amount: Decimal | None = None
+    account: str | None = None
+    vat_code: str | None = None
+    vat_amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """An entry as Exact holds it (what a lookup read), or as the document says it must be
+    (None: not known, not compared)."""
+
+    entry_id: str = ""
+    entry_number: int | None = None
+    journal: str | None = None
+    customer: str | None = None
+    date: dt.date | None = None
+    lines: tuple[EntryLine, ...] | None = None
+
+
+def _text(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _guid(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return _text(value)
+
+
+def _amount(value: object) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(dt.UTC) if value.tzinfo else value).date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _line(row: Mapping[str, Any], *, vat: bool) -> EntryLine:
+    return EntryLine(
+        gl_account=_guid(row.get("GLAccount")),
+        amount=_amount(row.get("AmountFC")),
+        account=_guid(row.get("Account")),
+        vat_code=_text(row.get("VATCode")) if vat else None,
+        vat_amount=_amount(row.get("VATAmountFC")) if vat else None,
+    )
+
+
+def _results(value: object) -> list[Mapping[str, Any]]:
+    if isinstance(value, Mapping):
+        value = value.get("results")
+    return [row for row in value if isinstance(row, Mapping)] if isinstance(value, list) else []
+
+
+def expected_of_request(body: object) -> EntryFacts | None:
+    """What the entry must be, from the request sent for it; None when `body` is no entry."""
+    if not isinstance(body, Mapping):
+        return None
+    if "SalesEntryLines" in body:
+        return EntryFacts(
+            journal=_text(body.get("Journal")),
+            customer=_guid(body.get("Customer")),
+            date=_date(body.get("EntryDate")),
+            lines=tuple(_line(row, vat=True) for row in _results(body.get("SalesEntryLines"))),
+        )
+    for key in ("BankEntryLines", "GeneralJournalEntryLines"):
+        if key in body:
+            lines = _results(body.get(key))
+            return EntryFacts(
+                journal=_text(body.get("JournalCode")),
+                customer=next((_guid(r["Account"]) for r in lines if r.get("Account")), None),
+                date=_date(lines[0].get("Date")) if lines else None,
+                lines=tuple(_line(row, vat=False) for row in lines),
+            )
+    return None
+
+
+def sales_entries_found(rows: Iterable[Mapping[str, Any]]) -> list[EntryFacts]:
+    """The sales entries a lookup returned (one row each, lines expanded)."""
+    found: dict[str, EntryFacts] = {}
     for row in rows:
-        entry_id = row.get("EntryID")
+        entry_id = _guid(row.get("EntryID"))
         if entry_id is None:
             continue
-        number = row.get("EntryNumber")
+        lines = row.get("SalesEntryLines")
         found.setdefault(
-            str(entry_id), FoundEntry(str(entry_id), int(number) if number is not None else None)
+            entry_id,
+            EntryFacts(
+                entry_id=entry_id,
+                entry_number=_int(row.get("EntryNumber")),
+                journal=_text(row.get("Journal")),
+                customer=_guid(row.get("Customer")),
+                date=_date(row.get("EntryDate")),
+                lines=tuple(_line(line, vat=True) for line in _results(lines))
+                if lines is not None
+                else None,
+            ),
         )
     return list(found.values())
+
+
+def line_entries_found(
+    rows: Iterable[Mapping[str, Any]], journals: Mapping[str, str] | None = None
+) -> list[EntryFacts]:
+    """The entries whose lines a lookup returned (a journal entry's two lines are one entry),
+    with their journals when known."""
+    lines: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        entry_id = _guid(row.get("EntryID"))
+        if entry_id is not None:
+            lines[entry_id].append(row)
+    found = []
+    for entry_id, rows_of_entry in lines.items():
+        first = rows_of_entry[0]
+        found.append(
+            EntryFacts(
+                entry_id=entry_id,
+                entry_number=_int(first.get("EntryNumber")),
+                journal=(journals or {}).get(entry_id),
+                customer=next(
+                    (_guid(r["Account"]) for r in rows_of_entry if r.get("Account")), None
+                ),
+                date=_date(first.get("Date")),
+                lines=tuple(_line(row, vat=False) for row in rows_of_entry),
+            )
+        )
+    return found
+
+
+def _line_key(line: EntryLine, fields: Sequence[str]) -> tuple[str, ...]:
+    values = {
+        "gl_account": (line.gl_account or "").lower(),
+        "amount": str(line.amount),
+        "account": (line.account or "").lower(),
+        "vat_code": (line.vat_code or "").upper(),
+        "vat_amount": str(line.vat_amount),
+    }
+    return tuple(values[name] for name in fields)
+
+
+def mismatches(expected: EntryFacts, found: EntryFacts) -> tuple[str, ...]:
+    """How `found` differs from the document (`expected`); empty: it is the document. What
+    either side does not know is not compared."""
+    problems: list[str] = []
+    if expected.journal and found.journal and expected.journal.upper() != found.journal.upper():
+        problems.append(f"journal {found.journal}, not {expected.journal}")
+    if expected.customer and found.customer and expected.customer.lower() != found.customer.lower():
+        problems.append(f"another customer ({found.customer})")
+    if expected.date and found.date and expected.date != found.date:
+        problems.append(f"dated {found.date.isoformat()}, not {expected.date.isoformat()}")
+    if expected.lines is not None and found.lines is not None:
+        fields = [
+            name
+            for name in ("gl_account", "amount", "account", "vat_code", "vat_amount")
+            if expected.lines and all(getattr(line, name) is not None for line in expected.lines)
+        ]
+        wanted = sorted(_line_key(line, fields) for line in expected.lines)
+        got = sorted(_line_key(line, fields) for line in found.lines)
+        if wanted != got:
+            total_wanted = sum((line.amount or Decimal(0) for line in expected.lines), Decimal(0))
+            total_got = sum((line.amount or Decimal(0) for line in found.lines), Decimal(0))
+            if len(wanted) != len(got):
+                problems.append(f"{len(got)} lines, not {len(wanted)}")
+            elif total_wanted != total_got:
+                problems.append(f"amount {total_got}, not {total_wanted}")
+            else:
+                problems.append("other lines (accounts, VAT or amounts)")
+    return tuple(problems)
 
 
 def created_entry(body: Mapping[str, Any]) -> FoundEntry:
@@ -189,7 +442,7 @@ def sales_entry(
             "Customer": customer_id,
             "EntryDate": wire_date(entry_date),
             "DueDate": wire_date(due_date) if due_date else None,
-            "YourRef": invoice_number,
+            "YourRef": reference(invoice_number),
             "PaymentReference": payment_reference,
             "Description": description or invoice_number,
             "Currency": currency,

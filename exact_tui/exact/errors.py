@@ -59,6 +59,13 @@ class ConnectionUnusable(ExactError):
     category = Category.AUTH
 
 
+class Fenced(ExactError):
+    """The request was not sent: the job's claim moved on to another worker while this one
+    was stalled (checked right before the request leaves)."""
+
+    category = Category.AMBIGUOUS
+
+
 class AccessDenied(ExactError):
     """Exact refuses this user or division (403); `reason` is Exact's `Reason` header."""
 

@@ -43,6 +43,9 @@ from exact_tui.exact.ratelimit import (
 
 NowFn = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
+#: Called right before a request leaves (after pacing and the token): the caller's last word
+#: on whether it may (the export's fencing); it raises to stop it.
+BeforeSend = Callable[[], Awaitable[None]]
 
 request_log = logging.getLogger("exact_tui.requests")
 
@@ -170,9 +173,23 @@ class ExactClient:
     ) -> list[dict[str, Any]]:
         return [row async for row in self.iter_rows(division, path, query)]
 
-    async def post(self, division: int, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Create an entity; Exact answers 201 with it (`Prefer: return=representation`)."""
-        answer = await self.send("POST", division, _path(division, path), body=odata.dumps(body))
+    async def post(
+        self,
+        division: int,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        before_send: BeforeSend | None = None,
+    ) -> dict[str, Any]:
+        """Create an entity; Exact answers 201 with it (`Prefer: return=representation`).
+        `before_send` runs right before each time the request leaves."""
+        answer = await self.send(
+            "POST",
+            division,
+            _path(division, path),
+            body=odata.dumps(body),
+            before_send=before_send,
+        )
         rows = odata.unwrap(answer).rows
         return rows[0] if rows else {}
 
@@ -184,6 +201,7 @@ class ExactClient:
         *,
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        before_send: BeforeSend | None = None,
     ) -> Any:
         """One call with its budgets, token and outcome; returns the decoded JSON (None when
         the answer has no body)."""
@@ -198,6 +216,8 @@ class ExactClient:
                 await self._check_error_budget(key, endpoint)
                 await self._wait_for_budget(key)
                 token = await self._tokens.access_token()
+                if before_send is not None:
+                    await before_send()
                 response = await self._send_once(method, key, url, params, body, token)
                 status = response.status_code
                 if status in COUNTED_STATUSES:

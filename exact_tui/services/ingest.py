@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, null, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from exact_tui.domain.ingest_format import (
     BankAccountIn,
@@ -34,13 +34,13 @@ from exact_tui.domain.ingest_format import (
     parse,
 )
 from exact_tui.domain.states import DocumentKind, JobState
-from exact_tui.services import audit
+from exact_tui.domain.transitions import Transition, document_changed
+from exact_tui.services import audit, job_state
 from exact_tui.services.audit import Actor
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     BankAccount,
     Customer,
-    ExportEvent,
     ExportJob,
     Invoice,
     InvoiceLine,
@@ -66,7 +66,6 @@ _INVOICE_LINE: Table = InvoiceLine.__table__  # type: ignore[attr-defined]
 _PAYMENT: Table = Payment.__table__  # type: ignore[attr-defined]
 _WRITE_OFF: Table = WriteOff.__table__  # type: ignore[attr-defined]
 _JOB: Table = ExportJob.__table__  # type: ignore[attr-defined]
-_EVENT: Table = ExportEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -571,59 +570,26 @@ class _Ingest:
         new_jobs: list[dict[str, Any]] = []
         for item, _digest in plan.new:
             new_jobs.append(self._job(kind, item, ids))
-        requeue: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
+        changed: list[tuple[int, Transition, dict[str, Any]]] = []
         for item, _digest, known in plan.changed:
             if known.job_id is None:
                 new_jobs.append(self._job(kind, item, ids))
                 continue
-            requeue.append({"_id": known.job_id, "document_date": item.record.date})
             was = f"; back to pending (was {known.job_state})"
-            events.append(
-                {
-                    "job_id": known.job_id,
-                    "at": self.now,
-                    "level": "info",
-                    "outcome": "updated",
-                    "message": (
-                        f"{kind.value.replace('_', '-')} {item.record.number} updated by "
-                        f"ingest of {self.source}"
-                        + (was if known.job_state is not JobState.PENDING else "")
-                    )[:2000],
-                }
+            message = (
+                f"{kind.value.replace('_', '-')} {item.record.number} updated by ingest of "
+                f"{self.source}" + (was if known.job_state is not JobState.PENDING else "")
+            )
+            changed.append(
+                (known.job_id, document_changed(message), {"document_date": item.record.date})
             )
             if known.job_state is not JobState.PENDING:
                 self.jobs_requeued += 1
-        if new_jobs:
-            self.conn.execute(insert(_JOB), new_jobs)
-            self.jobs_created += len(new_jobs)
-        if requeue:
-            self.conn.execute(
-                update(_JOB)
-                .where(_JOB.c.id == bindparam("_id"))
-                .values(
-                    state=JobState.PENDING,
-                    category=None,
-                    cause=None,
-                    missing=null(),
-                    last_error=None,
-                    last_http_status=None,
-                    next_attempt_at=None,
-                    updated_at=self.now,
-                ),
-                requeue,
-            )
-            self.conn.execute(insert(_EVENT), events)
+        job_state.insert_jobs(self.conn, new_jobs)
+        self.jobs_created += len(new_jobs)
+        job_state.apply_bulk(self.conn, changed, now=self.now)
 
     def _job(self, kind: DocumentKind, item: Item[D], ids: dict[str, int]) -> dict[str, Any]:
-        return {
-            "document_kind": kind,
-            "document_id": ids[item.record.number],
-            "document_number": item.record.number,
-            "document_date": item.record.date,
-            "state": JobState.PENDING,
-            "attempts": 0,
-            "lookups_empty": 0,
-            "created_at": self.now,
-            "updated_at": self.now,
-        }
+        return job_state.new_job(
+            kind, ids[item.record.number], item.record.number, item.record.date, now=self.now
+        )

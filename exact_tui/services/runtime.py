@@ -142,20 +142,17 @@ class ExactLink:
 class MasterDataSyncRunner:
     """The worker's `SyncRunner`: master-data import over the link."""
 
-    def __init__(self, store: Store, link: ExactLink, clock: Clock, timezone: str) -> None:
+    def __init__(self, store: Store, link: ExactLink, clock: Clock) -> None:
         self.store = store
         self.link = link
         self.clock = clock
-        self.timezone = timezone
 
     def ready(self) -> bool:
         return self.link.status() is ConnectionStatus.CONNECTED
 
     async def run(self, request: SyncRequestInfo, lanes: Lanes, stop: asyncio.Event) -> str:
         client = await self.link.client()
-        importer = MasterDataImporter(
-            self.store, client, clock=self.clock, stop=stop, timezone=self.timezone
-        )
+        importer = MasterDataImporter(self.store, client, clock=self.clock, stop=stop)
         return await importer.run(request, lanes)
 
 
@@ -188,7 +185,7 @@ def build_worker(
     export = ExportService(store, client, options=setup.export, clock=clock)
     worker = Worker(
         store,
-        MasterDataSyncRunner(store, link, clock, setup.worker.timezone),
+        MasterDataSyncRunner(store, link, clock),
         export,
         options=setup.worker,
         clock=clock,

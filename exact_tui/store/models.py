@@ -410,6 +410,7 @@ class ExportJob(SQLModel, table=True):
         Index("ix_export_job_division_state", "division", "state"),
         Index("ix_export_job_category_state", "category", "state"),
         Index("ix_export_job_updated", "updated_at", "id"),
+        Index("ix_export_job_entry", "exact_entry_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -431,6 +432,15 @@ class ExportJob(SQLModel, table=True):
     next_attempt_at: dt.datetime | None = _time_field()
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_expires_at: dt.datetime | None = _time_field()
+    #: Incremented by every claim (to send, or to look up): a worker acts on the job, and
+    #: records what came of it, only while the claim is still the one it took (fencing).
+    claim: int = 0
+    #: When the last request that may have reached Exact left, and that request: lookups and
+    #: the settling horizon go by them.
+    sent_at: dt.datetime | None = _time_field()
+    sent_request: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True))
+    )
     last_error: str | None = Field(default=None, max_length=2000)
     last_http_status: int | None = None
     #: Lookups in Exact that found nothing since the job became unknown (two are needed).

@@ -87,6 +87,9 @@ SETTLED = {JobState.POSTED, JobState.SKIPPED, JobState.FAILED, JobState.NEEDS_MA
 OPEN = (JobState.PENDING, JobState.RETRY_WAIT, JobState.UNKNOWN, JobState.IN_FLIGHT)
 ENTRY_KEYS = ("SalesEntryLines", "BankEntryLines", "GeneralJournalEntryLines")
 ACTOR = Actor("drill", "cli")
+#: How long after the client gave up a late commit lands (compressed: the real one was 75 s
+#: against a 30 s timeout).
+LATE_COMMIT_SECONDS = 3.0
 
 
 def fault_plan(seed: int, *, hang_seconds: float) -> dict[str, Any]:
@@ -100,6 +103,10 @@ def fault_plan(seed: int, *, hang_seconds: float) -> dict[str, Any]:
             {"endpoint": writes, "kind": "error_after_commit", "count": 1, "skip": 3},
             {"endpoint": writes, "kind": "commit_then_hang", "seconds": hang_seconds,
              "count": 1, "skip": 6},
+            {"endpoint": writes, "method": "POST", "kind": "commit_late",
+             "seconds": LATE_COMMIT_SECONDS, "count": 1, "skip": 9},
+            {"endpoint": writes, "method": "POST", "kind": "commit_late",
+             "seconds": LATE_COMMIT_SECONDS, "probability": 0.02},
             {"endpoint": writes, "kind": "error_before_commit", "probability": 0.04},
             {"endpoint": writes, "kind": "error_after_commit", "probability": 0.04},
             {"endpoint": writes, "kind": "commit_then_hang", "seconds": hang_seconds,
@@ -179,6 +186,8 @@ def drill_env(home: Path, db_url: str, *, timeout: float) -> dict[str, str]:
         # backoffs and the lookup safety delay are short, so a drill takes a minute, not a day.
         "EXACT_TUI_EXACT_TIMEOUT_SECONDS": str(timeout),
         "EXACT_TUI_EXPORT_LOOKUP_SAFETY_DELAY_SECONDS": "0.5",
+        # Past the latest late commit of the storm (LATE_COMMIT_SECONDS), with room to spare.
+        "EXACT_TUI_EXPORT_SETTLE_HORIZON_SECONDS": str(2 * LATE_COMMIT_SECONDS),
         "EXACT_TUI_EXPORT_BACKOFF_BASE_SECONDS": "0.2",
         "EXACT_TUI_EXPORT_BACKOFF_CAP_SECONDS": "2",
         "EXACT_TUI_LOG_LEVEL": "WARNING",

@@ -201,9 +201,11 @@ class _DisconnectOnPost:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def post(self, division: int, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def post(
+        self, division: int, path: str, body: Mapping[str, Any], **kw: Any
+    ) -> dict[str, Any]:
         self.service.disconnect(Actor("ops", "tui"))
-        return await self.inner.post(division, path, body)
+        return await self.inner.post(division, path, body, **kw)
 
 
 async def test_disconnect_stops_exports_at_once(xw: ExportWorld) -> None:

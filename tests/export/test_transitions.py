@@ -23,12 +23,16 @@ from exact_tui.domain.transitions import (
     is_history,
     lookup_failed,
     retry_decision,
+    stale_created,
 )
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 POLICY = Policy(backoff_base=5, backoff_cap=60, lookup_safety_delay=30)
 IN_FLIGHT = JobFacts(JobState.IN_FLIGHT, attempts=1)
 UNKNOWN = JobFacts(JobState.UNKNOWN, attempts=1, category=Category.AMBIGUOUS, cause="lost")
+UNKNOWN_SENT = JobFacts(
+    JobState.UNKNOWN, attempts=1, category=Category.AMBIGUOUS, cause="lost", sent_at=NOW
+)
 
 
 def attempt(outcome: Outcome, job: JobFacts = IN_FLIGHT, jitter: float = 0.0) -> Transition:
@@ -118,23 +122,86 @@ def test_found_twice_fails_loudly_as_a_duplicate() -> None:
     assert "1, 2" in t.message
 
 
-def test_not_found_needs_two_empty_lookups_a_safety_delay_apart() -> None:
-    first = after_lookup([], UNKNOWN, reference="r", now=NOW, policy=POLICY)
+def test_not_found_is_looked_up_again_over_the_settling_horizon() -> None:
+    sent = UNKNOWN_SENT.sent_at
+    assert sent is not None
+    first = after_lookup([], UNKNOWN_SENT, reference="r", now=NOW, policy=POLICY)
     assert (first.state, first.lookups_empty, first.last_lookup_at) == (JobState.UNKNOWN, 1, NOW)
     assert first.next_attempt_at == NOW + dt.timedelta(seconds=30)
     after_first = JobFacts(
-        JobState.UNKNOWN, attempts=1, lookups_empty=1, last_lookup_at=NOW, cause="lost"
-    )
+        JobState.UNKNOWN, attempts=1, lookups_empty=1, last_lookup_at=NOW, cause="lost",
+        sent_at=sent,
+    )  # fmt: skip
     # Asked again too soon (an operator's retry): it does not count.
     soon = after_lookup(
         [], after_first, reference="r", now=NOW + dt.timedelta(seconds=5), policy=POLICY
     )
     assert (soon.state, soon.lookups_empty, soon.last_lookup_at) == (JobState.UNKNOWN, 1, NOW)
-    later = after_lookup(
-        [], after_first, reference="r", now=NOW + dt.timedelta(seconds=30), policy=POLICY
+    # Two empty lookups are not enough before the horizon: the gaps grow (30, 120, …) and the
+    # last lookup falls on the horizon.
+    at = NOW + dt.timedelta(seconds=30)
+    second = after_lookup([], after_first, reference="r", now=at, policy=POLICY)
+    assert (second.state, second.lookups_empty) == (JobState.UNKNOWN, 2)
+    assert second.next_attempt_at == at + dt.timedelta(seconds=120)
+    after_second = JobFacts(
+        JobState.UNKNOWN, attempts=1, lookups_empty=2, last_lookup_at=at, sent_at=sent
     )
-    assert (later.state, later.lookups_empty, later.category) == (JobState.PENDING, 0, None)
-    assert later.outcome is EventOutcome.NOT_IN_EXACT
+    at = at + dt.timedelta(seconds=120)
+    third = after_lookup([], after_second, reference="r", now=at, policy=POLICY)
+    assert third.next_attempt_at == sent + dt.timedelta(seconds=POLICY.settle_horizon)
+    after_third = JobFacts(
+        JobState.UNKNOWN, attempts=1, lookups_empty=3, last_lookup_at=at, sent_at=sent
+    )
+    assert third.next_attempt_at is not None
+    last = after_lookup([], after_third, reference="r", now=third.next_attempt_at, policy=POLICY)
+    assert (last.state, last.lookups_empty, last.category) == (JobState.PENDING, 0, None)
+    assert last.outcome is EventOutcome.NOT_IN_EXACT
+
+
+def test_after_the_horizon_two_empty_lookups_are_still_needed() -> None:
+    long_ago = JobFacts(
+        JobState.UNKNOWN, attempts=1, sent_at=NOW - dt.timedelta(hours=5), cause="lost"
+    )
+    first = after_lookup([], long_ago, reference="r", now=NOW, policy=POLICY)
+    assert (first.state, first.next_attempt_at) == (
+        JobState.UNKNOWN,
+        NOW + dt.timedelta(seconds=30),
+    )
+
+
+def test_only_an_entry_that_is_the_document_settles_it() -> None:
+    ours = FoundEntry("e1", 7)
+    other = FoundEntry("e2", 8, ("amount 55.00, not 100.00",))
+    posted = after_lookup([ours, other], UNKNOWN, reference="r", now=NOW, policy=POLICY)
+    assert (posted.state, posted.entry_id, posted.level) == (JobState.POSTED, "e1", "warning")
+    conflict = after_lookup([other], UNKNOWN, reference="r", now=NOW, policy=POLICY)
+    assert (conflict.state, conflict.category, conflict.level) == (
+        JobState.FAILED,
+        Category.CONFLICT,
+        "error",
+    )
+    assert conflict.entry_id is None and "amount 55.00, not 100.00" in conflict.message
+    twice = after_lookup(
+        [ours, FoundEntry("e3", 9)], UNKNOWN, reference="r", now=NOW, policy=POLICY
+    )
+    assert (twice.state, twice.category) == (JobState.FAILED, Category.DUPLICATE)
+    assert retry_decision(JobState.FAILED, Category.CONFLICT).action is RetryAction.LOOKUP
+
+
+def test_a_late_201_is_applied_where_nobody_is_sending() -> None:
+    created = Outcome(OutcomeKind.CREATED, http_status=201, entry_id="e1", entry_number=7)
+    for state in (JobState.PENDING, JobState.UNKNOWN, JobState.RETRY_WAIT):
+        t = stale_created(created, JobFacts(state))
+        assert t is not None and (t.state, t.entry_id) == (JobState.POSTED, "e1")
+    assert stale_created(created, JobFacts(JobState.IN_FLIGHT)) is None
+    assert stale_created(created, JobFacts(JobState.POSTED, entry_id="e1")) is None
+    twice = stale_created(created, JobFacts(JobState.POSTED, entry_id="e0"))
+    assert twice is not None and (twice.state, twice.category) == (
+        JobState.FAILED,
+        Category.DUPLICATE,
+    )
+    loud = JobFacts(JobState.FAILED, category=Category.CONFLICT)
+    assert stale_created(created, loud) is None
 
 
 def test_a_failed_lookup_keeps_the_job_unknown() -> None:

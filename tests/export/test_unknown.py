@@ -86,7 +86,7 @@ async def test_found_once_is_posted_without_sending_again(xw: ExportWorld, kind:
 
 
 @pytest.mark.parametrize("kind", list(CASES))
-async def test_not_found_twice_a_safety_delay_apart_is_sent_once_more(
+async def test_not_found_over_the_settling_horizon_is_sent_once_more(
     xw: ExportWorld, kind: str
 ) -> None:
     number, endpoint, section, lookup = CASES[kind]
@@ -96,12 +96,19 @@ async def test_not_found_twice_a_safety_delay_apart_is_sent_once_more(
     assert (job.state, job.lookups_empty) == (JobState.UNKNOWN, 1)
     await xw.run()  # the safety delay has not passed: nothing happens
     assert xw.calls(lookup, method="GET") == 1
+    # Looked up again, the gaps growing, until the horizon has passed since it was sent.
     xw.sandbox.advance(30)
     await xw.run()
+    assert xw.job(number).state is JobState.UNKNOWN and xw.calls(lookup, method="GET") == 2
+    await xw.run(advance=30)
     assert xw.job(number).state is JobState.POSTED
     assert len(xw.ledger()[section]) == 1
-    assert xw.calls(endpoint, method="POST") == 2 and xw.calls(lookup, method="GET") == 2
-    assert xw.outcomes(number)[-4:] == ["unknown", "lookup", "not_in_exact", "posted"]
+    horizon = xw.options.settle_horizon
+    sent_again = next(e for e in xw.events(number) if e.outcome == "not_in_exact")
+    unknown = next(e for e in xw.events(number) if e.outcome == "unknown")
+    assert (sent_again.at - unknown.at).total_seconds() >= horizon
+    assert xw.calls(endpoint, method="POST") == 2 and xw.calls(lookup, method="GET") == 4
+    assert xw.outcomes(number)[-4:] == ["lookup", "lookup", "not_in_exact", "posted"]
 
 
 async def test_found_twice_is_a_loud_failure_and_a_retry_looks_again(xw: ExportWorld) -> None:
@@ -151,9 +158,11 @@ class _DieAroundPost:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def post(self, division: int, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def post(
+        self, division: int, path: str, body: Mapping[str, Any], **kw: Any
+    ) -> dict[str, Any]:
         if self.after_commit:
-            await self.inner.post(division, path, body)
+            await self.inner.post(division, path, body, **kw)
         raise Killed
 
 
@@ -175,13 +184,13 @@ async def test_after_a_crash_in_flight_jobs_are_settled_by_lookup(
     await xw.run(advance=30)
     assert xw.job("INV-1").state is JobState.POSTED
     assert len(xw.ledger()["sales_entries"]) == 1
-    # Committed before the crash: found and never sent again. Not sent: sent once, after two
-    # empty lookups.
+    # Committed before the crash: found and never sent again. Not sent: sent once, after the
+    # empty lookups over the settling horizon.
     assert xw.calls("salesentry/SalesEntries", method="POST") == 1
     if after_commit:
         assert xw.outcomes("INV-1") == ["recovered", "posted"]
     else:
-        assert xw.outcomes("INV-1") == ["recovered", "lookup", "not_in_exact", "posted"]
+        assert xw.outcomes("INV-1") == ["recovered", *["lookup"] * 3, "not_in_exact", "posted"]
 
 
 async def test_an_expired_claim_is_unknown_and_settled(xw: ExportWorld) -> None:

@@ -56,3 +56,22 @@ def test_sane_values_pass(tmp_path: Path) -> None:
     assert settings.export.lookup_safety_delay_seconds == 45
     assert settings.export.backoff_base_seconds == 2.5
     assert settings.export.backoff_cap_seconds == 600
+
+
+def test_the_settling_horizon_is_a_setting_with_a_range(tmp_path: Path) -> None:
+    default = load_settings(tmp_path / "absent.toml", environ={})
+    assert default.export.settle_horizon_seconds == 600
+    for value in ("inf", "nan", "0", "1e9"):
+        with pytest.raises(ConfigError, match="settle_horizon_seconds"):
+            load_settings(
+                tmp_path / "absent.toml",
+                environ={"EXACT_TUI_EXPORT_SETTLE_HORIZON_SECONDS": value},
+            )
+    with pytest.raises(ConfigError, match=r"settle_horizon_seconds .* is below"):
+        load_settings(
+            tmp_path / "absent.toml",
+            environ={
+                "EXACT_TUI_EXPORT_SETTLE_HORIZON_SECONDS": "10",
+                "EXACT_TUI_EXPORT_LOOKUP_SAFETY_DELAY_SECONDS": "30",
+            },
+        )

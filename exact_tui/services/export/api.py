@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from exact_tui.exact.http import BeforeSend
 from exact_tui.exact.odata import Page, Query
 from exact_tui.exact.ratelimit import RateState
 
@@ -16,6 +17,13 @@ class ExactApi(Protocol):
         self, division: int, path: str, query: Query | None = None
     ) -> list[dict[str, Any]]: ...
 
-    async def post(self, division: int, path: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    async def post(
+        self,
+        division: int,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        before_send: BeforeSend | None = None,
+    ) -> dict[str, Any]: ...
 
     def rate_state(self, division: int) -> RateState: ...

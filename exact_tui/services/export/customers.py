@@ -30,12 +30,14 @@ from exact_tui.domain.states import LinkMethod
 from exact_tui.domain.transitions import EventOutcome
 from exact_tui.domain.vat import normalise_vat
 from exact_tui.exact import entries
+from exact_tui.exact.http import BeforeSend
+from exact_tui.services import job_state
 from exact_tui.services.clock import Clock
 from exact_tui.services.export.api import ExactApi
 from exact_tui.services.export.documents import CustomerInfo
 from exact_tui.services.masterdata import ENTITIES
 from exact_tui.store.engine import Store
-from exact_tui.store.models import CustomerLink, ExactAccount, ExportEvent, SyncState
+from exact_tui.store.models import CustomerLink, ExactAccount, SyncState
 
 #: Who links automatically, in the link's `linked_by`.
 WORKER = "exact-tui worker"
@@ -150,10 +152,17 @@ class CustomerResolver:
         self.on_ambiguous = on_ambiguous
 
     async def resolve(
-        self, client: ExactApi, division: int, plan: CustomerPlan, job_id: int
+        self,
+        client: ExactApi,
+        division: int,
+        plan: CustomerPlan,
+        job_id: int,
+        *,
+        before_send: BeforeSend | None = None,
     ) -> Resolution:
-        """The account for `plan`'s customer; may call Exact (the live check, the creation).
-        Failures of those calls are raised as the client raised them."""
+        """The account for `plan`'s customer; may call Exact (the live check, the creation;
+        `before_send` runs right before a creation leaves). Failures of those calls are raised
+        as the client raised them."""
         result = plan.result
         customer = plan.customer
         if result.decision is Decision.LINKED:
@@ -181,10 +190,15 @@ class CustomerResolver:
                 return Resolution(found.account_id)
             if found.decision is Decision.AMBIGUOUS and self.on_ambiguous == "hold":
                 return Resolution(None, hold=found)
-        return Resolution(await self._create(client, division, customer, job_id))
+        return Resolution(await self._create(client, division, customer, job_id, before_send))
 
     async def _create(
-        self, client: ExactApi, division: int, customer: CustomerInfo, job_id: int
+        self,
+        client: ExactApi,
+        division: int,
+        customer: CustomerInfo,
+        job_id: int,
+        before_send: BeforeSend | None,
     ) -> str:
         body = entries.new_customer_account(
             name=customer.name,
@@ -197,7 +211,7 @@ class CustomerResolver:
             email=customer.email,
             phone=customer.phone,
         )
-        created = await client.post(division, entries.ACCOUNTS, body)
+        created = await client.post(division, entries.ACCOUNTS, body, before_send=before_send)
         account_id = str(created.get("ID") or "")
         code = normalise_code(str(created.get("Code") or ""))
         await asyncio.to_thread(
@@ -260,15 +274,14 @@ class CustomerResolver:
                 link.linked_at = now
             session.add(link)
             outcome = EventOutcome.ACCOUNT_CREATED if request else EventOutcome.LINKED
-            session.add(
-                ExportEvent(
-                    job_id=job_id,
-                    at=now,
-                    outcome=outcome,
-                    message=message[:2000],
-                    http_status=201 if request else None,
-                    request=request,
-                )
+            job_state.note(
+                session,
+                job_id,
+                outcome,
+                message,
+                now=now,
+                http_status=201 if request else None,
+                request=request,
             )
 
 

@@ -2,9 +2,11 @@
 
 `prepare()` does the local steps for new pending jobs in batches (history, routing,
 preflight) without calling Exact; `process_next()` takes one due job of a division: an
-`unknown` one is settled by a lookup in Exact, a pending one is checked again, claimed (the
-claim is committed before any request), its customer resolved and its entry posted; every
-outcome goes through the pure state machine (`domain.transitions`) and leaves an event.
+`unknown` one is settled by a lookup in Exact (`settling`), a pending one is checked again,
+claimed (the claim is committed before any request, and checked again right before each
+request leaves: fencing), its customer resolved and its entry posted (`payloads`); every
+outcome (`outcomes`) goes through the pure state machine (`domain.transitions`) and is applied,
+with its event, by `services.job_state`, only while the claim is still this worker's.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,16 +43,14 @@ from exact_tui.domain.transitions import (
 from exact_tui.exact import entries
 from exact_tui.exact.errors import (
     AccessDenied,
-    Ambiguous,
     ConnectionUnusable,
     ErrorBudgetSpent,
     ExactError,
-    RateLimited,
+    Fenced,
     ReconnectNeeded,
-    Refused,
-    Transient,
 )
-from exact_tui.exact.ratelimit import RateState
+from exact_tui.exact.http import BeforeSend
+from exact_tui.services import job_state
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.connection import ConnectionService, export_gate
 from exact_tui.services.export.api import ExactApi
@@ -70,29 +70,29 @@ from exact_tui.services.export.documents import (
     load_facts,
     load_routes,
 )
+from exact_tui.services.export.holds import Holds
+from exact_tui.services.export.outcomes import budgets_of, outcome_of
+from exact_tui.services.export.payloads import ENDPOINTS, payload
+from exact_tui.services.export.settling import (
+    Settling,
+    held_by_others,
+    judged,
+    look_up,
+    settling_of,
+)
 from exact_tui.services.worker import WorkLeft
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     CONNECTION_ID,
     BankAccountBinding,
     Division,
-    DivisionSettings,
     ExactConnection,
-    ExportEvent,
     ExportJob,
     OAuthToken,
 )
 
 log = logging.getLogger("exact_tui.export")
 
-#: Where each kind of document goes in Exact.
-ENDPOINTS = {
-    DocumentKind.INVOICE: entries.SALES_ENTRIES,
-    DocumentKind.PAYMENT: entries.BANK_ENTRIES,
-    DocumentKind.WRITE_OFF: entries.GENERAL_JOURNAL_ENTRIES,
-}
-#: States a job is taken from to be sent (retry_wait once its backoff is over).
-SENDABLE = (JobState.PENDING, JobState.RETRY_WAIT)
 #: An invoice in one of these states is on its way to Exact: its payments and write-offs wait
 #: for it, so they can carry its entry number (OurRef) and Exact can match them.
 ON_ITS_WAY = (JobState.PENDING, JobState.RETRY_WAIT, JobState.IN_FLIGHT, JobState.UNKNOWN)
@@ -107,11 +107,12 @@ class ExportOptions:
     backoff_base: float = 5.0
     backoff_cap: float = 900.0
     lookup_safety_delay: float = 30.0
+    #: No job whose answer was lost is sent again before this long after it was sent.
+    settle_horizon: float = 600.0
     on_ambiguous: OnAmbiguous = "create"
     #: The business's time zone: the activation date (what is history) is a local date.
     timezone: str = "Europe/Amsterdam"
-    #: How long a claim holds without news; renewed before the post when the customer step
-    #: called Exact (a live check, a creation).
+    #: How long a claim holds without news; renewed right before each request (the fence).
     lease_seconds: float = 600.0
     prepare_batch: int = 500
     #: How long a payment or write-off waits before looking at its invoice's job again.
@@ -119,7 +120,9 @@ class ExportOptions:
 
     @property
     def policy(self) -> Policy:
-        return Policy(self.backoff_base, self.backoff_cap, self.lookup_safety_delay)
+        return Policy(
+            self.backoff_base, self.backoff_cap, self.lookup_safety_delay, self.settle_horizon
+        )
 
 
 @dataclass(frozen=True)
@@ -146,16 +149,7 @@ def _snapshot(job: ExportJob) -> _Job:
         state=job.state,
         cause=job.cause,
         updated_at=job.updated_at,
-        facts=JobFacts(
-            state=job.state,
-            attempts=job.attempts,
-            lookups_empty=job.lookups_empty,
-            last_lookup_at=job.last_lookup_at,
-            last_error=job.last_error,
-            last_http_status=job.last_http_status,
-            category=job.category,
-            cause=job.cause,
-        ),
+        facts=job_state.facts(job),
     )
 
 
@@ -191,100 +185,6 @@ class _Sent:
     endpoint: str | None = None
 
 
-@dataclass
-class _Holds:
-    """Divisions (rate limits) and endpoints (error budget) not to call before a time, and
-    no call at all while Exact refuses the access token (until `auth_until`, or until the
-    stored token changes: a reconnect)."""
-
-    divisions: dict[int, dt.datetime] = field(default_factory=dict)
-    endpoints: dict[tuple[int, str], dt.datetime] = field(default_factory=dict)
-    auth_until: dt.datetime | None = None
-    auth_version: int | None = None
-
-    def auth_held(self, token_version: int | None, now: dt.datetime) -> bool:
-        if self.auth_until is None or self.auth_until <= now:
-            return False
-        return token_version == self.auth_version
-
-    def division_held(self, division: int, now: dt.datetime) -> bool:
-        until = self.divisions.get(division)
-        return until is not None and until > now
-
-    def held_kinds(self, division: int, now: dt.datetime) -> set[DocumentKind]:
-        return {
-            kind
-            for kind, endpoint in ENDPOINTS.items()
-            if (until := self.endpoints.get((division, endpoint))) is not None and until > now
-        }
-
-
-def outcome_of(exc: ExactError, *, division: int, entry_sent: bool) -> Outcome:
-    """An Exact client failure in the state machine's terms. `entry_sent`: the entry's POST
-    was on its way (before that, a lost answer concerned the live check or the account)."""
-    status = exc.status
-    if isinstance(exc, ReconnectNeeded):
-        return Outcome(OutcomeKind.RECONNECT, exc.message, status)
-    if isinstance(exc, ConnectionUnusable):
-        return Outcome(OutcomeKind.UNUSABLE, exc.message, status, cause=exc.message[:300])
-    if isinstance(exc, AccessDenied):
-        return Outcome(
-            OutcomeKind.ACCESS_DENIED,
-            exc.message,
-            status,
-            cause=f"no access to division {division}: {exc.message}",
-        )
-    if isinstance(exc, ErrorBudgetSpent):
-        return Outcome(
-            OutcomeKind.ERROR_BUDGET,
-            exc.message,
-            status,
-            until=exc.until,
-            cause=f"calls to {exc.endpoint} in division {division} stopped: too many "
-            "refused calls in the last hour",
-        )
-    if isinstance(exc, RateLimited):
-        words = "daily API budget" if exc.scope == "daily" else "API rate limit"
-        return Outcome(
-            OutcomeKind.RATE_LIMITED,
-            exc.message,
-            status,
-            until=exc.until,
-            cause=f"{words} of division {division} spent: waits for the reset",
-        )
-    if isinstance(exc, Refused):
-        return Outcome(OutcomeKind.REFUSED, exc.message, status)
-    if isinstance(exc, Ambiguous):
-        if entry_sent:
-            return Outcome(OutcomeKind.AMBIGUOUS, exc.message, status)
-        return Outcome(
-            OutcomeKind.NOT_SENT,
-            f"the new customer account may have been created ({exc.message}); it is looked "
-            "up before it is created again",
-            status,
-            category=Category.AMBIGUOUS,
-        )
-    if isinstance(exc, Transient) and exc.retry_at is not None:
-        # Only the token manager names a time: Exact refused the access token and gives a
-        # new one from then (its 570-second rule). Every call would be refused until then.
-        return Outcome(
-            OutcomeKind.AUTH_WAIT,
-            exc.message,
-            status,
-            until=exc.retry_at,
-            cause=f"Exact refused the access token: a new one from {exc.retry_at:%H:%M:%S} "
-            "UTC, or reconnect now",
-        )
-    return Outcome(OutcomeKind.NOT_SENT, exc.message, status)
-
-
-def _budgets(state: RateState) -> tuple[int | None, int | None]:
-    return (
-        state.minutely.remaining if state.minutely else None,
-        state.daily.remaining if state.daily else None,
-    )
-
-
 class ExportService:
     """The worker's `ExportRunner`. `client` gives the Exact client while the connection is
     usable, None when it is not (then nothing is claimed)."""
@@ -304,7 +204,7 @@ class ExportService:
         self.clock: Clock = clock or SystemClock()
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self._zone = ZoneInfo(self.options.timezone)
-        self._holds = _Holds()
+        self._holds = Holds()
         self._connection = ConnectionService(store, clock=self.clock.now)
         self.customers = CustomerResolver(store, self.clock, on_ambiguous=self.options.on_ambiguous)
 
@@ -390,11 +290,11 @@ class ExportService:
             for job in rows:
                 if job.state is JobState.IN_FLIGHT:
                     why = f"the worker {job.lease_owner} stopped during the attempt"
-                    self._set(session, job, interrupted(_snapshot(job).facts, now=now, why=why))
+                    transition = interrupted(job_state.facts(job), now=now, why=why)
+                    job_state.apply(session, job, transition, now=now)
                     recovered += 1
                 else:
-                    job.lease_owner = job.lease_expires_at = None
-                    session.add(job)
+                    job_state.release(session, job)
         return recovered
 
     def _expire_leases(self, now: dt.datetime) -> None:
@@ -409,10 +309,10 @@ class ExportService:
             for job in session.exec(expired).all():
                 if job.state is JobState.IN_FLIGHT:
                     why = f"the claim of {job.lease_owner} ran out without news"
-                    self._set(session, job, interrupted(_snapshot(job).facts, now=now, why=why))
+                    transition = interrupted(job_state.facts(job), now=now, why=why)
+                    job_state.apply(session, job, transition, now=now)
                 else:
-                    job.lease_owner = job.lease_expires_at = None
-                    session.add(job)
+                    job_state.release(session, job)
 
     # ---------------------------------------------------------------- prepare (local)
 
@@ -492,7 +392,7 @@ class ExportService:
             job.updated_at = self.clock.now()
             session.add(job)
             return True
-        self._set(session, job, local.transition, missing=local.missing)
+        job_state.apply(session, job, local.transition, now=self.clock.now(), missing=local.missing)
         return True
 
     # ---------------------------------------------------------------- what is due
@@ -631,17 +531,25 @@ class ExportService:
 
     async def _attempt(self, client: ExactApi, plan: _Plan, owner: str) -> None:
         job = plan.job
-        if not await asyncio.to_thread(self._claim, job, owner):
+        claim = await asyncio.to_thread(self._claim, job, owner)
+        if claim is None:
             return
-        sent = await self._send(client, plan, owner)
-        transition = sent.hold or after_attempt(
-            sent.outcome,
-            JobFacts(JobState.IN_FLIGHT, attempts=job.facts.attempts + 1),
-            now=self.clock.now(),
-            policy=self.options.policy,
-            jitter=self._rng.random(),
-        )
-        minutely, daily = _budgets(client.rate_state(plan.route.division))
+        sent = await self._send(client, plan, claim)
+        if sent.outcome.kind is OutcomeKind.FENCED:
+            transition = Transition(
+                JobState.PENDING,
+                EventOutcome.FENCED,
+                f"not sent: {sent.outcome.message}",
+                level="warning",
+            )
+        else:
+            transition = sent.hold or after_attempt(
+                sent.outcome,
+                JobFacts(JobState.IN_FLIGHT, attempts=job.facts.attempts + 1),
+                now=self.clock.now(),
+                policy=self.options.policy,
+                jitter=self._rng.random(),
+            )
         missing: tuple[Missing, ...] = ()
         if sent.hold is not None:
             number = plan.customer.customer.number
@@ -649,14 +557,14 @@ class ExportService:
         await asyncio.to_thread(
             self._record,
             job.id,
-            owner,
+            claim,
             JobState.IN_FLIGHT,
             transition,
+            sent.outcome,
             missing=missing,
             request=sent.request,
             duration_ms=sent.duration_ms,
-            budgets=(minutely, daily),
-            definitive=sent.outcome.kind is OutcomeKind.CREATED,
+            budgets=budgets_of(client.rate_state(plan.route.division)),
         )
         self._after(sent.outcome, plan.route.division, sent.endpoint)
 
@@ -677,56 +585,75 @@ class ExportService:
                 return
             self._apply_local(session, local)
 
-    def _claim(self, job: _Job, owner: str) -> bool:
-        """Committed before any request: in_flight, leased to `owner`, one more attempt."""
-        now = self.clock.now()
+    def _claim(self, job: _Job, owner: str) -> int | None:
         with self.store.write() as session:
-            row = session.exec(
-                select(ExportJob).where(col(ExportJob.id) == job.id).with_for_update()
-            ).first()
-            if row is None or row.state not in SENDABLE or row.updated_at != job.updated_at:
-                return False
-            if row.lease_owner is not None and (
-                row.lease_expires_at is None or row.lease_expires_at >= now
-            ):
-                return False
-            row.state = JobState.IN_FLIGHT
-            row.lease_owner = owner
-            row.lease_expires_at = now + dt.timedelta(seconds=self.options.lease_seconds)
-            row.attempts += 1
-            row.updated_at = now
-            session.add(row)
-            return True
+            return job_state.claim_to_send(
+                session,
+                job.id,
+                seen=job.updated_at,
+                owner=owner,
+                lease_seconds=self.options.lease_seconds,
+                now=self.clock.now(),
+            )
 
-    def _renew(self, job_id: int, owner: str) -> None:
-        now = self.clock.now()
+    def _fence(self, job_id: int, claim: int, request: dict[str, Any] | None) -> bool:
         with self.store.write() as session:
-            row = session.get(ExportJob, job_id)
-            if row is not None and row.lease_owner == owner:
-                row.lease_expires_at = now + dt.timedelta(seconds=self.options.lease_seconds)
-                session.add(row)
+            return job_state.fence(
+                session,
+                job_id,
+                claim,
+                lease_seconds=self.options.lease_seconds,
+                now=self.clock.now(),
+                request=request,
+            )
 
-    async def _send(self, client: ExactApi, plan: _Plan, owner: str) -> _Sent:
+    def _fence_for(self, job_id: int, claim: int, request: dict[str, Any] | None) -> BeforeSend:
+        """Run right before a request leaves: it leaves only while the claim is still ours
+        (and then the entry's request is on record before it can reach Exact)."""
+
+        async def check() -> None:
+            if not await asyncio.to_thread(self._fence, job_id, claim, request):
+                raise Fenced(
+                    "this worker's claim on the job ran out (it stalled past its lease) and "
+                    "another took the job over"
+                )
+
+        return check
+
+    async def _send(self, client: ExactApi, plan: _Plan, claim: int) -> _Sent:
         division = plan.route.division
+        job_id = plan.job.id
         entry_sent = False
         request: dict[str, Any] | None = None
         started = time.perf_counter()
         try:
-            resolution = await self.customers.resolve(client, division, plan.customer, plan.job.id)
+            resolution = await self.customers.resolve(
+                client,
+                division,
+                plan.customer,
+                job_id,
+                before_send=self._fence_for(job_id, claim, None),
+            )
             if resolution.hold is not None:
                 customer = plan.customer.customer
                 cause = hold_cause(customer, division, resolution.hold)
                 return _Sent(Outcome(OutcomeKind.NOT_SENT), hold=blocked(Category.CUSTOMER, cause))
             assert resolution.account_id is not None
-            request = self._payload(plan, resolution.account_id)
-            if plan.customer.result.decision in (Decision.NONE, Decision.AMBIGUOUS):
-                # The live check and the creation took time: the claim must outlast the post.
-                await asyncio.to_thread(self._renew, plan.job.id, owner)
+            request = payload(
+                plan.document, plan.checked, resolution.account_id, plan.invoice_entry_number
+            )
             entry_sent = True
             started = time.perf_counter()
-            answer = await client.post(division, ENDPOINTS[plan.job.kind], request)
+            answer = await client.post(
+                division,
+                ENDPOINTS[plan.job.kind],
+                request,
+                before_send=self._fence_for(job_id, claim, request),
+            )
         except ExactError as exc:
             outcome = outcome_of(exc, division=division, entry_sent=entry_sent)
+            if isinstance(exc, Fenced):
+                return _Sent(outcome, None, _ms(started))
             if not entry_sent and outcome.kind is OutcomeKind.REFUSED:
                 customer = plan.customer.customer
                 message = f"Exact refused the customer account for {customer.number}: {exc.message}"
@@ -752,62 +679,6 @@ class ExportService:
         )
         return _Sent(outcome, request, _ms(started))
 
-    def _payload(self, plan: _Plan, account_id: str) -> dict[str, Any]:
-        document = plan.document
-        pf = plan.checked.preflight
-        assert pf is not None and pf.journal_code is not None
-        if document.kind is DocumentKind.INVOICE:
-            return entries.sales_entry(
-                journal=pf.journal_code,
-                customer_id=account_id,
-                invoice_number=document.number,
-                entry_date=document.date,
-                due_date=document.due_date,
-                payment_reference=document.payment_reference,
-                description=document.description,
-                currency=document.currency or "EUR",
-                lines=[
-                    entries.SalesLine(
-                        gl_account_id=line.gl_account_id,
-                        amount=line.amount,
-                        vat_code=line.vat_code,
-                        vat_amount=line.vat_amount,
-                        description=line.description,
-                        cost_center=line.cost_center,
-                        cost_unit=line.cost_unit,
-                    )
-                    for line in pf.lines
-                ],
-            )
-        assert pf.receivables_gl_id is not None and document.amount is not None
-        reference = entries.line_reference(document.number, document.invoice_number)
-        if document.kind is DocumentKind.PAYMENT:
-            return entries.bank_entry(
-                journal=pf.journal_code,
-                customer_id=account_id,
-                receivables_gl_id=pf.receivables_gl_id,
-                amount=document.amount,
-                date=document.date,
-                reference=reference,
-                invoice_entry_number=plan.invoice_entry_number,
-                currency=document.currency,
-                notes=document.description,
-            )
-        assert pf.counter_gl_id is not None and document.write_off_kind is not None
-        return entries.write_off_entry(
-            kind=document.write_off_kind,
-            journal=pf.journal_code,
-            customer_id=account_id,
-            receivables_gl_id=pf.receivables_gl_id,
-            counter_gl_id=pf.counter_gl_id,
-            amount=document.amount,
-            date=document.date,
-            reference=reference,
-            invoice_entry_number=plan.invoice_entry_number,
-            currency=document.currency,
-            notes=document.description,
-        )
-
     def _after(self, outcome: Outcome, division: int, endpoint: str | None) -> None:
         """What an outcome means beyond its job: pauses, holds, the connection's status."""
         if outcome.kind is OutcomeKind.RATE_LIMITED and outcome.until is not None:
@@ -828,48 +699,31 @@ class ExportService:
 
     # ---------------------------------------------------------------- settling unknowns
 
-    def _lease_for_lookup(self, job: _Job, owner: str) -> bool:
-        now = self.clock.now()
+    def _claim_lookup(self, job: _Job, owner: str) -> tuple[int, Settling] | None:
         with self.store.write() as session:
-            row = session.get(ExportJob, job.id)
-            if row is None or row.state is not JobState.UNKNOWN:
-                return False
-            if row.lease_owner is not None and (
-                row.lease_expires_at is None or row.lease_expires_at >= now
-            ):
-                return False
-            row.lease_owner = owner
-            row.lease_expires_at = now + dt.timedelta(seconds=self.options.lease_seconds)
-            session.add(row)
-            return True
-
-    def _lookup(self, job: _Job) -> entries.Lookup:
-        """How to find the job's entry: by what was sent when the request is on record,
-        else by what would be sent now."""
-        with self.store.read() as session:
-            events = session.exec(
-                select(ExportEvent)
-                .where(col(ExportEvent.job_id) == job.id)
-                .order_by(col(ExportEvent.id).desc())
-                .limit(50)
-            ).all()
-            for event in events:
-                found = entries.lookup_for_request(event.request)
-                if found is not None:
-                    return found
-            document = load_documents(session, [(job.kind, job.document_id)]).get(
-                (job.kind, job.document_id)
+            claim = job_state.claim_to_look_up(
+                session,
+                job.id,
+                owner=owner,
+                lease_seconds=self.options.lease_seconds,
+                now=self.clock.now(),
             )
-            invoice_number = document.invoice_number if document else None
-            settings = session.get(DivisionSettings, job.division) if job.division else None
-            journal = settings.sales_journal if settings else None
-        return entries.lookup_for(job.kind, job.number, invoice_number, journal)
+            if claim is None:
+                return None
+            row = session.get(ExportJob, job.id)
+            assert row is not None
+            return claim, settling_of(session, row)
+
+    def _held(self, job_id: int, entry_ids: list[str]) -> dict[str, str]:
+        with self.store.read() as session:
+            return held_by_others(session, job_id, entry_ids)
 
     async def _settle(self, client: ExactApi, job: _Job, owner: str) -> None:
-        if not await asyncio.to_thread(self._lease_for_lookup, job, owner):
+        claimed = await asyncio.to_thread(self._claim_lookup, job, owner)
+        if claimed is None:
             return
+        claim, settling = claimed
         assert job.division is not None
-        lookup = await asyncio.to_thread(self._lookup, job)
         now = self.clock.now()
         policy = self.options.policy
         started = time.perf_counter()
@@ -877,11 +731,12 @@ class ExportService:
         spent: str | None = None
         status: int | None
         try:
-            rows = await client.get_all(job.division, lookup.path, lookup.query)
+            found = await look_up(client, job.division, settling)
+            held = await asyncio.to_thread(self._held, job.id, [e.entry_id for e in found])
             transition = after_lookup(
-                entries.found_entries(rows),
+                judged(found, settling.expected, held),
                 job.facts,
-                reference=lookup.reference,
+                reference=settling.lookup.reference,
                 now=self.clock.now(),
                 policy=policy,
             )
@@ -893,15 +748,15 @@ class ExportService:
                 outcome, job.facts, now=now, policy=policy, jitter=self._rng.random()
             )
             status = exc.status
-        minutely, daily = _budgets(client.rate_state(job.division))
         await asyncio.to_thread(
             self._record,
             job.id,
-            owner,
+            claim,
             JobState.UNKNOWN,
             transition,
+            None,
             duration_ms=_ms(started),
-            budgets=(minutely, daily),
+            budgets=budgets_of(client.rate_state(job.division)),
             http_status=status,
         )
         if outcome is not None:
@@ -912,117 +767,32 @@ class ExportService:
     def _record(
         self,
         job_id: int,
-        owner: str,
+        claim: int,
         expected: JobState,
         transition: Transition,
+        outcome: Outcome | None,
         *,
         missing: tuple[Missing, ...] = (),
         request: dict[str, Any] | None = None,
         duration_ms: int | None = None,
         budgets: tuple[int | None, int | None] = (None, None),
         http_status: int | None = None,
-        definitive: bool = False,
     ) -> None:
-        """Apply an attempt's or lookup's transition if the job is still ours; a success is
-        applied even if the claim was lost meanwhile (it is the truth about Exact)."""
         with self.store.write() as session:
-            job = session.get(ExportJob, job_id)
-            if job is None:
-                return
-            ours = job.state is expected and job.lease_owner == owner
-            if not ours and not definitive:
-                log.warning("job %s changed during its attempt; outcome only logged", job_id)
-                self._event(
-                    session,
-                    job_id,
-                    Transition(
-                        job.state,
-                        transition.outcome,
-                        f"{transition.message} (the job had changed meanwhile: not applied)",
-                        level="warning",
-                    ),
-                    request=request,
-                    duration_ms=duration_ms,
-                    budgets=budgets,
-                    http_status=http_status or transition.http_status,
-                )
-                return
-            self._set(
+            job_state.record(
                 session,
-                job,
+                job_id,
+                claim,
+                expected,
                 transition,
+                outcome,
+                now=self.clock.now(),
                 missing=missing,
                 request=request,
                 duration_ms=duration_ms,
                 budgets=budgets,
                 http_status=http_status,
             )
-
-    def _set(
-        self,
-        session: Session,
-        job: ExportJob,
-        t: Transition,
-        *,
-        missing: tuple[Missing, ...] = (),
-        request: dict[str, Any] | None = None,
-        duration_ms: int | None = None,
-        budgets: tuple[int | None, int | None] = (None, None),
-        http_status: int | None = None,
-    ) -> None:
-        now = self.clock.now()
-        assert job.id is not None
-        job.state = t.state
-        job.category = t.category
-        job.cause = t.cause
-        job.missing = [m.as_dict() for m in missing] or None
-        job.next_attempt_at = t.next_attempt_at
-        job.last_error = t.last_error[:2000] if t.last_error else None
-        job.last_http_status = t.http_status
-        job.lookups_empty = t.lookups_empty
-        job.last_lookup_at = t.last_lookup_at
-        job.lease_owner = job.lease_expires_at = None
-        if t.state is JobState.POSTED:
-            job.exact_entry_id = t.entry_id
-            job.exact_entry_number = t.entry_number
-            job.posted_at = now
-        job.updated_at = now
-        session.add(job)
-        self._event(
-            session,
-            job.id,
-            t,
-            request=request,
-            duration_ms=duration_ms,
-            budgets=budgets,
-            http_status=http_status or t.http_status,
-        )
-
-    def _event(
-        self,
-        session: Session,
-        job_id: int,
-        t: Transition,
-        *,
-        request: dict[str, Any] | None,
-        duration_ms: int | None,
-        budgets: tuple[int | None, int | None],
-        http_status: int | None,
-    ) -> None:
-        session.add(
-            ExportEvent(
-                job_id=job_id,
-                at=self.clock.now(),
-                level=t.level,
-                outcome=t.outcome.value,
-                message=t.message[:2000],
-                http_status=http_status,
-                duration_ms=duration_ms,
-                minutely_remaining=budgets[0],
-                daily_remaining=budgets[1],
-                request=request,
-            )
-        )
 
 
 def _ms(started: float) -> int:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import null, update
 from sqlmodel import Session, col, select
 
 from exact_tui.domain.states import Category, JobState
-from exact_tui.domain.transitions import EventOutcome
-from exact_tui.services import audit
+from exact_tui.domain.transitions import requeued
+from exact_tui.services import audit, job_state
 from exact_tui.services.audit import Actor
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.store.engine import Store
-from exact_tui.store.models import Division, ExportEvent, ExportJob
+from exact_tui.store.models import Division, ExportJob, GLAccount, Journal
 
 
 class IntentRefused(Exception):
@@ -41,22 +38,10 @@ class IntentBase:
     """What every intent shares: the store, who acts and the clock; one write transaction
     per intent; finding the jobs a change unblocks and moving them back to pending."""
 
-    def __init__(
-        self,
-        store: Store,
-        actor: Actor,
-        *,
-        clock: Clock | None = None,
-        timezone: str = "Europe/Amsterdam",
-    ) -> None:
+    def __init__(self, store: Store, actor: Actor, *, clock: Clock | None = None) -> None:
         self.store = store
         self.actor = actor
         self.clock: Clock = clock or SystemClock()
-        #: The business time zone (`sync.timezone`): its date decides what has ended.
-        self.timezone = ZoneInfo(timezone)
-
-    def today(self) -> dt.date:
-        return self.clock.now().astimezone(self.timezone).date()
 
     @contextmanager
     def _writing(self, action: str, target: str) -> Iterator[Session]:
@@ -78,32 +63,7 @@ class IntentBase:
         now = self.clock.now()
         moved = 0
         for job in jobs:
-            assert job.id is not None
-            session.execute(
-                update(ExportJob)
-                .where(col(ExportJob.id) == job.id)
-                .values(
-                    state=JobState.PENDING,
-                    division=None,
-                    category=None,
-                    cause=None,
-                    missing=null(),
-                    next_attempt_at=None,
-                    last_error=None,
-                    last_http_status=None,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=now,
-                )
-            )
-            session.add(
-                ExportEvent(
-                    job_id=job.id,
-                    at=now,
-                    outcome=EventOutcome.REQUEUED,
-                    message=f"{why}: back to pending"[:2000],
-                )
-            )
+            job_state.apply(session, job, requeued(why), now=now)
             moved += 1
         return moved
 
@@ -139,3 +99,15 @@ class IntentBase:
                 f"division {division} is not among the imported divisions (run `exact-tui sync`)"
             )
         return row
+
+
+def journal_by_code(session: Session, division: int, code: str) -> Journal | None:
+    return session.exec(
+        select(Journal).where(col(Journal.division) == division, col(Journal.code) == code)
+    ).first()
+
+
+def gl_by_code(session: Session, division: int, code: str) -> GLAccount | None:
+    return session.exec(
+        select(GLAccount).where(col(GLAccount.division) == division, col(GLAccount.code) == code)
+    ).first()

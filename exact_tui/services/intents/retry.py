@@ -10,11 +10,11 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from exact_tui.domain.states import Category, JobState
-from exact_tui.domain.transitions import EventOutcome, RetryAction, retry_decision
-from exact_tui.services import audit
+from exact_tui.domain.transitions import RetryAction, lookup_requested, retry_decision
+from exact_tui.services import audit, job_state
 from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
 from exact_tui.services.jobs import JobFilter, job_conditions
-from exact_tui.store.models import Division, ExportEvent, ExportJob
+from exact_tui.store.models import Division, ExportJob
 
 #: Jobs read per step of a bulk retry (keyset on the id).
 _BATCH: Final = 500
@@ -123,25 +123,9 @@ class RetryIntents(IntentBase):
                     refused_divisions.add(job.division)
                 requeue.append(job)
             elif decision.action is RetryAction.LOOKUP:
-                assert job.id is not None
-                if job.category is Category.DUPLICATE:
-                    # A person reversed the extra entries: count the lookups afresh.
-                    job.lookups_empty, job.last_lookup_at = 0, None
-                job.state = JobState.UNKNOWN
-                job.category = Category.AMBIGUOUS
-                job.next_attempt_at = now
-                job.lease_owner = job.lease_expires_at = None
-                job.updated_at = now
-                session.add(job)
-                session.add(
-                    ExportEvent(
-                        job_id=job.id,
-                        at=now,
-                        outcome=EventOutcome.REQUEUED,
-                        message=f"retry by {self.actor.name}: looked up in Exact before "
-                        "anything is sent",
-                    )
-                )
+                why = f"retry by {self.actor.name}"
+                transition = lookup_requested(job_state.facts(job), why=why, now=now)
+                job_state.apply(session, job, transition, now=now)
                 lookups += 1
             else:
                 unchanged += 1

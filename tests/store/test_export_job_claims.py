@@ -1,0 +1,49 @@
+"""0003 gives export jobs a claim token and the request sent; existing jobs keep their state
+and start at claim 0 with nothing recorded."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import text
+from sqlmodel import select
+
+from exact_tui.domain.states import JobState
+from exact_tui.store import migrations
+from exact_tui.store.engine import create_engine, open_store
+from exact_tui.store.models import ExportJob
+
+
+def test_jobs_of_an_older_store_migrate_with_claim_zero(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
+    with engine.connect() as conn, conn.begin():
+        command.upgrade(migrations.config(conn), "0002")
+        conn.execute(
+            text(
+                "INSERT INTO export_job (document_kind, document_id, document_number, "
+                "document_date, state, attempts, lookups_empty, created_at, updated_at, "
+                "exact_entry_id) VALUES ('invoice', 1, 'INV-1', '2026-03-02', 'unknown', 1, 0, "
+                "'2026-03-02 10:00:00', '2026-03-02 10:00:00', NULL)"
+            )
+        )
+    engine.dispose()
+    store = open_store(empty_db_url)
+    try:
+        with store.read() as session:
+            (job,) = session.exec(select(ExportJob)).all()
+        assert (job.state, job.claim, job.sent_at, job.sent_request) == (
+            JobState.UNKNOWN,
+            0,
+            None,
+            None,
+        )
+        with store.write() as session:
+            row = session.get(ExportJob, job.id)
+            assert row is not None
+            row.claim += 1
+            row.sent_request = {"YourRef": "INV-1"}
+            session.add(row)
+        with store.read() as session:
+            again = session.get(ExportJob, job.id)
+        assert again is not None and (again.claim, again.sent_request) == (1, {"YourRef": "INV-1"})
+    finally:
+        store.dispose()

@@ -553,8 +553,8 @@ def _drill(
                 connect(store, base_url)
                 report.reconnects += 1
                 return
-            except ConnectError:
-                time.sleep(0.5)  # the token endpoint is in the storm too: try again
+            except (ConnectError, httpx.HTTPError):
+                time.sleep(0.5)  # the OAuth endpoints are in the storm too: try again
 
     def started(worker: subprocess.Popen[bytes]) -> None:
         """Wait until the worker beats (it has imported everything and recovered)."""

@@ -3,7 +3,9 @@
 The request log (`exact_tui.requests`, one line per call) and everything else go to
 `exact-tui.log` in the state dir (or `log.file`), created 0600. Our own loggers log at
 `log.level`; libraries at WARNING only (httpx and httpcore print URLs and headers below that,
-SQLAlchemy every statement).
+SQLAlchemy every statement). Every line is plain text (`PlainFormatter`): Exact's messages and
+the data they quote lose their escape sequences, so `tail -f` on the log, or the journal of the
+worker's stderr, shows them without a terminal acting on them.
 """
 
 from __future__ import annotations
@@ -14,10 +16,18 @@ from pathlib import Path
 
 from exact_tui import paths
 from exact_tui.config import ConfigError, Settings
+from exact_tui.domain.text import clean_text
 from exact_tui.secret_store import RedactingFilter
 
 _HANDLER_NAME = "exact-tui-file"
 QUIET_LOGGERS = ("httpx", "httpcore", "authlib")
+
+
+class PlainFormatter(logging.Formatter):
+    """Log lines made plain like everything exact-tui prints (domain/text.py), line by line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(clean_text(line) for line in super().format(record).split("\n"))
 
 
 def log_path(settings: Settings) -> Path:
@@ -56,7 +66,7 @@ def configure_logging(settings: Settings) -> Path:
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+        PlainFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
     )
     root.addHandler(handler)
     root.setLevel(logging.WARNING)

@@ -8,7 +8,7 @@ import sys
 import click
 
 from exact_tui import paths
-from exact_tui.cli.output import PlainFormatter, echo_json, plain, print_status, say
+from exact_tui.cli.output import echo_json, plain, print_status, say
 from exact_tui.cli.wiring import AppContext, fail, open_secrets, pass_app, worker_setup
 
 
@@ -74,7 +74,7 @@ def worker(app: AppContext, until_idle: bool) -> None:
     import asyncio
     import logging
 
-    from exact_tui.logging_setup import configure_logging
+    from exact_tui.logging_setup import PlainFormatter, configure_logging
     from exact_tui.secret_store import RedactingFilter, SecretStoreError
     from exact_tui.services.runtime import build_worker
     from exact_tui.services.worker import WorkLeft

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import logging
 from collections.abc import Sequence
 from decimal import Decimal
 from enum import Enum
@@ -63,13 +62,6 @@ def refuse(message: str) -> None:
 def confirm(question: str) -> bool:
     """Ask on stderr; the question may quote data."""
     return click.confirm(clean_text(question), err=True)
-
-
-class PlainFormatter(logging.Formatter):
-    """Log lines for a terminal (the worker's stderr): made plain, like everything printed."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return "\n".join(clean_text(line) for line in super().format(record).split("\n"))
 
 
 def when(value: dt.datetime | None) -> str:

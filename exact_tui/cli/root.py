@@ -58,6 +58,7 @@ class Commands(click.Group):
             say(shown.getvalue().rstrip("\n"), err=True)
             code = exc.exit_code
         except click.Abort:
+            say(err=True)  # ends a question left without an answer (stdin closed, ctrl+c)
             refuse("stopped; nothing more was done")
             code = 1
         if standalone_mode:

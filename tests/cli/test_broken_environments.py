@@ -516,3 +516,19 @@ def test_a_bug_is_one_line_and_traceback_shows_where(
     ]
     shown = run_cli(["--traceback", "--db", db_url, "status"])
     assert "Traceback" in shown.stderr and "ZeroDivisionError" in shown.stderr
+
+
+def test_a_question_nobody_answers(sqlite_store: Path, env: dict[str, str]) -> None:
+    """stdin closed (a script, cron) where a confirmation is asked: one line, nothing done."""
+    before = digest(sqlite_store)
+    for args in (
+        ["unlink", "C0002", "--division", str(DIVISION)],
+        ["unbind", "bank-account", BOUND_IBAN],
+        ["disconnect"],
+        ["retry", "--all"],
+    ):
+        run = run_cli(["--db", str(sqlite_store), *args], env)
+        assert run.code == 1, (args, run.stderr)
+        assert run.lines[-1].startswith("exact-tui: "), (args, run.stderr)
+        assert "Traceback" not in run.stderr
+    assert digest(sqlite_store) == before

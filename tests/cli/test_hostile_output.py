@@ -182,3 +182,20 @@ def test_the_command_line_prints_only_through_its_output_module() -> None:
         if writes.search(line)
     ]
     assert offenders == []
+
+
+def test_the_log_is_plain_too(isolated_env: Path) -> None:
+    """The worker's log file (and its stderr, which shares the formatter) quote Exact's
+    messages: plain there as well."""
+    import logging
+
+    from exact_tui.config import Settings
+    from exact_tui.logging_setup import configure_logging
+
+    path = configure_logging(Settings())
+    logging.getLogger("exact_tui.test").warning("Exact said %s", HOSTILE)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = path.read_text(encoding="utf-8")
+    assert "Exact said" in text
+    assert UNSAFE.search(text.replace("\n", "")) is None

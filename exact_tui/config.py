@@ -40,7 +40,11 @@ class ExactSettings(_Section):
     #: Overrides the region's host (the sandbox, or a proxy in front of Exact).
     base_url: str = ""
     client_id: str = ""
-    redirect_uri: str = "http://localhost:8765/callback"
+    #: The https address registered for the app in Exact's App Center (no default works there:
+    #: docs/connecting.md).
+    redirect_uri: str = ""
+    #: Where `connect --listen` waits on 127.0.0.1 for a redirect forwarded from that address.
+    listen_port: int = Field(default=8765, ge=1, le=65535)
     timeout_seconds: float = Field(default=30.0, ge=1, le=600)
 
 

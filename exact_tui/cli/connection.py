@@ -22,8 +22,9 @@ _REGIONS = ["nl", "be", "de", "fr", "uk", "es", "us"]
 @click.option(
     "--listen",
     is_flag=True,
-    help="Wait for the browser on 127.0.0.1 at the redirect URI's port instead of reading "
-    "the redirect from stdin (locally, or through `ssh -L PORT:127.0.0.1:PORT`).",
+    help="Wait for the browser on 127.0.0.1 (exact.listen_port, 8765) instead of reading the "
+    "redirect from stdin: the page at the redirect URI forwards it there, through "
+    "`ssh -L PORT:127.0.0.1:PORT` from another machine (docs/connecting.md).",
 )
 @click.option(
     "--force-login",
@@ -83,12 +84,12 @@ def connect(
     say(attempt.authorize_url)
     if listen:
         say(
-            f"Open the address above, log in to Exact and allow access. Waiting for the "
-            f"browser at {target.redirect_uri} …",
+            f"Open the address above, log in to Exact and allow access. Waiting on "
+            f"127.0.0.1:{exact.listen_port} for the redirect to {plain(target.redirect_uri)} …",
             err=True,
         )
         try:
-            pasted = asyncio.run(wait_for_redirect(target.redirect_uri))
+            pasted = asyncio.run(wait_for_redirect(target.redirect_uri, port=exact.listen_port))
         except ConnectError as exc:
             fail(str(exc))
     else:

@@ -34,6 +34,18 @@ OLD_REFRESH_TOKEN_GRACE_S: Final = 0
 # gets tokens, so a user can reconnect at any time.
 TOO_EARLY_RULE_ON_CODE_EXCHANGE: Final = False
 
+# The App Center registers https redirect URIs only (reported since July 2021, WS#8; every
+# integration guide found registers https) and, the sandbox assumes, none on localhost or a
+# loopback address (not confirmed: desktop tools such as CData's register a hosted https page).
+REDIRECT_URI_HTTPS_ONLY: Final = True
+REDIRECT_URI_NO_LOOPBACK: Final = True
+
+# Client authentication at the token endpoint: Exact's examples send the secret in the body;
+# whether HTTP Basic (RFC 6749 §2.3.1, which a server must support) is accepted is not confirmed.
+# The sandbox accepts both, so a standard OAuth client works; a client id in the body that
+# differs from Basic's is refused (401 invalid_client, with a Basic challenge).
+BASIC_CLIENT_AUTH: Final = True
+
 # Exact's reply when the 200 token calls per day are spent is undocumented.
 TOKEN_QUOTA_STATUS: Final = 400
 TOKEN_QUOTA_ERROR: Final = "access_denied"  # noqa: S105 - an OAuth error code

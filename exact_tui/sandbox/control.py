@@ -140,6 +140,16 @@ async def consent(request: Request) -> Response:
     return JSONResponse({"divisions": sorted(sandbox.consent())})
 
 
+async def apps(request: Request) -> Response:
+    body = await _json(request)
+    fields = [body.get(name) for name in ("client_id", "client_secret", "redirect_uri")]
+    if not all(isinstance(value, str) and value for value in fields):
+        raise ApiError(400, "client_id, client_secret and redirect_uri are needed.")
+    client_id, secret, redirect_uri = cast("list[str]", fields)
+    _sandbox(request).register_app(client_id, secret, redirect_uri)
+    return JSONResponse({"client_id": client_id, "redirect_uri": redirect_uri}, status_code=201)
+
+
 async def revoke(request: Request) -> Response:
     _sandbox(request).revoke_tokens()
     return JSONResponse({"revoked": True})
@@ -199,6 +209,7 @@ def routes() -> list[Route]:
         route("/consent", consent, ["GET", "POST"]),
         route("/consent/{division:int}", consent, ["DELETE"]),
         route("/tokens/revoke", revoke, ["POST"]),
+        route("/apps", apps, ["POST"]),
         route("/facts", facts, ["GET"]),
         route("/divisions/{division:int}/accounts", accounts, ["POST"]),
         route("/divisions/{division:int}/accounts/{key}", accounts, ["PATCH", "DELETE"]),

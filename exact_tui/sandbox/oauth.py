@@ -3,12 +3,14 @@ tokens, the 570-second rule, 600-second access tokens and the daily token-call q
 
 from __future__ import annotations
 
+import base64
 import html
+import ipaddress
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -25,9 +27,39 @@ EARLIEST_REFRESH_S = 570
 
 @dataclass(frozen=True)
 class App:
+    """An app registered in the App Center, with the one redirect URI it may use."""
+
     client_id: str
     secret: str
     redirect_uri: str
+
+    def __post_init__(self) -> None:
+        problem = redirect_uri_problem(self.redirect_uri)
+        if problem is not None:
+            raise ValueError(f"Redirect URI '{self.redirect_uri}' is not accepted: {problem}.")
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why the App Center would not register `uri` (docs/sandbox.md, "Redirect URIs"): it must
+    be https, and not on this machine (localhost, a loopback address)."""
+    parts = urlsplit(uri.strip())
+    host = (parts.hostname or "").lower()
+    if not host:
+        return "it is not an absolute address"
+    if parts.scheme != "https" and assumptions.REDIRECT_URI_HTTPS_ONLY:
+        return "it must use https"
+    if assumptions.REDIRECT_URI_NO_LOOPBACK and _loopback(host):
+        return "localhost and loopback addresses are not allowed"
+    return None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -113,6 +145,10 @@ class OAuthState:
     last_issue: dict[str, float] = field(default_factory=dict)
     token_calls: dict[tuple[str, int], int] = field(default_factory=dict)
 
+    def register(self, app: App) -> None:
+        """Registers another app (its redirect URI was checked when the App was made)."""
+        self.apps[app.client_id] = app
+
     # -- authorization ---------------------------------------------------------------------
 
     def check_request(self, client_id: str, redirect_uri: str) -> None:
@@ -132,10 +168,20 @@ class OAuthState:
 
     # -- the token endpoint ----------------------------------------------------------------
 
-    def token(self, form: Mapping[str, str]) -> TokenPair:
-        app = self.apps.get(form.get("client_id", ""))
-        if app is None or not secrets.compare_digest(form.get("client_secret", ""), app.secret):
-            raise OAuthError(401, "invalid_client", "Client authentication failed.")
+    def token(self, form: Mapping[str, str], authorization: str = "") -> TokenPair:
+        """A token call. The client authenticates with its secret in the body (Exact's own
+        examples) or with HTTP Basic (RFC 6749 §2.3.1); see assumptions.BASIC_CLIENT_AUTH."""
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+        basic = _basic_credentials(authorization)
+        challenge: dict[str, str] = {}
+        if basic is not None:
+            challenge = {"WWW-Authenticate": 'Basic realm="Exact Online"'}
+            if not assumptions.BASIC_CLIENT_AUTH or (client_id and client_id != basic[0]):
+                raise OAuthError(401, "invalid_client", "Client authentication failed.", challenge)
+            client_id, secret = basic
+        app = self.apps.get(client_id)
+        if app is None or not secrets.compare_digest(secret, app.secret):
+            raise OAuthError(401, "invalid_client", "Client authentication failed.", challenge)
         self._count_call(app.client_id)
         grant = form.get("grant_type")
         if grant == "authorization_code":
@@ -253,6 +299,22 @@ class OAuthState:
 # -- HTTP ---------------------------------------------------------------------------------------
 
 
+def _basic_credentials(authorization: str) -> tuple[str, str] | None:
+    """(client id, secret) from `Authorization: Basic …`, each form-encoded before the base64
+    (RFC 6749 §2.3.1); ("", "") when the header is there but unreadable; None without it."""
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return "", ""
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        return "", ""
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
 def _form(body: bytes) -> dict[str, str]:
     # python-multipart is not a dependency, and Exact's token calls are urlencoded anyway.
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
@@ -341,7 +403,7 @@ async def token(request: Request) -> Response:
     form = _form(await request.body())
     with sandbox.lock:
         try:
-            pair = sandbox.oauth.token(form)
+            pair = sandbox.oauth.token(form, request.headers.get("authorization", ""))
         except OAuthError as error:
             return error.response()
     return JSONResponse(pair.body(), headers={"Cache-Control": "no-store"})

@@ -13,6 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from exact_tui.sandbox import assumptions
 from exact_tui.sandbox.errors import JSON_MEDIA_TYPE, ApiError, not_found_segment
+from exact_tui.sandbox.odata import atom
 from exact_tui.sandbox.odata.format import Json, entity_json, entity_uri
 from exact_tui.sandbox.odata.query import (
     Query,
@@ -23,7 +24,7 @@ from exact_tui.sandbox.odata.query import (
     selected,
 )
 from exact_tui.sandbox.odata.types import Record
-from exact_tui.sandbox.schema import EntitySet, Source, lookup
+from exact_tui.sandbox.schema import ENTITY_SETS, EntitySet, Source, lookup
 from exact_tui.sandbox.urls import REST_PREFIX, RestPath, parse_rest_path
 from exact_tui.sandbox.writes import CREATORS, parse_body
 
@@ -57,6 +58,8 @@ class _Call:
         self.path = path
         self.base = str(request.base_url).rstrip("/")
         self.params = dict(request.query_params)
+        # JSON only when asked for; otherwise Atom/XML, OData v2's default (docs/sandbox.md).
+        self.json = atom.wants_json(request.headers.get("accept", ""))
 
     def handle(self) -> Response:
         sandbox, path = self.sandbox, self.path
@@ -79,9 +82,13 @@ class _Call:
             assert entity is not None
             self.check_access(client, entity)
             rate_headers = sandbox.limits.consume((client, path.division))
+            if self.json is None:
+                raise ApiError(415, "Unsupported media type requested.")
             response = self.dispatch(entity)
         except ApiError as error:
             response = error.response()
+        if not self.json:
+            response = self.as_atom(response)
         response.headers.update(rate_headers)
         sandbox.limits.record(error_key, response.status_code)
         return response
@@ -125,6 +132,22 @@ class _Call:
             return PlainTextResponse(str(sum(1 for r in rows if predicate is None or predicate(r))))
         enforce_rules(query, entity)
         return self.collection(entity, rows, query)
+
+    def as_atom(self, response: Response) -> Response:
+        """The same answer as Atom/XML ($count's plain text stays as it is)."""
+        if not response.media_type or "json" not in response.media_type:
+            return response
+        data = json.loads(bytes(response.body))
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        headers.pop("content-type", None)
+        if "error" in data:
+            body, media = atom.error(str(data["error"]["message"]["value"])), atom.XML_TYPE
+        elif isinstance(data["d"].get("results"), list):
+            body = atom.feed(data["d"], str(self.request.url), _TYPES)
+            media = atom.FEED_TYPE
+        else:
+            body, media = atom.entry(data["d"], _TYPES), atom.ENTRY_TYPE
+        return Response(body, status_code=response.status_code, headers=headers, media_type=media)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -260,6 +283,9 @@ class _Call:
             defaults=self.sandbox.world.audit_defaults,
         )
         return json_response({"d": data}, status=201, headers={"Location": uri})
+
+
+_TYPES = {entity.type_name: entity.fields for entity in ENTITY_SETS}
 
 
 def _ended(row: Record, now: datetime) -> bool:

@@ -15,7 +15,7 @@ from exact_tui.sandbox.errors import ApiError
 from exact_tui.sandbox.faults import FaultInjector, FaultPlan
 from exact_tui.sandbox.ledger import ledger
 from exact_tui.sandbox.limits import LimitSettings, RateLimiter
-from exact_tui.sandbox.oauth import OAuthState, TokenPair
+from exact_tui.sandbox.oauth import App, OAuthState, TokenPair
 from exact_tui.sandbox.odata.types import Record
 from exact_tui.sandbox.schema import Source
 from exact_tui.sandbox.seed import CLIENT_ID, FACTS, SIZES, SeedFacts, Size, generate
@@ -171,6 +171,12 @@ class Sandbox:
         """Tokens without the consent page, consenting to the default set if nothing was."""
         with self.lock:
             return self.oauth.issue(client_id)
+
+    def register_app(self, client_id: str, client_secret: str, redirect_uri: str) -> None:
+        """Another app, as registered in the App Center; ValueError when the App Center would
+        refuse its redirect URI (https only, not localhost)."""
+        with self.lock:
+            self.oauth.register(App(client_id, client_secret, redirect_uri))
 
     def revoke_tokens(self) -> None:
         with self.lock:

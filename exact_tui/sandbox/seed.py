@@ -106,7 +106,9 @@ class SeedFacts:
 
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's published demo secret
-REDIRECT_URI = "http://localhost:8765/callback"
+# Https and not on this machine, as the App Center wants; `.example` never resolves, so the
+# browser stops on an error page whose address holds the code (paste-back).
+REDIRECT_URI = "https://exact-tui.example/callback"
 USER_NAME = "sanne.devries@example.test"
 
 NL_DIVISION = 101001

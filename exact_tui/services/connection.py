@@ -65,6 +65,8 @@ CONNECTION_WIDE_REASONS: Final = frozenset(
     {"BlockedUser", "InactiveUser", "BlockedCustomer", "LicenseExpired"}
 )
 LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1"})
+#: Where `connect --listen` waits when the redirect URI is not a loopback address.
+DEFAULT_LISTEN_PORT: Final = 8765
 
 
 class ConnectError(Exception):
@@ -413,6 +415,12 @@ def prepare_connect(
     secret = client_secret(secrets, environ)
     if secret is None:
         raise ConnectError(MISSING_CLIENT_SECRET)
+    redirect = urllib.parse.urlsplit(settings.redirect_uri.strip())
+    if redirect.scheme not in ("https", "http") or not redirect.hostname:
+        raise ConnectError(
+            "no redirect URI: pass --redirect-uri or set exact.redirect_uri to the https address "
+            "registered for the app in Exact's App Center (docs/connecting.md)"
+        )
     try:
         key = secrets.data_key(create=True)
     except SecretStoreError as exc:
@@ -510,17 +518,20 @@ class _FreshToken:
 # ---------------------------------------------------------------- the loopback listener
 
 
-async def wait_for_redirect(redirect_uri: str, *, timeout: float = 600.0) -> str:
-    """Listen on 127.0.0.1 at the redirect URI's port for the browser's redirect, and return
-    the full URL it arrived at. For a browser on this machine, or on the user's own machine
-    with `ssh -L PORT:127.0.0.1:PORT`."""
+async def wait_for_redirect(
+    redirect_uri: str, *, port: int = DEFAULT_LISTEN_PORT, timeout: float = 600.0
+) -> str:
+    """Listen on 127.0.0.1 for the browser's redirect, at the redirect URI's path, and return
+    the address it arrived at (on the redirect URI's scheme and host, so the state check reads
+    it as the redirect). The port is the redirect URI's own when it is a loopback address,
+    else `port`: Exact wants an https redirect URI that is not localhost, so the browser comes
+    here through a page at that address that forwards to http://127.0.0.1:PORT/<path> (see
+    docs/connecting.md), and from another machine through `ssh -L PORT:127.0.0.1:PORT`."""
     target = urllib.parse.urlsplit(redirect_uri)
-    if target.scheme != "http" or (target.hostname or "") not in LOOPBACK_HOSTS:
-        raise ConnectError(
-            f"--listen needs a redirect URI on http://localhost or http://127.0.0.1, not "
-            f"{redirect_uri}; paste the address back instead"
-        )
-    port = target.port or 80
+    if target.scheme not in ("http", "https") or not target.hostname:
+        raise ConnectError(f"--listen needs the redirect URI's address, not {redirect_uri!r}")
+    if target.scheme == "http" and target.hostname in LOOPBACK_HOSTS and target.port:
+        port = target.port
     path = target.path or "/"
     arrived: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 

@@ -124,7 +124,7 @@ def cli_connect(base_url: str, db_url: str, env: dict[str, str]) -> tuple[int, s
     """`exact-tui connect` with the user's part played by an HTTP client: open the printed
     address (auto-approving), and paste the address the browser would end on into stdin."""
     command = [sys.executable, "-m", "exact_tui", "--db", db_url, "connect"]
-    command += ["--base-url", base_url, "--client-id", "sandbox-client"]
+    command += ["--base-url", base_url, "--client-id", CLIENT_ID, "--redirect-uri", REDIRECT_URI]
     process = subprocess.Popen(
         command,
         env=env,

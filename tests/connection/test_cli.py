@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from exact_tui.cli import group
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.services.connection import ConnectError, wait_for_redirect
 from exact_tui.store.models import Audit, ExactConnection, OAuthToken
-from tests.connection.kit import World
+from tests.connection.kit import World, secret_env
 
 
 def run(db_url: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
@@ -98,8 +99,43 @@ async def test_the_loopback_listener_returns_the_redirect() -> None:
     assert await waiting == f"http://localhost:{port}/callback?code=SBX%21abc&state=st"
 
 
-async def test_the_listener_only_listens_on_loopback() -> None:
-    with pytest.raises(ConnectError, match="--listen needs a redirect URI on http://localhost"):
-        await wait_for_redirect("https://example.test/callback")
+async def test_an_https_redirect_is_caught_when_its_page_forwards_it_to_the_listener() -> None:
+    """Exact wants an https redirect URI that is not localhost: the page there forwards the
+    browser to 127.0.0.1:PORT at the same path, and the listener reads it as the redirect."""
+    port = _free_port()
+    waiting = asyncio.create_task(
+        wait_for_redirect("https://ops.example.test/exact/callback", port=port, timeout=10)
+    )
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as browser:
+        for _ in range(100):
+            try:
+                other = await browser.get("/callback?code=x&state=y")
+                break
+            except httpx.ConnectError:
+                await asyncio.sleep(0.02)
+        page = await browser.get("/exact/callback?code=SBX%21abc&state=st")
+    assert other.status_code == 404  # not the registered path
+    assert page.status_code == 200
+    assert await waiting == "https://ops.example.test/exact/callback?code=SBX%21abc&state=st"
+
+
+async def test_the_listener_needs_an_address_and_gives_up() -> None:
+    with pytest.raises(ConnectError, match="--listen needs the redirect URI's address"):
+        await wait_for_redirect("", port=_free_port())
     with pytest.raises(ConnectError, match="no redirect arrived"):
         await wait_for_redirect(f"http://127.0.0.1:{_free_port()}/cb", timeout=0.05)
+
+
+def test_connect_without_a_redirect_uri_says_what_to_set(tmp_path: Path) -> None:
+    """No default redirect URI works at Exact (https only, not localhost): connect asks for the
+    registered one and changes nothing."""
+    db = tmp_path / "never" / "store.db"
+    result = CliRunner().invoke(
+        group,
+        ["--db", str(db), "connect", "--base-url", "http://127.0.0.1:9", "--client-id", "x"],
+        env=secret_env(),
+    )
+    assert result.exit_code == 1
+    assert "no redirect URI: pass --redirect-uri or set exact.redirect_uri" in result.stderr
+    assert result.stdout == ""
+    assert not db.exists()

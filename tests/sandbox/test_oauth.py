@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -126,6 +128,53 @@ async def test_redirect_uri_must_match_exactly(
     assert "location" not in response.headers
 
 
+@pytest.mark.parametrize(
+    ("redirect_uri", "why"),
+    [
+        ("http://ops.example.test/callback", "it must use https"),
+        ("https://localhost:8765/callback", "localhost and loopback addresses are not allowed"),
+        ("https://127.0.0.1/callback", "localhost and loopback addresses are not allowed"),
+        ("https://[::1]:8443/cb", "localhost and loopback addresses are not allowed"),
+        ("https://app.localhost/cb", "localhost and loopback addresses are not allowed"),
+        ("callback", "it is not an absolute address"),
+    ],
+)
+async def test_the_app_center_registers_https_redirects_off_this_machine_only(
+    client: httpx.AsyncClient, sandbox: Sandbox, redirect_uri: str, why: str
+) -> None:
+    with pytest.raises(ValueError, match=why):
+        sandbox.register_app("other-app", "other-secret", redirect_uri)
+    answer = await client.post(
+        "/_sandbox/apps",
+        json={"client_id": "other-app", "client_secret": "s", "redirect_uri": redirect_uri},
+    )
+    assert answer.status_code == 400
+    assert why in answer.json()["error"]["message"]["value"]
+    refused = await client.get(AUTH, params={**AUTH_PARAMS, "client_id": "other-app"})
+    assert refused.status_code == 400  # never registered
+
+
+async def test_a_registered_app_uses_its_own_redirect(client: httpx.AsyncClient) -> None:
+    registered = await client.post(
+        "/_sandbox/apps",
+        json={
+            "client_id": "other-app",
+            "client_secret": "other-secret",
+            "redirect_uri": "https://ops.example.test/exact/callback",
+        },
+    )
+    assert registered.status_code == 201
+    params = {
+        **AUTH_PARAMS,
+        "client_id": "other-app",
+        "redirect_uri": "https://ops.example.test/exact/callback",
+        "auto_approve": "1",
+    }
+    answer = await client.get(AUTH, params=params)
+    assert answer.status_code == 302
+    assert answer.headers["location"].startswith("https://ops.example.test/exact/callback?code=")
+
+
 async def test_unknown_client_and_implicit_flow_are_refused(client: httpx.AsyncClient) -> None:
     unknown = await client.get(AUTH, params={**AUTH_PARAMS, "client_id": "someone-else"})
     assert unknown.status_code == 400
@@ -179,6 +228,42 @@ async def test_code_exchange_checks_the_redirect_uri_and_the_secret(
     assert wrong_secret.json()["error"] == "invalid_client"
     # Neither attempt spent the code.
     assert (await exchange(client, code)).status_code == 200
+
+
+def _basic(client_id: str, secret: str) -> dict[str, str]:
+    """RFC 6749 §2.3.1: each part form-encoded, then base64."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+async def test_the_client_may_authenticate_with_http_basic(client: httpx.AsyncClient) -> None:
+    code = await code_for(client)
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    answer = await client.post(TOKEN, data=form, headers=_basic(CLIENT_ID, CLIENT_SECRET))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["token_type"] == "bearer"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        (_basic(CLIENT_ID, "guess"), {}),
+        (_basic("someone-else", CLIENT_SECRET), {}),
+        (_basic(CLIENT_ID, CLIENT_SECRET), {"client_id": "someone-else"}),
+        ({"Authorization": "Basic !!not-base64"}, {}),
+        ({"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()}, {}),
+    ],
+)
+async def test_a_wrong_basic_is_invalid_client_with_a_challenge(
+    client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, str]
+) -> None:
+    code = await code_for(client)
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    answer = await client.post(TOKEN, data={**form, **body}, headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "invalid_client"
+    assert answer.headers["WWW-Authenticate"].startswith("Basic")
+    assert (await exchange(client, code)).status_code == 200  # the code was not spent
 
 
 async def test_unknown_grant_type(client: httpx.AsyncClient) -> None:

@@ -11,6 +11,7 @@ from sqlmodel import select
 from textual.widgets import Input
 
 from exact_tui.domain.states import ConnectionStatus
+from exact_tui.sandbox import REDIRECT_URI
 from exact_tui.services.audit import Actor
 from exact_tui.services.console import ConsoleServices, operator_actions
 from exact_tui.services.export import ExportService
@@ -42,7 +43,7 @@ def console(world: World, *, read_only: bool = False) -> ConsoleApp:
             region="nl",
             base_url=BASE_URL,
             client_id="sandbox-client",
-            redirect_uri="http://localhost:8765/callback",
+            redirect_uri=REDIRECT_URI,
         ),
         transport=world.transport,
     )

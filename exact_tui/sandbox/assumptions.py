@@ -1,11 +1,10 @@
-"""Every behaviour the sandbox picks where `exact-online-api.md` says UNCONFIRMED.
+"""Every behaviour the sandbox picks where Exact's behaviour is not documented.
 
-One module, so a check against a real Exact division has one place to correct. `docs/sandbox.md`
-lists each choice with its reason; the names here match the names there.
+One module, so a check against a real Exact division has one place to correct (the rest, such as
+page sizes and filter rules per resource, is in data/exact_api.json with its source).
+`docs/sandbox.md` lists each choice with its reason; the names here match the names there.
 
 Choices that need no knob, because the sandbox simply does not distinguish:
-- the registered redirect URI is plain http://localhost (WS#8 says Exact wants https);
-- JSON is returned whatever the Accept header says;
 - endpoint paths are matched case-insensitively, as on IIS (schema.lookup);
 - an access token stays valid until its own expiry after a refresh issued a newer one;
 - line signs are not enforced: positive bank lines are money in, positive journal lines debit.

@@ -77,13 +77,15 @@ LOGGING_COMMANDS = [
 
 @pytest.fixture
 def env(isolated_env: Path) -> dict[str, str]:
-    """Secrets set, so that connect and the worker get as far as the store."""
+    """Secrets and the redirect URI set, so that connect and the worker get as far as the
+    store."""
     import base64
 
     return {
         **{k: v for k, v in os.environ.items() if k.startswith("EXACT_TUI_")},
         "EXACT_TUI_SECRET_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "EXACT_TUI_CLIENT_SECRET": "app-secret",
+        "EXACT_TUI_EXACT_REDIRECT_URI": "https://ops.example.test/exact/callback",
     }
 
 

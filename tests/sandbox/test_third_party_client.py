@@ -28,6 +28,7 @@ from exactonline.exceptions import ObjectDoesNotExist
 from exactonline.storage.base import ExactOnlineConfig, MissingSetting
 
 from exact_tui.sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Sandbox
+from exact_tui.sandbox.schema import entity
 from exact_tui.sandbox.server import ServerThread
 
 from .helpers import NL, NO_CONSENT
@@ -214,3 +215,25 @@ def test_posting_and_finding_a_sales_entry(
     books = ledger[str(NL.number)]  # type: ignore[index]
     assert [a["Code"] for a in books["accounts"]] == ["77001"]
     assert [e["YourRef"] for e in books["sales_entries"]] == ["ZF-2026-0001"]
+
+
+def test_every_documented_vat_code_field(exact: ExactApi) -> None:
+    """The client builds a $select of all the fields Exact documents; every one answers."""
+    exact.set_division(NL.number)
+    fields = list(entity("vat/VATCodes").fields)
+    rows = exact.vatcodes.filter(select=",".join(fields))
+    assert len(rows) == len(NL.vat_rates)
+    assert all(set(fields) <= set(row) for row in rows)
+
+
+def test_paging_through_an_exact_multiple(
+    exact: ExactApi, served: tuple[ServerThread, Path]
+) -> None:
+    """120 relations on 60-row pages: the client follows the second page's __next to the empty
+    third page, and returns the 120."""
+    exact.set_division(NL.number)
+    calls = served[0].sandbox.calls
+    before = calls.count("crm/Accounts", method="GET")
+    rows = exact.relations.filter(filter=f"Code le '{'120':>18}'", select="ID,Code")
+    assert sorted(int(row["Code"]) for row in rows) == list(range(1, 121))
+    assert calls.count("crm/Accounts", method="GET") - before == 3

@@ -121,6 +121,16 @@ class Settings(_Section):
     export: ExportSettings = ExportSettings()
     customers: CustomerSettings = CustomerSettings()
     log: LogSettings = LogSettings()
+    #: The console's keys by action id (`log.retry = "ctrl+r"`); ids in docs/console.md.
+    keys: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_named(cls, value: dict[str, str]) -> dict[str, str]:
+        for action, keys in value.items():
+            if not keys.strip():
+                raise ValueError(f"{action}: no key given")
+        return value
 
     @model_validator(mode="after")
     def _lease_outlasts_a_request(self) -> Settings:

@@ -132,10 +132,11 @@ def group(
 @pass_app
 def console(app: AppContext, read_only: bool, ansi: bool) -> None:
     """Open the console (what a bare `exact-tui` does)."""
+    from exact_tui.logging_setup import configure_logging
     from exact_tui.services.audit import Actor
     from exact_tui.services.connection import ConnectError, connect_settings
     from exact_tui.services.console import ConsoleServices, operator_actions
-    from exact_tui.ui.app import build_app
+    from exact_tui.ui.app import KeymapError, build_app
 
     settings = app.settings
     store = app.store()
@@ -162,4 +163,10 @@ def console(app: AppContext, read_only: bool, ansi: bool) -> None:
         timezone=settings.sync.timezone,
         actions=actions,
     )
-    build_app(services, read_only=read_only, ansi=ansi).run()
+    # What goes wrong in the console is logged, with its traceback, in the log file.
+    configure_logging(settings)
+    try:
+        console_app = build_app(services, read_only=read_only, ansi=ansi, keymap=settings.keys)
+    except KeymapError as exc:
+        fail(f"configuration: {exc}")
+    console_app.run()

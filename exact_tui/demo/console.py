@@ -8,7 +8,9 @@ import sys
 import threading
 from pathlib import Path
 
+from exact_tui.config import LogSettings, Settings
 from exact_tui.demo.world import TIMEZONE, DemoWorld, build_world
+from exact_tui.logging_setup import configure_logging
 from exact_tui.sandbox import Sandbox
 from exact_tui.sandbox.server import ServerThread
 from exact_tui.services.audit import Actor
@@ -54,6 +56,8 @@ def run_console(directory: Path, *, read_only: bool, ansi: bool, keep: bool = Fa
     say("exact-tui demo: starting the Exact Online sandbox… ")
     server = ServerThread(Sandbox(seed=1, size="small"))
     server.start()
+    # The console logs what goes wrong (with its traceback) beside the demo's store.
+    configure_logging(Settings(log=LogSettings(file=str(directory / "exact-tui.log"))))
     say(f"{server.base_url}\nconnecting, importing master data, loading the demo documents… ")
     world = asyncio.run(
         build_world(directory, sandbox=server.sandbox, served_at=server.base_url, keep=keep)

@@ -49,20 +49,10 @@ class MatchResult:
     @property
     def why(self) -> str:
         if self.decision is Decision.AMBIGUOUS and self.method:
-            return f"{len(self.candidates)} Exact accounts match by {describe_method(self.method)}"
+            return f"{len(self.candidates)} Exact accounts match by {self.method.label}"
         if self.method:
-            return f"matched by {describe_method(self.method)}"
+            return f"matched by {self.method.label}"
         return "no Exact account matches"
-
-
-def describe_method(method: LinkMethod) -> str:
-    return {
-        LinkMethod.VAT: "VAT number",
-        LinkMethod.CODE: "customer number = account code",
-        LinkMethod.SEARCH_CODE: "customer number = search code",
-        LinkMethod.CREATED: "created by exact-tui",
-        LinkMethod.MANUAL: "linked by hand",
-    }[method]
 
 
 def normalise_code(code: str | None) -> str | None:

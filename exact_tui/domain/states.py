@@ -1,12 +1,29 @@
-"""The states, categories and kinds that every layer speaks of."""
+"""The states, categories and kinds that every layer speaks of, each member with its label.
+
+A label is the words the console and the CLI show for a member; it sits beside the enum, one
+per member (`labelled` refuses a table that misses one, so a new member needs its words).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=StrEnum)
+V = TypeVar("V")
+
+
+def labelled(enum: type[E], labels: Mapping[E, V]) -> Mapping[E, V]:
+    """`labels`, checked to name every member of `enum` once (at import: a gap fails early)."""
+    missing = [member.value for member in enum if member not in labels]
+    if missing:
+        raise TypeError(f"{enum.__name__}: no label for {', '.join(missing)}")
+    return labels
 
 
 class JobState(StrEnum):
-    """Where an export job is in the state machine of design §7."""
+    """Where an export job is in the state machine (docs/export.md)."""
 
     PENDING = "pending"
     IN_FLIGHT = "in_flight"
@@ -18,6 +35,10 @@ class JobState(StrEnum):
     SKIPPED = "skipped"
 
     @property
+    def label(self) -> str:
+        return _JOB_STATES[self]
+
+    @property
     def is_final(self) -> bool:
         return self in (JobState.POSTED, JobState.SKIPPED)
 
@@ -25,6 +46,22 @@ class JobState(StrEnum):
     def retryable(self) -> bool:
         """States an operator's retry moves back to pending (unknown asks for a lookup instead)."""
         return self in (JobState.FAILED, JobState.NEEDS_MAPPING, JobState.RETRY_WAIT)
+
+
+_JOB_STATES = labelled(
+    JobState,
+    {
+        JobState.PENDING: "pending",
+        JobState.IN_FLIGHT: "in flight",
+        JobState.POSTED: "posted",
+        JobState.FAILED: "failed",
+        # Held for a person: a binding, a mapping or a customer link (the category says which).
+        JobState.NEEDS_MAPPING: "blocked",
+        JobState.RETRY_WAIT: "retry wait",
+        JobState.UNKNOWN: "unknown",
+        JobState.SKIPPED: "skipped",
+    },
+)
 
 
 class Category(StrEnum):
@@ -44,6 +81,29 @@ class Category(StrEnum):
     #: amount, customer, date, journal or lines): never taken as posted; a person decides.
     CONFLICT = "conflict"
 
+    @property
+    def label(self) -> str:
+        return _CATEGORIES[self]
+
+
+_CATEGORIES = labelled(
+    Category,
+    {
+        Category.BINDING: "binding",
+        Category.MAPPING: "mapping",
+        Category.CUSTOMER: "customer",
+        Category.VALIDATION: "validation",
+        Category.ACCESS: "access",
+        Category.AUTH: "auth",
+        Category.RATE_LIMIT: "rate limit",
+        Category.TRANSIENT: "transient",
+        # An answer was lost: the job is looked up in Exact before anything is sent again.
+        Category.AMBIGUOUS: "lost answer",
+        Category.DUPLICATE: "duplicate",
+        Category.CONFLICT: "conflict",
+    },
+)
+
 
 class DocumentKind(StrEnum):
     """The platform documents that become entries in Exact."""
@@ -52,10 +112,39 @@ class DocumentKind(StrEnum):
     PAYMENT = "payment"
     WRITE_OFF = "write_off"
 
+    @property
+    def label(self) -> str:
+        return _DOCUMENT_KINDS[self][0]
+
+    @property
+    def short(self) -> str:
+        """Three characters, for a narrow column."""
+        return _DOCUMENT_KINDS[self][1]
+
+
+_DOCUMENT_KINDS = labelled(
+    DocumentKind,
+    {
+        DocumentKind.INVOICE: ("invoice", "inv"),
+        DocumentKind.PAYMENT: ("payment", "pay"),
+        DocumentKind.WRITE_OFF: ("write-off", "w/o"),
+    },
+)
+
 
 class WriteOffKind(StrEnum):
     WRITE_OFF = "write_off"
     COLLECTION_COSTS = "collection_costs"
+
+    @property
+    def label(self) -> str:
+        return _WRITE_OFF_KINDS[self]
+
+
+_WRITE_OFF_KINDS = labelled(
+    WriteOffKind,
+    {WriteOffKind.WRITE_OFF: "write-off", WriteOffKind.COLLECTION_COSTS: "collection costs"},
+)
 
 
 class MappingKind(StrEnum):
@@ -63,6 +152,26 @@ class MappingKind(StrEnum):
     VAT = "vat"
     COST_CENTER = "cost_center"
     COST_UNIT = "cost_unit"
+
+    @property
+    def label(self) -> str:
+        """The code's name in a sentence: "GL REV-EVENT", "VAT code EU-SERV"."""
+        return _MAPPING_KINDS[self][0]
+
+    @property
+    def plural(self) -> str:
+        return _MAPPING_KINDS[self][1]
+
+
+_MAPPING_KINDS = labelled(
+    MappingKind,
+    {
+        MappingKind.GL: ("GL", "GL codes"),
+        MappingKind.VAT: ("VAT code", "VAT codes"),
+        MappingKind.COST_CENTER: ("cost center", "cost centers"),
+        MappingKind.COST_UNIT: ("cost unit", "cost units"),
+    },
+)
 
 
 class LinkMethod(StrEnum):
@@ -73,6 +182,22 @@ class LinkMethod(StrEnum):
     SEARCH_CODE = "search_code"
     CREATED = "created"
     MANUAL = "manual"
+
+    @property
+    def label(self) -> str:
+        return _LINK_METHODS[self]
+
+
+_LINK_METHODS = labelled(
+    LinkMethod,
+    {
+        LinkMethod.VAT: "VAT number",
+        LinkMethod.CODE: "customer number = account code",
+        LinkMethod.SEARCH_CODE: "customer number = search code",
+        LinkMethod.CREATED: "created by exact-tui",
+        LinkMethod.MANUAL: "linked by hand",
+    },
+)
 
 
 class ConnectionStatus(StrEnum):
@@ -85,22 +210,19 @@ class ConnectionStatus(StrEnum):
 
     @property
     def mark(self) -> str:
-        return _MARKS[self]
+        return _CONNECTION_STATUSES[self][0]
 
     @property
     def label(self) -> str:
-        return _LABELS[self]
+        return _CONNECTION_STATUSES[self][1]
 
 
-_MARKS = {
-    ConnectionStatus.CONNECTED: "✔",
-    ConnectionStatus.RECONNECT: "🔄",
-    ConnectionStatus.ERROR: "⛔",
-    ConnectionStatus.INACTIVE: "⚫",
-}
-_LABELS = {
-    ConnectionStatus.CONNECTED: "Connected",
-    ConnectionStatus.RECONNECT: "Reconnect",
-    ConnectionStatus.ERROR: "Error",
-    ConnectionStatus.INACTIVE: "Inactive",
-}
+_CONNECTION_STATUSES = labelled(
+    ConnectionStatus,
+    {
+        ConnectionStatus.CONNECTED: ("✔", "Connected"),
+        ConnectionStatus.RECONNECT: ("🔄", "Reconnect"),
+        ConnectionStatus.ERROR: ("⛔", "Error"),
+        ConnectionStatus.INACTIVE: ("⚫", "Inactive"),
+    },
+)

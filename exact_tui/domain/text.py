@@ -49,3 +49,8 @@ def terminal_safe_json(encoded: str) -> str:
     The JSON means exactly the same (any character may be escaped in a string, and these can
     only occur in strings), so `--json` output stays exact while printing it does nothing."""
     return _JSON_UNESCAPED.sub(lambda match: f"\\u{ord(match.group()):04x}", encoded)
+
+
+def counted(count: int, word: str, words: str | None = None) -> str:
+    """A count with its noun, as people write it: `1 job`, `4 jobs`, `1,204 jobs`."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"

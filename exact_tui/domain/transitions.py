@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from exact_tui.domain.states import Category, JobState
+from exact_tui.domain.states import Category, JobState, labelled
 
 #: Lookups that must find nothing (the last after the settling horizon) before an unknown job
 #: is re-sent.
@@ -83,6 +83,44 @@ class EventOutcome(StrEnum):
     UPDATED = "updated"
     LINKED = "linked"
     ACCOUNT_CREATED = "account_created"
+
+    @property
+    def label(self) -> str:
+        """What happened, in the words the log shows."""
+        return _EVENT_OUTCOMES[self]
+
+    @classmethod
+    def label_of(cls, value: str) -> str:
+        """The label of an outcome read back from the log (a value this version does not know
+        is shown as written)."""
+        try:
+            return cls(value).label
+        except ValueError:
+            return value
+
+
+_EVENT_OUTCOMES = labelled(
+    EventOutcome,
+    {
+        EventOutcome.POSTED: "posted",
+        EventOutcome.FAILED: "failed",
+        EventOutcome.UNKNOWN: "answer lost",
+        EventOutcome.RETRY_WAIT: "will retry",
+        EventOutcome.RATE_LIMITED: "rate limited",
+        EventOutcome.PAUSED: "paused",
+        EventOutcome.NEEDS_MAPPING: "blocked",
+        EventOutcome.SKIPPED: "skipped",
+        EventOutcome.WAITING: "waiting",
+        EventOutcome.LOOKUP: "looked up",
+        EventOutcome.NOT_IN_EXACT: "not in Exact",
+        EventOutcome.FENCED: "not sent (claim moved on)",
+        EventOutcome.RECOVERED: "recovered",
+        EventOutcome.REQUEUED: "queued again",
+        EventOutcome.UPDATED: "document updated",
+        EventOutcome.LINKED: "customer linked",
+        EventOutcome.ACCOUNT_CREATED: "customer created",
+    },
+)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from exact_tui.services.admin.accounts import (
     AccountCursor,
     AccountPage,
     CustomerFocus,
+    HeldCustomer,
     Suggestion,
 )
 from exact_tui.services.admin.blockers import Blocker
@@ -35,13 +36,15 @@ from exact_tui.services.export_log import (
     FailureGroup,
     JobBrief,
     JobDetail,
-    LogFilter,
+    RetryCheck,
+    RetryPreview,
 )
 from exact_tui.services.intents import IntentRefused, IntentResult, Intents
 from exact_tui.services.jobs import JobFilter
 from exact_tui.services.status import StatusReport, status_report
 from exact_tui.services.sync_requests import SyncRefused, request_sync
 from exact_tui.store.engine import Store
+from exact_tui.store.models import OAuthToken
 
 if TYPE_CHECKING:
     # Connecting needs the OAuth client (httpx, authlib): loaded only when the console connects.
@@ -82,7 +85,7 @@ class ConsoleActions:
     #: Move one failed / needs_mapping / retry_wait job back to pending.
     retry_job: Callable[[int], str] | None = None
     #: Retry every retryable job the filter matches (the worker paces them).
-    retry_filtered: Callable[[LogFilter], str] | None = None
+    retry_filtered: Callable[[JobFilter], str] | None = None
     #: Ask the worker to settle an unknown job by a lookup in Exact (never a blind re-post).
     settle_unknown: Callable[[int], str] | None = None
     #: Route a bank account (IBAN) to a division and one of its bank journals.
@@ -144,17 +147,26 @@ class ConsoleServices:
         ]
 
     def log_page(
-        self, flt: LogFilter, *, before_id: int | None = None, limit: int = 100
+        self, flt: JobFilter, *, before_id: int | None = None, limit: int = 100
     ) -> EventPage:
         return export_log.log_page(self._store, flt, before_id=before_id, limit=limit)
 
-    def log_tail(self, flt: LogFilter, after_id: int) -> EventTail:
-        return export_log.log_tail(self._store, flt, after_id)
+    def log_tail(self, flt: JobFilter, after_id: int, also: Iterable[int] = ()) -> EventTail:
+        return export_log.log_tail(self._store, flt, after_id, also=also)
+
+    def retry_check(self, job_id: int) -> RetryCheck | None:
+        return export_log.retry_check(self._store, job_id)
+
+    def retry_preview(self, flt: JobFilter) -> RetryPreview:
+        return export_log.retry_preview(self._store, flt)
+
+    def held_customers(self, limit: int = 50) -> list[HeldCustomer]:
+        return accounts.held_customers(self._store, limit=limit)
 
     def job_briefs(self, job_ids: Iterable[int]) -> dict[int, JobBrief]:
         return export_log.job_briefs(self._store, job_ids)
 
-    def failure_groups(self, flt: LogFilter) -> list[FailureGroup]:
+    def failure_groups(self, flt: JobFilter) -> list[FailureGroup]:
         return export_log.failure_groups(self._store, flt)
 
     def job_detail(self, job_id: int) -> JobDetail | None:
@@ -229,6 +241,12 @@ class ConsoleServices:
         )
 
 
+def connected(store: Store) -> bool:
+    """Whether there is a connection with tokens, so that the worker can call Exact."""
+    with store.read() as session:
+        return session.get(OAuthToken, 1) is not None
+
+
 def _said(result: Callable[[], IntentResult]) -> str:
     """What an intent did, in words; its refusal as an `ActionRefused` with the reason."""
     try:
@@ -241,16 +259,6 @@ def intent_actions(intents: Intents, base: ConsoleActions | None = None) -> Cons
     """`base` with every action the operator intents perform wired to them: the console and
     the CLI then write the same intents and the same audit rows."""
 
-    def retry_filtered(flt: LogFilter) -> str:
-        jobs = JobFilter(
-            state=flt.state,
-            category=flt.category,
-            kind=flt.kind,
-            division=flt.division,
-            text=flt.text,
-        )
-        return _said(lambda: intents.retry_matching(jobs, flt.cause))
-
     def save_setting(division: int, name: str, code: str) -> str:
         return _said(lambda: intents.set_settings(division, **{name: code}))
 
@@ -259,7 +267,7 @@ def intent_actions(intents: Intents, base: ConsoleActions | None = None) -> Cons
         pause_exports=lambda: _said(intents.pause),
         resume_exports=lambda: _said(intents.resume),
         retry_job=lambda job_id: _said(lambda: intents.retry(job_id)),
-        retry_filtered=retry_filtered,
+        retry_filtered=lambda flt: _said(lambda: intents.retry_matching(flt)),
         settle_unknown=lambda job_id: _said(lambda: intents.settle(job_id)),
         bind_bank_account=lambda iban, division, journal: _said(
             lambda: intents.bind_bank_account(iban, division, journal)
@@ -313,6 +321,8 @@ def operator_actions(
     clock = clock or SystemClock()
 
     def sync_now() -> str:
+        if not connected(store):
+            raise ActionRefused("not connected to Exact: connect first (c), then Retrieve data")
         try:
             request = request_sync(store, actor)
         except SyncRefused as exc:

@@ -18,18 +18,23 @@ from sqlalchemy import func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
+from exact_tui.domain.refusals import Facts, Guidance, explain
 from exact_tui.domain.states import Category, DocumentKind, JobState
 from exact_tui.services.jobs import JobFilter, job_conditions
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
+    Audit,
     BankAccount,
     Customer,
+    CustomerLink,
     Division,
+    ExactAccount,
     ExportEvent,
     ExportJob,
     Invoice,
     InvoiceLine,
     Payment,
+    SyncRun,
     WriteOff,
 )
 
@@ -42,29 +47,10 @@ SCAN_CHUNK = 2_000
 SCAN_BUDGET = 60_000
 #: Events one tail call examines; more than this since the last tick is a gap to reload.
 TAIL_LIMIT = 500
+#: Refused jobs "retry all" looks at one by one to tell whether anything changed since.
+PREVIEW_LIMIT = 500
 #: States whose jobs wait on something, so that they carry a category and a cause.
 OPEN_STATES = tuple(state for state in JobState if not state.is_final)
-
-
-@dataclass(frozen=True)
-class LogFilter:
-    """What the log shows: every field narrows it; text is matched against the document
-    number, the cause and the last error (as `exact-tui jobs --search`)."""
-
-    state: JobState | None = None
-    category: Category | None = None
-    kind: DocumentKind | None = None
-    division: int | None = None
-    text: str | None = None
-    #: One group of the failures view, matched exactly.
-    cause: str | None = None
-
-    @property
-    def is_empty(self) -> bool:
-        return self == LogFilter()
-
-    def with_text(self, text: str | None) -> LogFilter:
-        return replace(self, text=text or None)
 
 
 @dataclass(frozen=True)
@@ -106,10 +92,47 @@ class EventTail:
 
 @dataclass(frozen=True)
 class JobBrief:
+    """A job as a list row shows it now, and what the job actions (retry, settle, go to
+    what blocks it) need to know."""
+
     id: int
     state: JobState
     category: Category | None
     cause: str | None
+    kind: DocumentKind
+    number: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind.label} {self.number}"
+
+
+@dataclass(frozen=True)
+class RetryCheck:
+    """Whether retrying a job would send it into the refusal it had (asked first, then)."""
+
+    job: JobBrief
+    #: When Exact last refused it; None when it is not a refused job.
+    refused_at: dt.datetime | None
+    #: Exact refused it and nothing that could change Exact's answer happened since: no
+    #: import of its division, no mapping, binding, link or setting saved, no document update.
+    unchanged: bool
+    #: Exact's message, and what it means.
+    message: str | None
+    guidance: list[Guidance]
+
+
+@dataclass(frozen=True)
+class RetryPreview:
+    """What "retry all" would do to the jobs a filter matches."""
+
+    #: How many jobs the filter matches, per state.
+    states: dict[JobState, int]
+    #: Of the failed ones: refused by Exact with nothing changed since.
+    unchanged: int
+
+    def count(self, *states: JobState) -> int:
+        return sum(self.states.get(state, 0) for state in states)
 
 
 @dataclass(frozen=True)
@@ -179,35 +202,28 @@ class JobDetail:
     request: dict[str, Any] | None = None
     request_event_id: int | None = None
     request_at: dt.datetime | None = None
+    #: The Exact account its customer is linked to in its division ("4 Name"), if any.
+    account: str | None = None
+    #: What Exact's refusal means and what fixes it (`domain.refusals`).
+    guidance: list[Guidance] = field(default_factory=list)
+
+    @property
+    def brief(self) -> JobBrief:
+        return JobBrief(self.id, self.state, self.category, self.cause, self.kind, self.number)
 
 
 # ---------------------------------------------------------------- queries
-
-
-def _job_conditions(flt: LogFilter) -> list[Any]:
-    conditions = job_conditions(
-        JobFilter(
-            state=flt.state,
-            category=flt.category,
-            kind=flt.kind,
-            division=flt.division,
-            text=flt.text,
-        )
-    )
-    if flt.cause is not None:
-        conditions.append(col(ExportJob.cause) == flt.cause)
-    return conditions
 
 
 def _high_water(session: Session) -> int:
     return session.exec(select(func.max(ExportEvent.id))).one() or 0
 
 
-def _matching_jobs(session: Session, flt: LogFilter, job_ids: Iterable[int]) -> set[int]:
+def _matching_jobs(session: Session, flt: JobFilter, job_ids: Iterable[int]) -> set[int]:
     ids = list(set(job_ids))
     if not ids:
         return set()
-    query = select(ExportJob.id).where(col(ExportJob.id).in_(ids), *_job_conditions(flt))
+    query = select(ExportJob.id).where(col(ExportJob.id).in_(ids), *job_conditions(flt))
     return {job_id for job_id in session.exec(query) if job_id is not None}
 
 
@@ -303,7 +319,7 @@ def _ids_of_jobs(
 
 
 def _walk(
-    session: Session, flt: LogFilter, before_id: int | None, limit: int
+    session: Session, flt: JobFilter, before_id: int | None, limit: int
 ) -> tuple[list[int], int | None]:
     """Walk the log newest first, keeping events of jobs that match; stops after `limit` hits
     or `SCAN_BUDGET` events. Returns the hits and where to go on (None: the log's start)."""
@@ -330,12 +346,12 @@ def _walk(
 
 
 def log_page(
-    store: Store, flt: LogFilter | None = None, *, before_id: int | None = None, limit: int = 100
+    store: Store, flt: JobFilter | None = None, *, before_id: int | None = None, limit: int = 100
 ) -> EventPage:
     """Events matching `flt`, newest first; `next_before_id` gives the next page. A page may
     hold fewer than `limit` events and still have a next page when the filter is broad and its
     events lie far back (the walk is bounded)."""
-    flt = flt or LogFilter()
+    flt = flt or JobFilter()
     with store.read() as session:
         high_water = _high_water(session)
         next_before: int | None
@@ -346,7 +362,7 @@ def log_page(
             job_ids = [
                 i
                 for i in session.exec(
-                    select(ExportJob.id).where(*_job_conditions(flt)).limit(SPARSE_JOBS + 1)
+                    select(ExportJob.id).where(*job_conditions(flt)).limit(SPARSE_JOBS + 1)
                 )
                 if i is not None
             ]
@@ -358,9 +374,14 @@ def log_page(
         return EventPage(_log_events(session, ids), next_before, high_water)
 
 
-def log_tail(store: Store, flt: LogFilter | None, after_id: int) -> EventTail:
-    """Events newer than `after_id` that match `flt`, newest first (the live log's tick)."""
-    flt = flt or LogFilter()
+def log_tail(
+    store: Store, flt: JobFilter | None, after_id: int, *, also: Iterable[int] = ()
+) -> EventTail:
+    """Events newer than `after_id` that match `flt`, newest first (the live log's tick).
+    Events of the jobs in `also` (those on screen) come too, matching or not: a filtered
+    view goes on showing what happens to its jobs after a retry moved them out of the filter."""
+    flt = flt or JobFilter()
+    shown = set(also)
     with store.read() as session:
         chunk = session.exec(
             select(ExportEvent.id, ExportEvent.job_id)
@@ -375,7 +396,7 @@ def log_tail(store: Store, flt: LogFilter | None, after_id: int) -> EventTail:
         if flt.is_empty:
             ids = [event_id for event_id, _ in chunk if event_id is not None]
         else:
-            matching = _matching_jobs(session, flt, (job_id for _, job_id in chunk))
+            matching = _matching_jobs(session, flt, (job_id for _, job_id in chunk)) | shown
             ids = [event_id for event_id, job_id in chunk if event_id and job_id in matching]
         high_water = chunk[-1][0]
         assert high_water is not None
@@ -388,31 +409,27 @@ def job_briefs(store: Store, job_ids: Iterable[int]) -> dict[int, JobBrief]:
     if not ids:
         return {}
     with store.read() as session:
-        rows = session.exec(
-            select(ExportJob.id, ExportJob.state, ExportJob.category, ExportJob.cause).where(
-                col(ExportJob.id).in_(ids)
-            )
-        )
+        jobs = session.exec(select(ExportJob).where(col(ExportJob.id).in_(ids)))
         return {
-            job_id: JobBrief(
-                job_id, JobState(state), Category(category) if category else None, cause
+            job.id: JobBrief(
+                job.id, job.state, job.category, job.cause, job.document_kind, job.document_number
             )
-            for job_id, state, category, cause in rows
-            if job_id is not None
+            for job in jobs
+            if job.id is not None
         }
 
 
 def failure_groups(
-    store: Store, flt: LogFilter | None = None, *, limit: int = 200
+    store: Store, flt: JobFilter | None = None, *, limit: int = 200
 ) -> list[FailureGroup]:
     """Jobs waiting on something, grouped by category and cause, largest group first."""
-    flt = flt or LogFilter()
+    flt = flt or JobFilter()
     query = (
         select(ExportJob.category, ExportJob.cause, ExportJob.state, func.count())
         .where(
             col(ExportJob.state).in_(OPEN_STATES),
             col(ExportJob.category).is_not(None),
-            *_job_conditions(flt),
+            *job_conditions(flt),
         )
         .group_by(col(ExportJob.category), col(ExportJob.cause), col(ExportJob.state))
     )
@@ -512,6 +529,8 @@ def job_detail(store: Store, job_id: int, *, limit: int = 100) -> JobDetail | No
         ]
         # In Python: the JSON column stores an absent body as JSON null, not SQL NULL.
         sent = next((event for event in events if event.request is not None), None)
+        document = _document(session, job)
+        account = _linked_account(session, document, job.division)
         return JobDetail(
             id=job_id,
             kind=job.document_kind,
@@ -532,12 +551,130 @@ def job_detail(store: Store, job_id: int, *, limit: int = 100) -> JobDetail | No
             created_at=job.created_at,
             updated_at=job.updated_at,
             posted_at=job.posted_at,
-            document=_document(session, job),
+            document=document,
             attempts=attempts,
             request=sent.request if sent else None,
             request_event_id=sent.id if sent else None,
             request_at=sent.at if sent else None,
+            account=account,
+            guidance=explain(
+                job.last_error if job.state is JobState.FAILED else None,
+                Facts(account, document.customer_number if document else None),
+            ),
         )
+
+
+def _linked_account(
+    session: Session, document: DocumentInfo | None, division: int | None
+) -> str | None:
+    """The Exact account (code and name) a document's customer is linked to in `division`."""
+    if document is None or document.customer_number is None or division is None:
+        return None
+    account = session.exec(
+        select(ExactAccount.code, ExactAccount.name)
+        .join(
+            CustomerLink,
+            (col(CustomerLink.exact_account_id) == col(ExactAccount.id))
+            & (col(CustomerLink.division) == col(ExactAccount.division)),
+        )
+        .join(Customer, col(Customer.id) == col(CustomerLink.customer_id))
+        .where(col(Customer.number) == document.customer_number)
+        .where(col(CustomerLink.division) == division)
+    ).first()
+    if account is None:
+        return None
+    code, name = account
+    return f"{code} {name}" if code else name
+
+
+#: Operator actions after which Exact may answer a refused entry differently.
+FIXING_ACTIONS = ("map", "bind", "unbind", "link", "unlink", "settings", "ingest")
+#: Refusals a retry would most likely meet again unless something changed.
+REFUSALS = (Category.VALIDATION, Category.CUSTOMER)
+
+
+def _changed_since(session: Session, division: int | None, since: dt.datetime) -> bool:
+    """Whether anything that could change Exact's answer happened after `since`: an import of
+    the division (something may have been fixed in Exact), or an operator's fix here."""
+    imported = select(SyncRun.id).where(
+        col(SyncRun.finished_at) > since, col(SyncRun.error).is_(None)
+    )
+    if division is not None:
+        imported = imported.where(col(SyncRun.division) == division)
+    if session.exec(imported.limit(1)).first() is not None:
+        return True
+    fixed = select(Audit.id).where(
+        col(Audit.at) > since, col(Audit.action).in_(FIXING_ACTIONS), col(Audit.result) == "ok"
+    )
+    return session.exec(fixed.limit(1)).first() is not None
+
+
+def _refused_at(session: Session, job: ExportJob) -> dt.datetime | None:
+    if job.state is not JobState.FAILED or job.category not in REFUSALS:
+        return None
+    return (
+        session.exec(
+            select(func.max(ExportEvent.at)).where(
+                col(ExportEvent.job_id) == job.id, col(ExportEvent.level) == "error"
+            )
+        ).one()
+        or job.updated_at
+    )
+
+
+def retry_check(store: Store, job_id: int) -> RetryCheck | None:
+    """What retrying one job would meet: a refusal that nothing has changed since is asked
+    about first (sent again, it would most likely be refused again)."""
+    with store.read() as session:
+        job = session.get(ExportJob, job_id)
+        if job is None or job.id is None:
+            return None
+        brief = JobBrief(
+            job.id, job.state, job.category, job.cause, job.document_kind, job.document_number
+        )
+        refused_at = _refused_at(session, job)
+        if refused_at is None:
+            return RetryCheck(brief, None, False, None, [])
+        document = _document(session, job)
+        account = _linked_account(session, document, job.division)
+        facts = Facts(account, document.customer_number if document else None)
+        return RetryCheck(
+            brief,
+            refused_at,
+            not _changed_since(session, job.division, refused_at),
+            job.last_error,
+            explain(job.last_error, facts),
+        )
+
+
+def retry_preview(store: Store, flt: JobFilter) -> RetryPreview:
+    """How many jobs `flt` matches, per state, and how many of the refused ones nothing has
+    changed since (read in pages, so a large filter stays cheap to ask about)."""
+    with store.read() as session:
+        states = {
+            JobState(state): count
+            for state, count in session.exec(
+                select(ExportJob.state, func.count())
+                .where(*job_conditions(flt))
+                .group_by(col(ExportJob.state))
+            )
+        }
+        unchanged = 0
+        if states.get(JobState.FAILED):
+            refused = session.exec(
+                select(ExportJob)
+                .where(
+                    *job_conditions(flt),
+                    col(ExportJob.state) == JobState.FAILED,
+                    col(ExportJob.category).in_(REFUSALS),
+                )
+                .limit(PREVIEW_LIMIT)
+            ).all()
+            for job in refused:
+                at = _refused_at(session, job)
+                if at is not None and not _changed_since(session, job.division, at):
+                    unchanged += 1
+    return RetryPreview(states, unchanged)
 
 
 def division_choices(store: Store) -> list[tuple[int, str]]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 
 from exact_tui.domain.states import Category, DocumentKind, JobState
@@ -16,12 +16,24 @@ from exact_tui.store.search import ci_like, contains
 
 @dataclass(frozen=True)
 class JobFilter:
+    """Which jobs (and, in the console's log, whose events): every field set narrows it. The
+    CLI's `jobs` and `retry --all`, the console's log and its "retry all" share it."""
+
     state: JobState | None = None
     category: Category | None = None
     kind: DocumentKind | None = None
     division: int | None = None
     #: Matched against the document number, the cause and the last error.
     text: str | None = None
+    #: One group of the failures view: the cause, matched exactly.
+    cause: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self == JobFilter()
+
+    def with_text(self, text: str | None) -> JobFilter:
+        return replace(self, text=text or None)
 
 
 @dataclass(frozen=True)
@@ -62,8 +74,8 @@ def _row(job: ExportJob) -> JobRow:
     )
 
 
-def job_conditions(flt: JobFilter) -> list[object]:
-    conditions: list[object] = []
+def job_conditions(flt: JobFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if flt.state is not None:
         conditions.append(col(ExportJob.state) == flt.state)
     if flt.category is not None:
@@ -81,6 +93,8 @@ def job_conditions(flt: JobFilter) -> list[object]:
                 ci_like(col(ExportJob.last_error), pattern),
             )
         )
+    if flt.cause is not None:
+        conditions.append(col(ExportJob.cause) == flt.cause)
     return conditions
 
 
@@ -88,7 +102,7 @@ def list_jobs(
     store: Store, flt: JobFilter | None = None, *, before_id: int | None = None, limit: int = 100
 ) -> list[JobRow]:
     """Jobs matching `flt`, newest first; the last row's id as `before_id` gives the next page."""
-    query = select(ExportJob).where(*job_conditions(flt or JobFilter()))  # type: ignore[arg-type]
+    query = select(ExportJob).where(*job_conditions(flt or JobFilter()))
     if before_id is not None:
         query = query.where(col(ExportJob.id) < before_id)
     query = query.order_by(col(ExportJob.id).desc()).limit(limit)

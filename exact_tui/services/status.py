@@ -12,9 +12,11 @@ from exact_tui.domain.states import ConnectionStatus, JobState
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     ApiErrorRecord,
+    Audit,
     Budget,
     Division,
     ExactConnection,
+    ExportEvent,
     ExportJob,
     Invoice,
     OAuthToken,
@@ -97,6 +99,21 @@ class WorkerInfo:
 
 
 @dataclass(frozen=True)
+class ChangeMark:
+    """The newest id of each append-only record the screens' contents follow from: each one
+    moves when something was written (ids only grow, so a comparison is enough)."""
+
+    #: An export event: a job moved (the worker, a retry, a requeue after a fix).
+    events: int
+    #: A new job (ingest).
+    jobs: int
+    #: An operator's action (a mapping, binding, link or setting saved; pause; connect).
+    audit: int
+    #: An import of Exact's master data.
+    imports: int
+
+
+@dataclass(frozen=True)
 class StatusReport:
     store_url: str
     schema_revision: str | None
@@ -105,6 +122,8 @@ class StatusReport:
     queue: dict[JobState, int]
     documents: dict[str, int]
     workers: list[WorkerInfo] = field(default_factory=list)
+    #: Moves whenever something a screen shows was written, so open screens read again.
+    change_mark: ChangeMark = field(default_factory=lambda: ChangeMark(0, 0, 0, 0))
 
     @property
     def worker_running(self) -> bool:
@@ -238,6 +257,17 @@ def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusRepo
             )
         ]
         connection = _connection(session)
+        change_mark = ChangeMark(
+            *(
+                session.exec(select(func.max(column))).one() or 0
+                for column in (
+                    col(ExportEvent.id),
+                    col(ExportJob.id),
+                    col(Audit.id),
+                    col(SyncRun.id),
+                )
+            )
+        )
     return StatusReport(
         store_url=store.url,
         schema_revision=store.schema().current,
@@ -246,4 +276,5 @@ def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusRepo
         queue=total,
         documents=documents,
         workers=workers,
+        change_mark=change_mark,
     )

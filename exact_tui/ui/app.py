@@ -5,39 +5,42 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import var
-from textual.screen import ModalScreen
-from textual.worker import Worker
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 
 from exact_tui.domain.text import clean_text
+from exact_tui.services.admin.accounts import HeldCustomer
 from exact_tui.services.admin.blockers import Blocker, BlockerKind
 from exact_tui.services.admin.masterdata import MasterList
 from exact_tui.services.console import ConsoleServices
-from exact_tui.services.export_log import LogFilter
+from exact_tui.services.jobs import JobFilter
 from exact_tui.services.status import StatusReport
+from exact_tui.ui.actions import Action, Acts, bindings
 from exact_tui.ui.commands import (
     AccountsProvider,
     ActionsProvider,
-    DivisionsProvider,
-    LogFiltersProvider,
+    JobFiltersProvider,
     MappingsProvider,
     MasterDataProvider,
-    ScreensProvider,
 )
-from exact_tui.ui.render import Palette
+from exact_tui.ui.render import Palette, plain
 from exact_tui.ui.screens.accounts import AccountsScreen
 from exact_tui.ui.screens.divisions import DivisionsScreen
 from exact_tui.ui.screens.export_log import ExportLogScreen
-from exact_tui.ui.screens.help import HelpScreen, KeyHelp
+from exact_tui.ui.screens.help import HelpScreen
 from exact_tui.ui.screens.mappings import MappingsScreen
 from exact_tui.ui.screens.master_data import MasterDataScreen
 from exact_tui.ui.screens.status import StatusScreen
-from exact_tui.ui.workers import dispatch, fetch
+from exact_tui.ui.widgets.flash import LASTS, FlashMessage, Severity
+from exact_tui.ui.workers import Reads
 
 STYLES = Path(__file__).parent / "styles"
 #: How often the console checks that its terminal is still there.
@@ -51,6 +54,18 @@ FIXED_ON = {
     BlockerKind.SETTING: "mappings",
     BlockerKind.CUSTOMER: "accounts",
 }
+MODES: dict[str, type[Screen[None]]] = {
+    "status": StatusScreen,
+    "log": ExportLogScreen,
+    "divisions": DivisionsScreen,
+    "mappings": MappingsScreen,
+    "accounts": AccountsScreen,
+    "masterdata": MasterDataScreen,
+}
+
+
+class KeymapError(ValueError):
+    """`[keys]` names an action that does not exist."""
 
 
 def terminal_present(stream: object) -> bool:
@@ -61,49 +76,81 @@ def terminal_present(stream: object) -> bool:
         return False
 
 
-class ConsoleApp(App[None]):
+def _screen(mode: str, key: str, label: str, help_text: str) -> Action[ConsoleApp]:
+    return Action(
+        f"app.{mode}",
+        key,
+        label,
+        help_text,
+        run=lambda app: app.show_mode(mode),
+        group=SCREENS,
+        anywhere=True,
+    )
+
+
+APP_ACTIONS: tuple[Action[ConsoleApp], ...] = (
+    _screen("status", "s", "Status", "Connection, divisions, queues, budgets and the worker"),
+    _screen("log", "l", "Export log", "Every attempt, newest first, live; retry from here"),
+    _screen("divisions", "d", "Divisions & bank accounts", "Bind bank accounts and divisions"),
+    _screen("mappings", "m", "Mappings", "Platform codes → Exact codes; division settings"),
+    _screen("accounts", "a", "Exact accounts", "Link platform customers to Exact accounts"),
+    _screen("masterdata", "t", "Master data", "What was imported from Exact, read-only"),
+    Action(
+        "app.help",
+        "question_mark",
+        "Help",
+        "Every key of this screen, and when each applies",
+        run=lambda app: app.show_help(),
+        palette=False,
+    ),
+    Action(
+        "app.quit",
+        "ctrl+q",
+        "Quit",
+        "Leave the console (the worker goes on)",
+        run=lambda app: app.exit(),
+        show=False,
+        priority=True,
+        anywhere=True,
+    ),
+    Action(
+        "app.leave",
+        "q",
+        "Leave",
+        "Quit the console, as ctrl+q does; on a job or in a dialog, back",
+        run=lambda app: app.exit(),
+        show=False,
+        palette=False,
+    ),
+)
+
+
+def every_action_id() -> set[str]:
+    """Every id a `[keys]` table may name."""
+    from exact_tui.ui.screens.help import declared_everywhere
+
+    return {action.id for action in declared_everywhere()}
+
+
+class ConsoleApp(Acts, Reads, App[None]):
     TITLE = "exact-tui"
     CSS_PATH: ClassVar[list[str | PurePath]] = sorted(STYLES.glob("*.tcss"))
-    MODES: ClassVar[dict[str, Any]] = {
-        "status": StatusScreen,
-        "log": ExportLogScreen,
-        "divisions": DivisionsScreen,
-        "mappings": MappingsScreen,
-        "accounts": AccountsScreen,
-        "masterdata": MasterDataScreen,
-    }
-    COMMANDS = App.COMMANDS | {
-        ScreensProvider,
-        LogFiltersProvider,
-        DivisionsProvider,
+    MODES: ClassVar[dict[str, Any]] = dict(MODES)
+    #: Textual's own entries (screenshot, theme, keys) are left out: every entry here is ours.
+    COMMANDS: ClassVar[set[Any]] = {
+        ActionsProvider,
+        JobFiltersProvider,
         MappingsProvider,
         AccountsProvider,
         MasterDataProvider,
-        ActionsProvider,
     }
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
-        Binding("s", "switch_mode('status')", "Status", id="app.status", group=SCREENS),
-        Binding("l", "show_log", "Export log", id="app.log", group=SCREENS),
-        Binding(
-            "d",
-            "switch_mode('divisions')",
-            "Divisions & bank accounts",
-            id="app.divisions",
-            group=SCREENS,
-        ),
-        Binding("m", "switch_mode('mappings')", "Mappings", id="app.mappings", group=SCREENS),
-        Binding("a", "switch_mode('accounts')", "Exact accounts", id="app.accounts", group=SCREENS),
-        Binding(
-            "t", "switch_mode('masterdata')", "Master data", id="app.masterdata", group=SCREENS
-        ),
-        Binding("question_mark", "help", "Help", id="app.help"),
-    ]
+    ACTIONS = APP_ACTIONS
+    BINDINGS: ClassVar[list[BindingType]] = bindings(APP_ACTIONS)
 
     #: The last status read; the header and the Status screen watch it.
     report: var[StatusReport | None] = var(None)
     #: What the Export log shows; the filter bar and the palette set it.
-    log_filter: var[LogFilter] = var(LogFilter())
+    log_filter: var[JobFilter] = var(JobFilter())
     #: Whether the Export log shows failures grouped by cause instead of events.
     log_grouped: var[bool] = var(False)
     #: The division the admin screens (mappings, accounts, master data) show.
@@ -114,6 +161,8 @@ class ConsoleApp(App[None]):
     master_list: var[MasterList] = var(MasterList.GL_ACCOUNTS)
     #: What blocks a job, on its way from the Export log to the screen where it is fixed.
     jump: var[Blocker | None] = var(None)
+    #: What just happened, for the line above the footer (None: nothing to say).
+    flash: var[FlashMessage | None] = var(None)
 
     def __init__(
         self,
@@ -123,6 +172,7 @@ class ConsoleApp(App[None]):
         ansi: bool = False,
         poll_seconds: float = 2.0,
         tail_seconds: float = 1.0,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(ansi_color=ansi)
         self.services = services
@@ -132,6 +182,14 @@ class ConsoleApp(App[None]):
         if ansi:
             self.theme = "ansi-dark"
         self._palettes: dict[str, Palette] = {}
+        self._flash_timer: Timer | None = None
+        self._flashes = 0
+        #: The screen shown for each mode, once it was first shown (the palette asks it).
+        self.mode_screens: dict[str, Acts] = {}
+        #: The user's keys, by action id (help and the palette show these).
+        self.keymap: dict[str, str] = dict(keymap or {})
+        if self.keymap:
+            self.set_keymap(self.keymap)
 
     @property
     def palette(self) -> Palette:
@@ -143,6 +201,11 @@ class ConsoleApp(App[None]):
     def offers(self, action: str) -> bool:
         """Whether a write action is on offer: never in read-only mode, and only once wired."""
         return not self.read_only and action in self.services.actions.wired()
+
+    def key_of(self, action: Action[Any]) -> str:
+        """The key that runs `action` now (the user's, from `[keys]`, or its default)."""
+        key = self.keymap.get(action.id, action.key).split(",")[0].strip()
+        return self.get_key_display(Binding(key, action.action))
 
     def on_mount(self) -> None:
         self.switch_mode("status")
@@ -157,6 +220,21 @@ class ConsoleApp(App[None]):
         if not terminal_present(sys.__stdout__):
             self.exit(message="The terminal went away.")
 
+    # ------------------------------------------------------------ saying what happened
+
+    def say(self, message: str | Text, *, severity: Severity = "information") -> None:
+        """Show what just happened on the line above the footer, for a while."""
+        text = message if isinstance(message, Text) else plain(clean_text(message)[:300])
+        self._flashes += 1
+        self.flash = FlashMessage(text, severity, self._flashes)
+        if self._flash_timer is not None:
+            self._flash_timer.stop()
+        self._flash_timer = self.set_timer(LASTS[severity], self._end_flash)
+
+    def _end_flash(self) -> None:
+        self._flash_timer = None
+        self.flash = None
+
     # ------------------------------------------------------------ status poll
 
     def _poll_status(self) -> None:
@@ -167,32 +245,31 @@ class ConsoleApp(App[None]):
         if isinstance(self.screen, ModalScreen):
             self.set_timer(self.poll_seconds, self._poll_status)
             return
-        fetch(self, "read the status", self.services.status)
+        self.read("read the status", self.services.status, self._got_report, done=self._next_poll)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        dispatch(self, self, event)
+    def _next_poll(self) -> None:
+        self.set_timer(self.poll_seconds, self._poll_status)
+
+    def _got_report(self, report: StatusReport) -> None:
+        self.report = report
 
     def refresh_status(self) -> None:
         """Read the status now, after an action changed it (the poll goes on as it was)."""
-        fetch(self, "read the status again", self.services.status)
-
-    def fetched(self, name: str, result: Any) -> None:
-        if name in ("read the status", "read the status again"):
-            self.report = result
-
-    def settled(self, name: str) -> None:
-        if name == "read the status":
-            self.set_timer(self.poll_seconds, self._poll_status)
+        self.read("read the status again", self.services.status, self._got_report)
 
     # ------------------------------------------------------------ navigation
 
-    def show_log(self, flt: LogFilter | None, *, grouped: bool = False) -> None:
+    def show_mode(self, mode: str) -> None:
+        """Show a screen. Its key, pressed again on a job opened from it, goes back to it."""
+        if self.current_mode == mode and len(self.screen_stack) > 1:
+            self.screen.dismiss()
+            return
+        self.switch_mode(mode)
+
+    def show_log(self, flt: JobFilter | None, *, grouped: bool = False) -> None:
         if flt is not None:
             self.log_filter = flt
         self.log_grouped = grouped
-        self.switch_mode("log")
-
-    def action_show_log(self) -> None:
         self.switch_mode("log")
 
     def show_mappings(self, division: int | None = None, kind: str | None = None) -> None:
@@ -213,28 +290,54 @@ class ConsoleApp(App[None]):
         """Open the screen where `blocker` is fixed, with it selected, and say what it is
         (None: the job moved on since it was shown, and nothing holds it for an admin)."""
         if blocker is None:
-            self.notify("Nothing holds this job for an admin now.", markup=False)
+            self.say("Nothing holds this job for an admin now.", severity="warning")
             return
         if blocker.division is not None:
             self.division = blocker.division
         self.jump = blocker
         self.switch_mode(FIXED_ON[blocker.kind])
         if blocker.detail:
-            self.notify(clean_text(blocker.detail)[:300], title="Blocked by", markup=False)
+            self.say(f"Blocked by: {clean_text(blocker.detail)}", severity="warning")
 
-    def action_help(self) -> None:
+    async def run_elsewhere(self, mode: str, action_id: str) -> None:
+        """The palette's way to an action of another screen: show it, then run the action."""
+        await self.switch_mode(mode)
+        screen = self.screen
+        if isinstance(screen, Acts) and not await screen.run_declared(action_id):
+            self.say("That does not apply here now.", severity="warning")
+
+    def register(self, screen: Screen[None]) -> None:
+        """A screen was mounted: remember it if it is a mode's own screen."""
+        for mode, screen_class in MODES.items():
+            if type(screen) is screen_class and isinstance(screen, Acts):
+                self.mode_screens[mode] = screen
+
+    def find_customer(self, held: HeldCustomer | None) -> None:
+        """Exact accounts, ready to link a customer: a held one's candidates, or the search."""
+        if held is None:
+            self.jump = None
+            self.switch_mode("accounts")
+            self.call_after_refresh(self._focus_account_search)
+            return
+        self.go_to(
+            Blocker(
+                BlockerKind.CUSTOMER,
+                "",
+                division=held.division,
+                customer_number=held.number,
+            )
+        )
+
+    def _focus_account_search(self) -> None:
+        screen = self.screen
+        if isinstance(screen, AccountsScreen):
+            screen.action_search()
+
+    def show_help(self) -> None:
         screen = self.screen
         if isinstance(screen, ModalScreen):
             return
-        keys = [
-            KeyHelp(
-                self.get_key_display(active.binding), active.binding.description, active.binding.id
-            )
-            for active in screen.active_bindings.values()
-            if active.enabled and active.binding.id
-        ]
-        title = getattr(screen, "TITLE", None) or self.TITLE
-        self.push_screen(HelpScreen(f"Keys on {title}", keys))
+        self.push_screen(HelpScreen(screen))
 
 
 def build_app(
@@ -244,13 +347,23 @@ def build_app(
     ansi: bool = False,
     poll_seconds: float = 2.0,
     tail_seconds: float = 1.0,
+    keymap: Mapping[str, str] | None = None,
 ) -> ConsoleApp:
     """The console over `services`. `read_only` hides every write action; `ansi` draws with
-    the terminal's own palette."""
+    the terminal's own palette; `keymap` (the `[keys]` table: action id → keys) remaps keys,
+    and an id no action has is refused with `KeymapError`."""
+    if keymap:
+        unknown = sorted(set(keymap) - every_action_id())
+        if unknown:
+            raise KeymapError(
+                f"[keys]: no action has the id {', '.join(unknown)} "
+                "(the ids are listed in docs/console.md)"
+            )
     return ConsoleApp(
         services,
         read_only=read_only,
         ansi=ansi,
         poll_seconds=poll_seconds,
         tail_seconds=tail_seconds,
+        keymap=keymap,
     )

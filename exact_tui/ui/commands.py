@@ -1,19 +1,25 @@
-"""The command palette (ctrl+p): one provider per area, each built on the same little base."""
+"""The command palette (ctrl+p): the declared actions (`ui.actions`) and the console's data
+(log filters, divisions, lists, customers waiting for a link), one provider per area.
+
+Every entry is the console's own: Textual's stock entries (screenshot, theme, keys) are left
+out, so nothing answers with an error of its own.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from exact_tui.domain.states import Category, DocumentKind, JobState, MappingKind
-from exact_tui.domain.text import clean_text
+from exact_tui.domain.text import clean_text, counted
+from exact_tui.services.admin.accounts import HeldCustomer
 from exact_tui.services.admin.masterdata import MasterList
-from exact_tui.services.export_log import LogFilter
-from exact_tui.ui.render import state_label
-from exact_tui.ui.screens.base import ConsoleScreen
+from exact_tui.services.jobs import JobFilter
+from exact_tui.ui.actions import Action, Acts
 
 if TYPE_CHECKING:
     from exact_tui.ui.app import ConsoleApp
@@ -40,89 +46,94 @@ class _Commands(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, callback in self.commands():
-            score = matcher.match(name)
+            score = matcher.match(f"{name} {help_text}")
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
-class ScreensProvider(_Commands):
+def _help(console: ConsoleApp, action: Action[Any]) -> str:
+    return f"{action.help} ({console.key_of(action)})"
+
+
+class ActionsProvider(_Commands):
+    """Every declared action on offer: this screen's that apply now, the ones that work
+    everywhere, and other screens' that depend on no selection (they open their screen)."""
+
     def commands(self) -> Iterable[Command]:
+        from exact_tui.ui.app import MODES
+
         console = self.console
-        yield (
-            "Status",
-            "Connection, divisions, queues, budgets, worker (s)",
-            partial(console.switch_mode, "status"),
-        )
-        yield "Export log", "The live log of exports (l)", partial(console.show_log, None)
-        yield (
-            "Failures by cause",
-            "Jobs waiting on something, grouped (g on the log)",
-            partial(console.show_log, None, grouped=True),
-        )
-        yield (
-            "Divisions & bank accounts",
-            "Which organization each division belongs to; bind bank accounts (d)",
-            partial(console.switch_mode, "divisions"),
-        )
-        yield (
-            "Mappings",
-            "Platform codes → Exact codes and division settings (m)",
-            partial(console.switch_mode, "mappings"),
-        )
-        yield (
-            "Exact accounts",
-            "The Exact Accounts Overview: link and unlink customers (a)",
-            partial(console.switch_mode, "accounts"),
-        )
-        yield (
-            "Master data",
-            "What was imported from Exact, read-only (t)",
-            partial(console.switch_mode, "masterdata"),
-        )
-        yield "Keys", "The keys of this screen (?)", console.action_help
+        screen = self.screen
+        here: set[str] = set()
+        if isinstance(screen, Acts):
+            for action in screen.ACTIONS:
+                if action.palette and screen.offered(action) and screen.applies(action):
+                    here.add(action.id)
+                    yield (
+                        screen.label_of(action),
+                        _help(console, action),
+                        partial(screen.run_declared, action.id),
+                    )
+        for action in console.ACTIONS:
+            if action.palette and console.offered(action) and action.id not in here:
+                yield action.label, _help(console, action), partial(console.run_declared, action.id)
+        for mode, screen_class in MODES.items():
+            if isinstance(screen, screen_class):
+                continue
+            title = str(getattr(screen_class, "TITLE", mode))
+            live = console.mode_screens.get(mode)
+            for action in cast(tuple[Action[Any], ...], getattr(screen_class, "ACTIONS", ())):
+                if not (action.anywhere and action.palette and console.offered(action)):
+                    continue
+                if live is not None and not live.applies(action):
+                    continue
+                label = live.label_of(action) if live is not None else action.label
+                yield (
+                    f"{title}: {label}",
+                    _help(console, action),
+                    partial(console.run_elsewhere, mode, action.id),
+                )
 
 
-class LogFiltersProvider(_Commands):
+class JobFiltersProvider(_Commands):
     def commands(self) -> Iterable[Command]:
         show = self.console.show_log
-        yield "Log: everything", "Clear the log's filter", partial(show, LogFilter())
+        yield "Log: everything", "Clear the log's filter", partial(show, JobFilter())
+        yield (
+            "Log: failures by cause",
+            "Jobs waiting on something, grouped by cause (g on the log)",
+            partial(show, None, grouped=True),
+        )
         for state in JobState:
             yield (
-                f"Log: {state_label(state)}",
-                f"Events of jobs that are {state_label(state)} now",
-                partial(show, LogFilter(state=state)),
+                f"Log: now {state.label}",
+                f"Events of jobs that are {state.label} now",
+                partial(show, JobFilter(state=state)),
             )
         for category in Category:
-            label = category.value.replace("_", " ")
             yield (
-                f"Log: category {label}",
-                f"Events of jobs blocked or failing on {label}",
-                partial(show, LogFilter(category=category)),
+                f"Log: category {category.label}",
+                f"Events of jobs blocked or failing on {category.label}",
+                partial(show, JobFilter(category=category)),
             )
         for kind in DocumentKind:
-            label = kind.value.replace("_", " ")
-            yield f"Log: {label}s", f"Events of {label}s only", partial(show, LogFilter(kind=kind))
+            yield (
+                f"Log: {kind.label}s",
+                f"Events of {kind.label}s only",
+                partial(show, JobFilter(kind=kind)),
+            )
         report = self.console.report
         for division in report.divisions if report else []:
             yield (
                 f"Log: division {division.code}",
                 f"Events of jobs routed to division {division.code}",
-                partial(show, LogFilter(division=division.code)),
+                partial(show, JobFilter(division=division.code)),
             )
 
 
 def _divisions(console: ConsoleApp) -> list[tuple[int, str]]:
     report = console.report
     return [(d.code, d.description) for d in report.divisions] if report else []
-
-
-class DivisionsProvider(_Commands):
-    def commands(self) -> Iterable[Command]:
-        yield (
-            "Bank accounts: bind one",
-            "Where a bank account's documents go: a division and a bank journal",
-            partial(self.console.switch_mode, "divisions"),
-        )
 
 
 class MappingsProvider(_Commands):
@@ -134,23 +145,40 @@ class MappingsProvider(_Commands):
                 f"Mappings and settings of {clean_text(description)}",
                 partial(console.show_mappings, code),
             )
-        words = {
-            MappingKind.GL: "GL codes",
-            MappingKind.VAT: "VAT codes",
-            MappingKind.COST_CENTER: "cost centers",
-            MappingKind.COST_UNIT: "cost units",
-        }
-        for kind, label in words.items():
+        for kind in MappingKind:
             yield (
-                f"Mappings: {label}",
-                f"Only the {label} of the division shown",
+                f"Mappings: {kind.plural}",
+                f"Only the {kind.plural} of the division shown",
                 partial(console.show_mappings, None, kind.value),
             )
 
 
 class AccountsProvider(_Commands):
+    """Exact accounts per division, and the customers waiting for a person to link them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held: list[HeldCustomer] = []
+
+    async def startup(self) -> None:
+        # A bounded read, in a thread: the palette never waits on the store in the event loop.
+        self._held = await asyncio.to_thread(self.console.services.held_customers)
+
     def commands(self) -> Iterable[Command]:
         console = self.console
+        yield (
+            "Link a customer to an Exact account",
+            "Exact accounts: type a customer number to see the accounts that may be theirs (a)",
+            partial(console.find_customer, None),
+        )
+        for held in self._held:
+            name = clean_text(held.name)
+            yield (
+                f"Link customer {clean_text(held.number)} {name}",
+                f"{counted(held.waiting, 'document')} {'waits' if held.waiting == 1 else 'wait'}"
+                f" for its link in division {held.division}: choose its Exact account",
+                partial(console.find_customer, held),
+            )
         for code, description in _divisions(console):
             yield (
                 f"Exact accounts: division {code}",
@@ -167,20 +195,3 @@ class MasterDataProvider(_Commands):
                 f"The imported {which.noun}, read-only",
                 partial(self.console.show_master, which),
             )
-
-
-class ActionsProvider(_Commands):
-    """The write actions that work here and now: read-only mode and unwired actions offer none."""
-
-    def commands(self) -> Iterable[Command]:
-        screen = self.screen
-        if not isinstance(screen, ConsoleScreen):
-            return
-        for active in screen.active_bindings.values():
-            action = active.binding.action
-            if action in screen.WRITE_ACTIONS and active.enabled:
-                yield (
-                    active.binding.description,
-                    f"{active.binding.description} ({active.binding.key})",
-                    partial(screen.run_action, action),
-                )

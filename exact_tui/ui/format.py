@@ -41,10 +41,6 @@ def expiry(what: str, when: dt.datetime | None, now: dt.datetime) -> str:
     return f"{what} {verb} {until(when, now)}"
 
 
-def plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count:,} {word if count == 1 else (words or word + 's')}"
-
-
 def stamp(when: dt.datetime | None, zone: ZoneInfo, now: dt.datetime | None = None) -> str:
     """A time in the business's zone; only the clock time when it is today."""
     if when is None:
@@ -68,3 +64,13 @@ def resets(when: dt.datetime | None, now: dt.datetime) -> str:
         return "reset time unknown"
     delta = (when - now).total_seconds()
     return f"reset {span(delta)} ago" if delta < 0 else f"resets in {span(delta)}"
+
+
+def short_stamp(when: dt.datetime | None, zone: ZoneInfo, now: dt.datetime) -> str:
+    """A time in 11 characters or fewer: the clock time today, month, day and time before."""
+    if when is None:
+        return "—"
+    local = when.astimezone(zone)
+    if local.date() == now.astimezone(zone).date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%m-%d %H:%M")

@@ -81,10 +81,6 @@ _STATE_MARKS = {
 }
 
 
-def state_label(state: JobState) -> str:
-    return state.value.replace("_", " ")
-
-
 def state_style(state: JobState, palette: Palette) -> Style:
     if state in (JobState.FAILED, JobState.UNKNOWN):
         return palette.error
@@ -98,12 +94,17 @@ def state_style(state: JobState, palette: Palette) -> Style:
 
 
 def state_text(state: JobState, palette: Palette) -> Text:
-    return Text(f"{_STATE_MARKS[state]} {state_label(state)}", style=state_style(state, palette))
+    return Text(f"{_STATE_MARKS[state]} {state.label}", style=state_style(state, palette))
+
+
+def level_style(level: str, palette: Palette) -> Style:
+    """An event's level: errors loud, warnings marked, the rest plain and strong."""
+    styles = {"error": palette.error, "warning": palette.warning}
+    return styles.get(level, palette.strong)
 
 
 def level_text(level: str, palette: Palette) -> Text:
-    styles = {"error": palette.error, "warning": palette.warning}
-    return plain(level, styles.get(level, palette.muted))
+    return plain(level, level_style(level, palette) if level != "info" else palette.muted)
 
 
 def connection_text(status: ConnectionStatus | None, palette: Palette) -> Text:
@@ -119,27 +120,27 @@ def connection_text(status: ConnectionStatus | None, palette: Palette) -> Text:
     return Text(f"{status.mark} {status.label}", style=styles[status])
 
 
-def gauge(remaining: int | None, limit: int | None, palette: Palette, width: int = 10) -> Text:
-    """A bar of what is left of a budget: full is good, empty is a wait."""
-    if remaining is None or not limit:
-        return Text("─" * width + "  unknown", style=palette.muted)
-    share = max(0.0, min(1.0, remaining / limit))
+def usage_bar(
+    used: int, limit: int, palette: Palette, width: int = 10, *, fresh: bool = False
+) -> Text:
+    """How much of a budget is used, the way htop shows a meter: empty is idle, full is
+    spent; green, then yellow past half, red past four fifths."""
+    share = max(0.0, min(1.0, used / limit)) if limit else 1.0
     filled = round(share * width)
-    style = palette.success if share > 0.5 else palette.warning if share > 0.2 else palette.error
+    if used and not filled:
+        filled = 1
+    style = palette.error if share >= 0.8 else palette.warning if share >= 0.5 else palette.success
     return join(
         Text("█" * filled, style=style),
         Text("░" * (width - filled), style=palette.muted),
-        f"  {remaining:,} / {limit:,}",
+        f"  {used:,} of {limit:,} used",
+        Text(" (a fresh budget)", style=palette.muted) if fresh else "",
     )
 
 
 def budget_bar(used: int, threshold: int, palette: Palette, width: int = 10) -> Text:
-    """Errors this hour against the threshold at which the worker stops calling."""
-    share = max(0.0, min(1.0, used / threshold)) if threshold else 1.0
-    filled = round(share * width)
-    style = palette.error if share >= 0.75 else palette.warning if used else palette.success
+    """Refusals this hour against the threshold at which the worker stops calling."""
     return join(
-        Text("█" * filled, style=style),
-        Text("░" * (width - filled), style=palette.muted),
-        f"  {used} of {threshold}",
+        usage_bar(used, threshold, palette, width),
+        Text(f" · calls stop at {threshold}", style=palette.muted),
     )

@@ -360,7 +360,7 @@ async def measure(path: Path) -> dict[str, float]:
 
     from exact_tui.domain.states import JobState
     from exact_tui.services.console import ConsoleServices
-    from exact_tui.services.export_log import LogFilter
+    from exact_tui.services.jobs import JobFilter
     from exact_tui.store.engine import open_store
     from exact_tui.ui.app import build_app
     from exact_tui.ui.screens.accounts import AccountsScreen
@@ -434,7 +434,7 @@ async def measure(path: Path) -> dict[str, float]:
         )
 
         async def by_state() -> None:
-            app.log_filter = LogFilter(state=JobState.FAILED)
+            app.log_filter = JobFilter(state=JobState.FAILED)
 
         await shown(
             "filter: Export log by state",

@@ -91,7 +91,7 @@ async def test_a_saved_mapping_moves_what_it_unblocks_back_to_pending(xw: Export
     await xw.run()
     assert set(xw.states().values()) == {JobState.NEEDS_MAPPING}
     result = _intents(xw).map(NL, MappingKind.VAT, "21-EU", "7")
-    assert result.requeued == 2 and "2 job(s) back to pending" in result.message
+    assert result.requeued == 2 and "2 jobs back to pending" in result.message
     assert xw.job("INV-3").state is JobState.NEEDS_MAPPING
     await xw.run()
     assert xw.states() == {
@@ -381,7 +381,7 @@ async def test_retry_by_filter_touches_only_what_it_matches(xw: ExportWorld) -> 
     assert (result.requeued, result.unchanged) == (1, 0)
     assert xw.job("A").state is JobState.NEEDS_MAPPING
     assert xw.job("B").state is JobState.PENDING
-    by_cause = _intents(xw).retry_matching(JobFilter(), cause="GL NEW missing in division 101001")
+    by_cause = _intents(xw).retry_matching(JobFilter(cause="GL NEW missing in division 101001"))
     assert by_cause.requeued == 1
 
 

@@ -14,8 +14,8 @@ from exact_tui.services.admin.blockers import BlockerKind
 from exact_tui.services.admin.masterdata import MasterList
 from exact_tui.services.audit import Actor
 from exact_tui.services.console import ActionRefused, ConsoleActions, intent_actions
-from exact_tui.services.export_log import LogFilter
 from exact_tui.services.intents import Intents
+from exact_tui.services.jobs import JobFilter
 from exact_tui.store.engine import Store
 from exact_tui.store.models import ExactAccount, ExportJob, InvoiceLine, Journal, Mapping
 from tests.admin_seed import (
@@ -425,11 +425,11 @@ def test_actions_write_the_intents_and_say_what_they_did(admin: Store) -> None:
     actions = _actions(admin)
     assert actions.save_mapping is not None and actions.bind_bank_account is not None
     said = actions.save_mapping(DIVISION, MappingKind.VAT, "21-EU", "7")
-    assert "2 job(s) back to pending" in said
+    assert "2 jobs back to pending" in said
     with admin.read() as s:
         assert s.get(ExportJob, 2).state is JobState.PENDING  # type: ignore[union-attr]
     said = actions.bind_bank_account(UNBOUND_IBAN, DIVISION, "21")
-    assert "1 job(s) back to pending" in said
+    assert "1 job back to pending" in said
 
 
 def test_a_refused_intent_is_an_action_refused_naming_why(admin: Store) -> None:
@@ -440,7 +440,7 @@ def test_a_refused_intent_is_an_action_refused_naming_why(admin: Store) -> None:
     with pytest.raises(ActionRefused, match="not a revenue account"):
         actions.save_mapping(DIVISION, MappingKind.GL, "8010", "1300")
     assert actions.retry_filtered is not None
-    assert "back to pending" in actions.retry_filtered(LogFilter(state=JobState.NEEDS_MAPPING))
+    assert "back to pending" in actions.retry_filtered(JobFilter(state=JobState.NEEDS_MAPPING))
 
 
 def test_wiring_keeps_the_actions_given(admin: Store) -> None:

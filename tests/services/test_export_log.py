@@ -10,7 +10,7 @@ import pytest
 from exact_tui.domain.states import Category, DocumentKind, JobState
 from exact_tui.services import export_log
 from exact_tui.services.export_log import (
-    LogFilter,
+    JobFilter,
     failure_groups,
     job_briefs,
     job_detail,
@@ -64,19 +64,19 @@ def test_filters_give_the_same_answer_by_index_or_by_walking(
 ) -> None:
     monkeypatch.setattr(export_log, "SPARSE_JOBS", sparse_jobs)
     numbers = lambda flt: [e.number for e in log_page(seeded, flt).events]  # noqa: E731
-    assert numbers(LogFilter(state=JobState.NEEDS_MAPPING)) == [
+    assert numbers(JobFilter(state=JobState.NEEDS_MAPPING)) == [
         "WO-2026-0001",
         "INV-2026-0003",
         "INV-2026-0002",
     ]
-    assert numbers(LogFilter(category=Category.MAPPING, division=100001)) == [
+    assert numbers(JobFilter(category=Category.MAPPING, division=100001)) == [
         "INV-2026-0003",
         "INV-2026-0002",
     ]
-    assert numbers(LogFilter(kind=DocumentKind.PAYMENT)) == ["PAY-2026-0001"]
-    assert numbers(LogFilter(text="opbrengsten")) == ["INV-2026-0004"]
-    assert numbers(LogFilter(cause=MAPPING_CAUSE)) == ["INV-2026-0003", "INV-2026-0002"]
-    assert numbers(LogFilter(state=JobState.RETRY_WAIT)) == []
+    assert numbers(JobFilter(kind=DocumentKind.PAYMENT)) == ["PAY-2026-0001"]
+    assert numbers(JobFilter(text="opbrengsten")) == ["INV-2026-0004"]
+    assert numbers(JobFilter(cause=MAPPING_CAUSE)) == ["INV-2026-0003", "INV-2026-0002"]
+    assert numbers(JobFilter(state=JobState.RETRY_WAIT)) == []
 
 
 def test_a_broad_filter_answers_short_pages_and_goes_on(
@@ -88,7 +88,7 @@ def test_a_broad_filter_answers_short_pages_and_goes_on(
     monkeypatch.setattr(export_log, "SPARSE_JOBS", 0)
     monkeypatch.setattr(export_log, "SCAN_CHUNK", 10)
     monkeypatch.setattr(export_log, "SCAN_BUDGET", 20)
-    flt = LogFilter(state=JobState.POSTED)
+    flt = JobFilter(state=JobState.POSTED)
     page = log_page(seeded, flt, limit=5)
     assert page.events == [] and page.next_before_id is not None
     found: list[str] = []
@@ -100,14 +100,14 @@ def test_a_broad_filter_answers_short_pages_and_goes_on(
 
 def test_tail_returns_what_came_after_the_high_water(seeded: Store) -> None:
     first = log_page(seeded)
-    assert log_tail(seeded, LogFilter(), first.high_water).events == []
+    assert log_tail(seeded, JobFilter(), first.high_water).events == []
     add_event(seeded, 4, "retried by an operator", state=JobState.PENDING)
     add_event(seeded, 7, "looked up")
-    tail = log_tail(seeded, LogFilter(), first.high_water)
+    tail = log_tail(seeded, JobFilter(), first.high_water)
     assert [e.message for e in tail.events] == ["looked up", "retried by an operator"]
     assert tail.events[1].state is JobState.PENDING
     assert tail.high_water == first.high_water + 2 and not tail.gap
-    only = log_tail(seeded, LogFilter(kind=DocumentKind.PAYMENT), first.high_water)
+    only = log_tail(seeded, JobFilter(kind=DocumentKind.PAYMENT), first.high_water)
     assert [e.message for e in only.events] == ["looked up"]
     assert only.high_water == tail.high_water  # non-matching events are not read again
 
@@ -118,7 +118,7 @@ def test_tail_reports_a_gap_instead_of_reading_a_flood(
     high = log_page(seeded).high_water
     monkeypatch.setattr(export_log, "TAIL_LIMIT", 5)
     _many_events(seeded, 6)
-    tail = log_tail(seeded, LogFilter(), high)
+    tail = log_tail(seeded, JobFilter(), high)
     assert tail.gap and tail.events == [] and tail.high_water == high + 6
 
 
@@ -131,7 +131,7 @@ def test_failures_grouped_by_cause_largest_first(seeded: Store) -> None:
         (Category.VALIDATION, "GL 8000 is not a revenue account", 1),
     ]
     assert groups[0].states == {JobState.NEEDS_MAPPING: 2}
-    assert [g.count for g in failure_groups(seeded, LogFilter(division=100001))] == [2, 1, 1]
+    assert [g.count for g in failure_groups(seeded, JobFilter(division=100001))] == [2, 1, 1]
 
 
 def test_job_detail_has_document_attempts_and_request(seeded: Store) -> None:

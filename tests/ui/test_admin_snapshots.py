@@ -33,7 +33,7 @@ def _keys(*keys: str, offered: list[str] | None = None) -> Any:
             await pilot.press(key)
             await _settle(pilot)
         if offered is not None:
-            await wait_for(pilot, lambda: getattr(pilot.app.screen, "offered", None) == offered)
+            await wait_for(pilot, lambda: getattr(pilot.app.screen, "takeable", None) == offered)
             await _settle(pilot)
 
     return run

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from exact_tui.domain.states import JobState
 from exact_tui.services.console import ActionRefused, ConsoleActions
-from exact_tui.services.export_log import LogFilter
+from exact_tui.services.jobs import JobFilter
 from exact_tui.store.engine import Store
 from exact_tui.store.models import ExactConnection, ExportJob
 from exact_tui.ui.app import ConsoleApp, terminal_present
@@ -34,9 +34,9 @@ async def test_status_shows_connection_divisions_and_a_missing_worker(
         assert "activated 2026-01-05" in text
         assert "access token expires in 8 min" in text
         assert "refresh token expires in 29 days" in text
-        assert "1 pending" in text and "1 failed" in text and "2 needs mapping" in text
-        assert "48 / 60" in text and "resets in 32 s" in text
-        assert "3,100 / 5,000" in text and "2 of 8" in text
+        assert "1 pending" in text and "1 failed" in text and "2 blocked" in text
+        assert "12 of 60 used · resets in 32 s" in text
+        assert "1,900 of 5,000 used" in text and "2 of 8 used" in text
         assert "last sync 3 min ago" in text
         assert "⛔ no access: NoDivisionAccess" in text
         assert "1 document not routed to a division" in text
@@ -103,7 +103,7 @@ async def test_filter_bar_filters_by_text_and_escape_clears(make_app: AppFactory
         await wait_for(pilot, lambda: "PAY-2026-0001" not in screen_text(app))
         text = screen_text(app)
         assert "INV-2026-0004" in text and "text “0004”" in text
-        assert app.log_filter == LogFilter(text="0004")
+        assert app.log_filter == JobFilter(text="0004")
         await pilot.press("escape")
         await wait_for(pilot, lambda: "PAY-2026-0001" in screen_text(app))
         assert app.log_filter.is_empty
@@ -117,7 +117,7 @@ async def test_groups_by_cause_and_enter_filters_on_one(make_app: AppFactory) ->
         await pilot.press("g")
         await wait_for(pilot, lambda: MAPPING_CAUSE in screen_text(app))
         mapping = next(line for line in screen_text(app).splitlines() if MAPPING_CAUSE in line)
-        assert mapping.split()[0] == "2" and "2 needs mapping" in mapping
+        assert mapping.split()[0] == "2" and "2 blocked" in mapping
         await pilot.press("enter")
         await wait_for(pilot, lambda: "INV-2026-0001" not in screen_text(app))
         assert app.log_filter.cause == MAPPING_CAUSE
@@ -155,8 +155,8 @@ async def test_help_lists_the_keys_of_this_screen(make_app: AppFactory) -> None:
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
         assert "Keys on Export log" in text
-        assert "(log.filter)" in text and "(log.groups)" in text and "(app.quit)" in text
-        assert "(log.retry)" not in text  # not wired
+        assert "Filter" in text and "By cause" in text and "^q" in text
+        assert "Retry" not in text  # not wired
         await pilot.press("escape")
         assert isinstance(app.screen, ExportLogScreen)
 
@@ -165,12 +165,12 @@ async def test_palette_applies_a_log_filter(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "Demo NL BV" in screen_text(app))
-        await pilot.press("ctrl+p", *"Log: failed")
-        await wait_for(pilot, lambda: "Log: failed" in screen_text(app))
+        await pilot.press("ctrl+p", *"Log: now failed")
+        await wait_for(pilot, lambda: "Log: now failed" in screen_text(app))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportLogScreen))
         await wait_for(pilot, lambda: "INV-2026-0004" in screen_text(app))
-        assert app.log_filter == LogFilter(state=JobState.FAILED)
+        assert app.log_filter == JobFilter(state=JobState.FAILED)
         assert "INV-2026-0001" not in screen_text(app)
 
 
@@ -193,7 +193,7 @@ def _retry_into(store: Store, calls: list[object]) -> ConsoleActions:
             s.add(job)
         return f"job {job_id} queued again"
 
-    def retry_filtered(flt: LogFilter) -> str:
+    def retry_filtered(flt: JobFilter) -> str:
         calls.append(flt)
         return "2 jobs queued again"
 
@@ -219,14 +219,14 @@ async def test_wired_retry_moves_the_job(make_app: AppFactory, seeded: Store) ->
         )
         await wait_for(pilot, lambda: "· pending" in row())
         # Retry all asks first; "n" leaves everything as it was.
-        app.log_filter = LogFilter(state=JobState.NEEDS_MAPPING)
+        app.log_filter = JobFilter(state=JobState.NEEDS_MAPPING)
         await wait_for(pilot, lambda: "INV-2026-0001" not in screen_text(app))
         await pilot.press("R")
-        await wait_for(pilot, lambda: "Retry every failed" in screen_text(app))
+        await wait_for(pilot, lambda: "Retry 3 jobs in this filter" in screen_text(app))
         await pilot.press("n")
         await pilot.press("R", "y")
         await wait_for(pilot, lambda: len(calls) == 2)
-        assert calls[1] == LogFilter(state=JobState.NEEDS_MAPPING)
+        assert calls[1] == JobFilter(state=JobState.NEEDS_MAPPING)
 
 
 async def test_read_only_offers_no_write_key(make_app: AppFactory, seeded: Store) -> None:
@@ -239,7 +239,8 @@ async def test_read_only_offers_no_write_key(make_app: AppFactory, seeded: Store
         screen = app.screen
         assert isinstance(screen, ExportLogScreen)
         actions = {active.binding.action for active in screen.active_bindings.values()}
-        assert not actions & set(ExportLogScreen.WRITE_ACTIONS)
+        writes = {action.action for action in ExportLogScreen.ACTIONS if action.writes}
+        assert writes and not actions & writes
         assert "read-only" in screen_text(app).splitlines()[0]
         await pilot.press("r", "R", "u")
         await pilot.pause(0.2)

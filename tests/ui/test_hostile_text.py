@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from exact_tui.services.console import ConsoleActions, ConsoleServices
-from exact_tui.services.export_log import LogFilter
+from exact_tui.services.jobs import JobFilter
 from exact_tui.store.engine import Store
 from exact_tui.ui.app import build_app
 from exact_tui.ui.screens.job_detail import JobDetailScreen
@@ -51,7 +51,7 @@ async def test_hostile_text_is_shown_plainly_and_fires_nothing(hostile: Store) -
         assert "inv INV-2026-0004 [@" in screen_text(app)
         assert "Klant [@click=app." in screen_text(app)
         await look()
-        app.log_filter = LogFilter(text="Jansen")
+        app.log_filter = JobFilter(text="Jansen")
         await wait_for(pilot, lambda: "text “Jansen”" in screen_text(app))
         await pilot.press("escape")
         await wait_for(pilot, lambda: "PAY-2026-0001" in screen_text(app))

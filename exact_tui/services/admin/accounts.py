@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from exact_tui.domain.matching import describe_method, normalise_code
+from exact_tui.domain.matching import normalise_code
 from exact_tui.domain.names import SIMILAR, name_similarity, name_words
 from exact_tui.domain.states import LinkMethod
 from exact_tui.domain.vat import normalise_vat
@@ -34,7 +34,7 @@ class LinkInfo:
     @property
     def how(self) -> str:
         """How the link was made, in words ("VAT number", "linked by hand")."""
-        return describe_method(self.method)
+        return self.method.label
 
 
 @dataclass(frozen=True)
@@ -290,14 +290,14 @@ def customer_suggestions(
                 .where(col(Customer.vat_normalised) == account.vat_normalised)
                 .limit(limit)
             ):
-                found.add(row.id, row, _VAT, describe_method(LinkMethod.VAT))
+                found.add(row.id, row, _VAT, LinkMethod.VAT.label)
         for rank, method in _RULES:
             value = normalise_code(
                 account.code if method is LinkMethod.CODE else account.search_code
             )
             if value:
                 for row in session.exec(select(Customer).where(col(Customer.number) == value)):
-                    found.add(row.id, row, rank, describe_method(method))
+                    found.add(row.id, row, rank, method.label)
         for word in _similar_words(account.name):
             for row in session.exec(
                 select(Customer).where(ci_like(col(Customer.name), contains(word))).limit(200)
@@ -382,12 +382,12 @@ def customer_focus(
                 .where(in_division, col(ExactAccount.vat_normalised) == customer.vat_normalised)
                 .limit(limit)
             ):
-                found.add(row.id, row, _VAT, describe_method(LinkMethod.VAT))
+                found.add(row.id, row, _VAT, LinkMethod.VAT.label)
         number = normalise_code(customer.number)
         for rank, method in _RULES if number else ():
             column = ExactAccount.code if method is LinkMethod.CODE else ExactAccount.search_code
             for row in session.exec(select(ExactAccount).where(in_division, col(column) == number)):
-                found.add(row.id, row, rank, describe_method(method))
+                found.add(row.id, row, rank, method.label)
         for word in _similar_words(customer.name):
             for row in session.exec(
                 select(ExactAccount)
@@ -413,3 +413,39 @@ def customer_focus(
         blocked=blocked.counts.get(key, 0),
         cause=blocked.details.get(key) or None,
     )
+
+
+@dataclass(frozen=True)
+class HeldCustomer:
+    """A platform customer whose documents wait for a person to link it in a division."""
+
+    number: str
+    name: str
+    division: int
+    waiting: int
+
+
+def held_customers(store: Store, *, limit: int = 50) -> list[HeldCustomer]:
+    """Customers held for a link (several Exact accounts match, or the account was refused),
+    most documents waiting first."""
+    with store.read() as session:
+        blocked = blocked_counts(session)
+        held = [
+            (key, count)
+            for key, count in blocked.counts.items()
+            if key.kind == "customer" and key.division is not None
+        ]
+        held.sort(key=lambda item: (-item[1], item[0].code))
+        held = held[:limit]
+        names = dict(
+            session.exec(
+                select(Customer.number, Customer.name).where(
+                    col(Customer.number).in_([key.code for key, _ in held])
+                )
+            ).all()
+        )
+    return [
+        HeldCustomer(key.code, names.get(key.code, ""), key.division, count)
+        for key, count in held
+        if key.division is not None
+    ]

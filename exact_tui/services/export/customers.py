@@ -22,7 +22,6 @@ from exact_tui.domain.matching import (
     CustomerFacts,
     Decision,
     MatchResult,
-    describe_method,
     match_customer,
     normalise_code,
 )
@@ -237,10 +236,7 @@ class CustomerResolver:
     ) -> None:
         known = codes.codes if isinstance(codes, CustomerPlan) else codes
         label = known.get(account_id) or account_id
-        message = (
-            f"customer {customer.number} linked to Exact account {label} "
-            f"({describe_method(method)})"
-        )
+        message = f"customer {customer.number} linked to Exact account {label} ({method.label})"
         await asyncio.to_thread(
             self._save_link, job_id, division, customer, account_id, method, message, None
         )

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from exact_tui.domain.preflight import JOURNAL_BANK
 from exact_tui.domain.states import Category, DocumentKind, JobState
+from exact_tui.domain.text import counted
 from exact_tui.services import audit
 from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult, journal_by_code
 from exact_tui.store.models import (
@@ -107,7 +108,7 @@ class BindingIntents(IntentBase):
             )
         return IntentResult(
             f"bank account {iban} → division {division}, bank journal {journal_code}; "
-            f"{moved} job(s) back to pending",
+            f"{counted(moved, 'job')} back to pending",
             moved,
         )
 
@@ -137,7 +138,8 @@ class BindingIntents(IntentBase):
                 detail={"previous": previous, "requeued": moved},
             )
         return IntentResult(
-            f"bank account {iban} unbound (was {previous}); {moved} job(s) wait for a binding",
+            f"bank account {iban} unbound (was {previous}); {counted(moved, 'job')} "
+            f"{'waits' if moved == 1 else 'wait'} for a binding",
             moved,
         )
 

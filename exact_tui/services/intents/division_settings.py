@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from exact_tui.domain.preflight import GL_RECEIVABLE, JOURNAL_GENERAL, JOURNAL_SALES, SETTING_LABELS
 from exact_tui.domain.states import Category
+from exact_tui.domain.text import counted
 from exact_tui.services import audit
 from exact_tui.services.intents.base import (
     IntentBase,
@@ -62,7 +63,9 @@ class SettingsIntents(IntentBase):
                 detail={"changes": given, "previous": previous, "requeued": moved},
             )
         words = ", ".join(f"{SETTING_LABELS[k]} {v or '(none)'}" for k, v in given.items())
-        return IntentResult(f"division {division}: {words}; {moved} job(s) back to pending", moved)
+        return IntentResult(
+            f"division {division}: {words}; {counted(moved, 'job')} back to pending", moved
+        )
 
 
 def current_settings(store: Store, division: int) -> dict[str, str | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from exact_tui.domain.states import Category, LinkMethod
+from exact_tui.domain.text import counted
 from exact_tui.services import audit
 from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
 from exact_tui.store.models import Customer, CustomerLink, ExactAccount
@@ -73,7 +74,7 @@ class LinkIntents(IntentBase):
             )
         return IntentResult(
             f"customer {customer_number} → Exact account {found.code} ({found.name}) in "
-            f"division {division}; {moved} job(s) back to pending",
+            f"division {division}; {counted(moved, 'job')} back to pending",
             moved,
         )
 

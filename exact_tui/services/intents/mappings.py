@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
 
 from sqlmodel import Session, col, select
 
 from exact_tui.domain.preflight import GL_REVENUE
 from exact_tui.domain.states import Category, MappingKind
+from exact_tui.domain.text import counted
 from exact_tui.services import audit
 from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult, gl_by_code
 from exact_tui.store.models import CostCenter, CostUnit, VATCode
 from exact_tui.store.models import Mapping as MappingRow
-
-_KIND_WORDS: Final = {
-    MappingKind.GL: "GL",
-    MappingKind.VAT: "VAT code",
-    MappingKind.COST_CENTER: "cost center",
-    MappingKind.COST_UNIT: "cost unit",
-}
 
 
 class MappingIntents(IntentBase):
@@ -29,7 +22,7 @@ class MappingIntents(IntentBase):
         """Map a platform code to an Exact code in a division; only a usable target of the
         right kind is accepted (a revenue GL account: mapped GL codes go on sales lines)."""
         platform_code, exact_code = platform_code.strip(), exact_code.strip()
-        words = _KIND_WORDS[kind]
+        words = kind.label
         target = f"{division} {kind.value} {platform_code}"
         with self._writing("map", target) as session:
             if not platform_code or not exact_code:
@@ -79,7 +72,7 @@ class MappingIntents(IntentBase):
             )
         return IntentResult(
             f"{words} {platform_code} → {exact_code} in division {division} saved; "
-            f"{moved} job(s) back to pending",
+            f"{counted(moved, 'job')} back to pending",
             moved,
         )
 

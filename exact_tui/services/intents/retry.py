@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from exact_tui.domain.states import Category, JobState
+from exact_tui.domain.text import counted
 from exact_tui.domain.transitions import RetryAction, lookup_requested, retry_decision
 from exact_tui.services import audit, job_state
 from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
@@ -21,18 +22,11 @@ _BATCH: Final = 500
 
 
 class RetryIntents(IntentBase):
-    def count_matching(self, flt: JobFilter, cause: str | None = None) -> int:
+    def count_matching(self, flt: JobFilter) -> int:
         """How many jobs a bulk retry would look at (for its confirmation)."""
-        query = select(func.count()).select_from(ExportJob).where(*self._where(flt, cause))
+        query = select(func.count()).select_from(ExportJob).where(*job_conditions(flt))
         with self.store.read() as session:
             return int(session.exec(query).one())
-
-    @staticmethod
-    def _where(flt: JobFilter, cause: str | None) -> list[Any]:
-        conditions: list[Any] = list(job_conditions(flt))
-        if cause is not None:
-            conditions.append(col(ExportJob.cause) == cause)
-        return conditions
 
     def retry(self, job_id: int) -> IntentResult:
         """One job: failed / needs_mapping / retry_wait back to pending; unknown (or a
@@ -56,7 +50,7 @@ class RetryIntents(IntentBase):
             )
         return IntentResult(f"{label}: {decision.why}", counts.requeued, counts.lookups)
 
-    def retry_matching(self, flt: JobFilter, cause: str | None = None) -> IntentResult:
+    def retry_matching(self, flt: JobFilter) -> IntentResult:
         """Every job the filter matches; the worker sends them paced by the rate limit and
         the error budget. Posted, in-flight, pending and history jobs are left alone."""
         total = IntentResult("", 0, 0, 0)
@@ -66,7 +60,7 @@ class RetryIntents(IntentBase):
                 jobs = list(
                     session.exec(
                         select(ExportJob)
-                        .where(*self._where(flt, cause), col(ExportJob.id) > after)
+                        .where(*job_conditions(flt), col(ExportJob.id) > after)
                         .order_by(col(ExportJob.id))
                         .limit(_BATCH)
                     )
@@ -78,7 +72,7 @@ class RetryIntents(IntentBase):
                         "retry",
                         target="filter",
                         detail={
-                            "filter": _filter_words(flt, cause),
+                            "filter": _filter_words(flt),
                             "requeued": total.requeued,
                             "lookups": total.lookups,
                             "unchanged": total.unchanged,
@@ -93,10 +87,12 @@ class RetryIntents(IntentBase):
                     total.lookups + counts.lookups,
                     total.unchanged + counts.unchanged,
                 )
-        message = (
-            f"{total.requeued} job(s) back to pending, {total.lookups} to be looked up in "
-            f"Exact first, {total.unchanged} left as they were"
-        )
+        parts = [f"{counted(total.requeued, 'job')} back to pending"]
+        if total.lookups:
+            parts.append(f"{total.lookups:,} to be looked up in Exact first")
+        if total.unchanged:
+            parts.append(f"{total.unchanged:,} left as they were")
+        message = ", ".join(parts)
         return IntentResult(message, total.requeued, total.lookups, total.unchanged)
 
     def settle(self, job_id: int) -> IntentResult:
@@ -140,13 +136,13 @@ class RetryIntents(IntentBase):
         return IntentResult("", requeued, lookups, unchanged)
 
 
-def _filter_words(flt: JobFilter, cause: str | None) -> dict[str, Any]:
+def _filter_words(flt: JobFilter) -> dict[str, Any]:
     words: dict[str, Any] = {
         "state": flt.state.value if flt.state else None,
         "category": flt.category.value if flt.category else None,
         "kind": flt.kind.value if flt.kind else None,
         "division": flt.division,
         "text": flt.text,
-        "cause": cause,
+        "cause": flt.cause,
     }
     return {key: value for key, value in words.items() if value is not None}

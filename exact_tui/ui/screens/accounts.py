@@ -9,15 +9,14 @@ candidate accounts instead, strongest first, and enter links the customer to one
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
+from exact_tui.domain.text import counted
 from exact_tui.services.admin.accounts import (
     AccountCounts,
     AccountCursor,
@@ -28,38 +27,44 @@ from exact_tui.services.admin.accounts import (
     Suggestion,
 )
 from exact_tui.services.admin.blockers import Blocker, BlockerKind
-from exact_tui.ui.format import plural, stamp
+from exact_tui.services.status import ChangeMark
+from exact_tui.ui.actions import Action, bindings
+from exact_tui.ui.format import stamp
 from exact_tui.ui.render import Palette, join, plain
 from exact_tui.ui.screens.admin_base import AdminScreen
 from exact_tui.ui.screens.confirm import ConfirmScreen
 from exact_tui.ui.screens.picker import Choice, PickerScreen
 from exact_tui.ui.widgets.fit_table import Col, FitTable
+from exact_tui.ui.widgets.flash import FlashLine
 from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.widgets.scope_bar import Scope, ScopeBar
-from exact_tui.ui.workers import fetch
 
 PAGE = 100
 #: Fetch the next page when the cursor comes this close to the last row.
 NEAR_END = 10
-#: Search code, VAT number and city show from 100 columns; narrower, the detail line has them.
+#: Search code and VAT number show from 100 columns, how a link was made from 120; narrower,
+#: the detail line under the table has them. The name takes the most of the room left.
 WIDE = 100
-BASE_COLUMNS = (
+ACCOUNT_COLUMNS = (
     Col("Code", 6),
     Col("Search code", 11, needs=WIDE),
-    Col("Name", 16, flex=True),
+    Col("Name", 16, flex=True, weight=3),
     Col("VAT number", 15, needs=WIDE),
     Col("City", 11, needs=WIDE),
+    Col("Linked customer", 16, flex=True, weight=2),
+    Col("How linked", 14, flex=True, needs=120),
 )
-ACCOUNT_COLUMNS = (
-    *BASE_COLUMNS,
-    Col("Linked customer", 16, flex=True),
-    Col("How linked", 14, flex=True),
-)
+#: A customer's candidates: the city always (two accounts of one name differ by it), why each
+#: may be theirs before whom it is linked to now.
 FOCUS_COLUMNS = (
-    *BASE_COLUMNS,
-    Col("Why it may be theirs", 18, flex=True),
-    Col("Linked customer", 14, flex=True),
+    Col("Code", 6),
+    Col("Search code", 11, needs=WIDE),
+    Col("Name", 16, flex=True, weight=3),
+    Col("VAT number", 15, needs=WIDE),
+    Col("City", 11),
+    Col("Why it may be theirs", 18, flex=True, weight=2),
+    Col("Linked customer", 14, flex=True, needs=WIDE),
 )
 
 
@@ -118,6 +123,17 @@ def detail_text(account: AccountInfo, palette: Palette, zone: ZoneInfo) -> Text:
             )
         )
     lines = [head]
+    facts = [
+        f"{label} {value}"
+        for label, value in (
+            ("search code", account.search_code),
+            ("VAT", account.vat_number),
+            ("city", account.city),
+        )
+        if value
+    ]
+    if facts:
+        lines.append(plain("  ·  ".join(facts), palette.muted))
     if not account.links:
         lines.append(Text("No platform customer is linked to it.", style=palette.muted))
     for link in account.links:
@@ -163,6 +179,68 @@ def suggestion_choice(suggestion: Suggestion, account: AccountInfo, palette: Pal
     return Choice(customer.number, label, detail, refused)
 
 
+def _can_link(screen: AccountsScreen) -> bool:
+    account = screen.selected()
+    if account is None or not account.usable:
+        return False
+    if screen.focus_on is not None:
+        linked = screen.focus_on.linked
+        return linked is None or linked.id != account.id
+    return True
+
+
+def _can_unlink(screen: AccountsScreen) -> bool:
+    account = screen.selected()
+    return account is not None and bool(account.links)
+
+
+def _narrowed(screen: AccountsScreen) -> bool:
+    return screen.focus_on is not None or bool(screen.query_one(ScopeBar).scope.text)
+
+
+ACCOUNT_ACTIONS: tuple[Action[AccountsScreen], ...] = (
+    Action(
+        "accounts.link",
+        "enter",
+        "Link…",
+        "Link a platform customer to the selected account (suggestions say why they match)",
+        run=lambda screen: screen.link_selected(),
+        writes="link_customer",
+        applies=_can_link,
+        when="on an account Exact takes sales entries for",
+    ),
+    Action(
+        "accounts.unlink",
+        "u",
+        "Unlink",
+        "Unlink a customer from the selected account (asks first)",
+        run=lambda screen: screen.unlink_selected(),
+        writes="unlink_customer",
+        applies=_can_unlink,
+        when="on an account a customer is linked to",
+    ),
+    Action(
+        "accounts.filter",
+        "slash",
+        "Filter",
+        "Search accounts by code, name or VAT number; a platform customer number shows the "
+        "accounts that may be that customer's",
+        run=lambda screen: screen.action_search(),
+    ),
+    Action(
+        "accounts.back",
+        "escape",
+        "All accounts",
+        "Back to every account of the division",
+        run=lambda screen: screen.back(),
+        applies=_narrowed,
+        when="with a search or a customer's candidates shown",
+        palette=False,
+        tight=True,
+    ),
+)
+
+
 class AccountsScreen(AdminScreen):
     """Exact accounts (the Exact Accounts Overview)."""
 
@@ -170,16 +248,8 @@ class AccountsScreen(AdminScreen):
     AUTO_FOCUS = "#accounts"
     READS = frozenset({"read the accounts", "read the candidates"})
     JUMPS = frozenset({BlockerKind.CUSTOMER})
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "link", "Link…", id="accounts.link"),
-        Binding("u", "unlink", "Unlink", id="accounts.unlink"),
-        Binding("slash", "search", "Filter", id="accounts.filter"),
-        Binding("escape", "back", "All accounts", id="accounts.back"),
-    ]
-    WRITE_ACTIONS: ClassVar[dict[str, str]] = {
-        "link": "link_customer",
-        "unlink": "unlink_customer",
-    }
+    ACTIONS = ACCOUNT_ACTIONS
+    BINDINGS = bindings(ACCOUNT_ACTIONS)
 
     def __init__(self) -> None:
         super().__init__()
@@ -195,15 +265,12 @@ class AccountsScreen(AdminScreen):
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(self.TITLE)
-        yield ScopeBar(placeholder="code, search code, name, VAT number or linked customer")
+        yield ScopeBar(placeholder="customer number, or account code, name or VAT number")
         yield Static("Reading the store…", id="accounts-summary", classes="summary")
         yield FitTable(ACCOUNT_COLUMNS, id="accounts")
         yield Static("", id="account-detail")
-        yield Static("", id="outcome")
+        yield FlashLine()
         yield ConsoleFooter()
-
-    def on_mount(self) -> None:
-        self.show_outcome(Text(""))
 
     # ------------------------------------------------------------ reading
 
@@ -213,7 +280,7 @@ class AccountsScreen(AdminScreen):
             table = self.query_one("#accounts", FitTable)
             table.set_columns(FOCUS_COLUMNS if mode == "focus" else ACCOUNT_COLUMNS)
 
-    def reload(self) -> None:
+    def reload(self, *, keep_rows: bool = False) -> None:
         division = self.division
         if division is None:
             self.query_one("#accounts-summary", Static).update(
@@ -223,16 +290,49 @@ class AccountsScreen(AdminScreen):
         services = self.services
         if self._focus_number is not None:
             number = self._focus_number
-            fetch(self, "read the candidates", lambda: services.customer_focus(division, number))
+            self.read(
+                "read the candidates",
+                lambda: services.customer_focus(division, number),
+                self._show_focus,
+            )
             return
         text = self.query_one(ScopeBar).scope.text or None
         self._loading_more = False
-        fetch(self, "read the accounts", lambda: services.account_page(division, text, limit=PAGE))
+        limit = max(PAGE, len(self.accounts)) if keep_rows else PAGE
+
+        def search() -> CustomerFocus | AccountPage:
+            # A platform customer's number shows the accounts that may be theirs.
+            focus = services.customer_focus(division, text) if text else None
+            return focus or services.account_page(division, text, limit=limit)
+
+        self.read("read the accounts", search, self._found)
         if text is None or self._counts is None or self._counted != division:
             # A search does not change how many accounts the division has: count only on a
             # new division or a full reload, so a search redraws the screen once.
             self._counted = division
-            fetch(self, "count the accounts", lambda: services.account_counts(division))
+            self.read(
+                "count the accounts", lambda: services.account_counts(division), self._counted_now
+            )
+
+    def store_changed(self, before: ChangeMark, after: ChangeMark) -> None:
+        # Links change with an operator's action, an export (a match or a new account) or an
+        # import; new jobs alone change nothing here. The rows read so far are read again.
+        if (after.audit, after.events, after.imports) != (
+            before.audit,
+            before.events,
+            before.imports,
+        ):
+            self.reload(keep_rows=True)
+
+    def _found(self, found: CustomerFocus | AccountPage) -> None:
+        if isinstance(found, CustomerFocus):
+            self._show_focus(found)
+        else:
+            self._show_page(found)
+
+    def _counted_now(self, counts: AccountCounts) -> None:
+        self._counts = counts
+        self._show_summary()
 
     def _more(self) -> None:
         division, after = self.division, self._next
@@ -241,26 +341,15 @@ class AccountsScreen(AdminScreen):
         self._loading_more = True
         text = self.query_one(ScopeBar).scope.text or None
         services = self.services
-        fetch(
-            self,
+        self.read(
             "read more accounts",
             lambda: services.account_page(division, text, after=after, limit=PAGE),
+            self._append,
+            done=self._more_read,
         )
 
-    def fetched_here(self, name: str, result: Any) -> None:
-        if name == "read the accounts":
-            self._show_page(result)
-        elif name == "read more accounts":
-            self._append(result)
-        elif name == "count the accounts":
-            self._counts = result
-            self._show_summary()
-        elif name == "read the candidates":
-            self._show_focus(result)
-
-    def settled(self, name: str) -> None:
-        if name == "read more accounts":
-            self._loading_more = False
+    def _more_read(self) -> None:
+        self._loading_more = False
 
     def _cells(self, account: AccountInfo) -> list[Text]:
         palette, zone = self.palette, self.services.timezone
@@ -305,7 +394,7 @@ class AccountsScreen(AdminScreen):
     def _show_focus(self, focus: CustomerFocus | None) -> None:
         if focus is None:
             self._focus_number = None
-            self.notify("That customer is no longer in the store.", severity="warning")
+            self.console.say("That customer is no longer in the store.", severity="warning")
             self.reload()
             return
         keep = self._selected_id()
@@ -326,7 +415,7 @@ class AccountsScreen(AdminScreen):
             counts = self._counts
             parts: list[Text | str] = [Text(f"Division {self.division}", palette.strong)]
             if counts is not None:
-                parts.append(f"{plural(counts.accounts, 'Exact account')}")
+                parts.append(f"{counted(counts.accounts, 'Exact account')}")
                 parts.append(f"{counts.linked:,} linked to a platform customer")
             if self.query_one(ScopeBar).scope.text:
                 parts.append(f"{len(self.accounts):,}{'+' if self._next else ''} match")
@@ -348,7 +437,7 @@ class AccountsScreen(AdminScreen):
             lines.append(
                 join(
                     Text(
-                        f"⚠ {plural(focus.blocked, 'document')} "
+                        f"⚠ {counted(focus.blocked, 'document')} "
                         f"{'waits' if focus.blocked == 1 else 'wait'}: ",
                         palette.warning,
                     ),
@@ -403,26 +492,6 @@ class AccountsScreen(AdminScreen):
         if table.cursor_row >= table.row_count - NEAR_END:
             self._more()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "back":
-            return self.focus_on is not None or bool(self.query_one(ScopeBar).scope.text)
-        return super().check_action(action, parameters)
-
-    def action_applies(self, action: str) -> bool:
-        account = self.selected()
-        if account is None:
-            return False
-        if action == "link":
-            if not account.usable:
-                return False
-            if self.focus_on is not None:
-                linked = self.focus_on.linked
-                return linked is None or linked.id != account.id
-            return True
-        if action == "unlink":
-            return bool(account.links)
-        return True
-
     # ------------------------------------------------------------ scope
 
     @on(ScopeBar.Changed)
@@ -439,7 +508,7 @@ class AccountsScreen(AdminScreen):
     def action_search(self) -> None:
         self.query_one(ScopeBar).focus_text()
 
-    def action_back(self) -> None:
+    def back(self) -> None:
         bar = self.query_one(ScopeBar)
         if self._focus_number is None:
             bar.show(Scope(bar.scope.division, None, ""))
@@ -456,7 +525,7 @@ class AccountsScreen(AdminScreen):
 
     # ------------------------------------------------------------ link and unlink
 
-    def action_link(self) -> None:
+    def link_selected(self) -> None:
         account, division = self.selected(), self.division
         if account is None or division is None:
             return
@@ -518,7 +587,7 @@ class AccountsScreen(AdminScreen):
             account_id = account.id
             self.act(f"link {chosen}", lambda: link(chosen, division, account_id))
 
-    def action_unlink(self) -> None:
+    def unlink_selected(self) -> None:
         account, division = self.selected(), self.division
         if account is not None and division is not None and account.links:
             self._unlink(account, division)

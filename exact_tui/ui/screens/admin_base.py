@@ -1,25 +1,17 @@
 """What the admin screens (divisions, mappings, accounts, master data) share: the division they
-show (one for all of them, `ConsoleApp.division`), the outcome of the last action kept on
-screen, and jumps from the Export log to what blocks a job."""
+show (one for all of them, `ConsoleApp.division`), reading again whenever the store changed,
+and jumps from the Export log to what blocks a job."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from rich.text import Text
-from textual.widgets import Static
-from textual.worker import Worker, WorkerState
-
-from exact_tui.domain.text import clean_text
 from exact_tui.services.admin.blockers import Blocker, BlockerKind
 from exact_tui.services.console import DivisionChoice
-from exact_tui.ui.render import join, plain
+from exact_tui.services.status import ChangeMark
 from exact_tui.ui.screens.base import ConsoleScreen
 from exact_tui.ui.widgets.scope_bar import Scope, ScopeBar
-from exact_tui.ui.workers import fetch
-
-ACT = "act: "
 
 
 class AdminScreen(ConsoleScreen):
@@ -35,7 +27,7 @@ class AdminScreen(ConsoleScreen):
     def on_mount(self) -> None:
         self.watch(self.console, "division", self._division_changed, init=False)
         self.watch(self.console, "jump", self._jumped)
-        fetch(self, "read the divisions", self.services.divisions)
+        self.read("read the divisions", self.services.divisions, self._divisions_read)
 
     # ------------------------------------------------------------ what subclasses fill in
 
@@ -45,8 +37,9 @@ class AdminScreen(ConsoleScreen):
     def apply_jump(self, blocker: Blocker) -> None:
         """Show and select what blocks a job (only blockers of `JUMPS` come here)."""
 
-    def fetched_here(self, name: str, result: Any) -> None:
-        """Results of this screen's own workers."""
+    def store_changed(self, before: ChangeMark, after: ChangeMark) -> None:
+        # Blocked counts and links follow the worker and other consoles without a keypress.
+        self.reload()
 
     # ------------------------------------------------------------ division
 
@@ -89,30 +82,8 @@ class AdminScreen(ConsoleScreen):
 
     # ------------------------------------------------------------ actions
 
-    def act(self, what: str, call: Callable[[], str]) -> None:
-        """Run a write action in a thread; its outcome (done or refused) stays on screen."""
-        self.show_outcome(Text(f"… {what}", style=self.palette.muted))
-        fetch(self, f"{ACT}{what}", call)
-
-    def show_outcome(self, outcome: Text) -> None:
-        line = self.query_one("#outcome", Static)
-        line.update(outcome)
-        line.display = bool(outcome.plain)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A refusal stays on screen; `ConsoleScreen`'s handler (Textual calls it next)
-        reports it and hands results to `fetched`."""
-        name = event.worker.name
-        if event.state is WorkerState.ERROR and name.startswith(ACT):
-            why = clean_text(str(event.worker.error) or type(event.worker.error).__name__)
-            self.show_outcome(join(Text("✖ refused: ", self.palette.error), plain(why)))
-
-    def fetched(self, name: str, result: Any) -> None:
-        if name == "read the divisions":
-            self._divisions_read(result)
-        elif name.startswith(ACT):
-            self.show_outcome(join(Text("✔ ", self.palette.success), plain(result)))
-            self.notify(clean_text(str(result))[:300], markup=False)
-            self.reload()
-        else:
-            self.fetched_here(name, result)
+    def act(
+        self, what: str, call: Callable[[], str], *, then: Callable[[], object] | None = None
+    ) -> None:
+        """A write action: say what it did (or why not), and read the screen again."""
+        super().act(what, call, then=then or self.reload)

@@ -1,35 +1,37 @@
-"""What every console screen shares: the services, the theme's palette, write actions that
-vanish in read-only mode or until they are wired, and the one worker-event handler."""
+"""What every console screen shares: the services, the theme's palette, actions declared once
+(`ui.actions`), reads in thread workers with typed results (`ui.workers`), the line that says
+what just happened, and a nudge to read again whenever the store changed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual.binding import Binding
+from textual import events
 from textual.screen import Screen
-from textual.worker import Worker
 
 from exact_tui.services.console import ConsoleServices
-from exact_tui.services.status import StatusReport
+from exact_tui.services.status import ChangeMark, StatusReport
+from exact_tui.ui.actions import Acts
 from exact_tui.ui.render import Palette
+from exact_tui.ui.widgets.flash import FlashLine, FlashMessage
 from exact_tui.ui.widgets.header import ConsoleHeader, header_status
-from exact_tui.ui.workers import dispatch, running
+from exact_tui.ui.workers import Reads
 
 if TYPE_CHECKING:
     from exact_tui.ui.app import ConsoleApp
 
 
-class ConsoleScreen(Screen[None]):
-    #: Write actions of this screen: action name → the `ConsoleActions` field that performs it.
-    WRITE_ACTIONS: ClassVar[dict[str, str]] = {}
-    #: The workers whose results replace the screen's rows (see `with_rows`).
+class ConsoleScreen(Acts, Reads, Screen[None]):
+    #: The reads whose results replace the screen's rows (see `with_rows`).
     READS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
         super().__init__()
-        self._offered: tuple[bool, ...] | None = None
+        self._offered: tuple[tuple[bool | None, str], ...] | None = None
         self._with_rows: Callable[[], object] | None = None
+        #: The store's change mark when this screen last looked (see `store_changed`).
+        self._seen_changes: ChangeMark | None = None
         # Textual (8.2) re-parses every stylesheet, twice, when a mode's screen is first shown,
         # unless the screen counts as styled by the current sheets. Its widgets are styled from
         # those sheets as they mount all the same, and a later theme change still restyles it:
@@ -51,14 +53,14 @@ class ConsoleScreen(Screen[None]):
     def palette(self) -> Palette:
         return self.console.palette
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        needed = self.WRITE_ACTIONS.get(action)
-        if needed is None:
-            return True
-        return self.console.offers(needed) and self.action_applies(action)
-
     def on_mount(self) -> None:
+        self.console.register(self)
         self.watch(self.console, "report", self._report_changed)
+        self.watch(self.console, "flash", self._flash_changed)
+
+    def _flash_changed(self, message: FlashMessage | None) -> None:
+        for line in self.query(FlashLine):
+            line.show(message)
 
     def _report_changed(self, report: StatusReport | None) -> None:
         status = header_status(report, self.palette, self.console.read_only)
@@ -66,15 +68,28 @@ class ConsoleScreen(Screen[None]):
             header.show(status)
         self.show_report(report)
         self.bindings_may_change()
+        if report is not None and self.is_current:
+            self._notice_changes(report)
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        report = self.console.report
+        if report is not None:
+            self._notice_changes(report)
+
+    def _notice_changes(self, report: StatusReport) -> None:
+        before, after = self._seen_changes, report.change_mark
+        self._seen_changes = after
+        if before is not None and after != before:
+            self.store_changed(before, after)
+
+    def store_changed(self, before: ChangeMark, after: ChangeMark) -> None:
+        """Something was written to the store since this screen last looked (an export, an
+        import, someone's action elsewhere): a screen that shows what changed reads again."""
 
     def bindings_may_change(self) -> None:
         """Refresh the footer only if this screen's actions came or went: every refresh
         rebuilds the footer, which costs more than reading a page of rows."""
-        offered = tuple(
-            bool(self.check_action(binding.action.partition("(")[0], ()))
-            for binding in self.BINDINGS
-            if isinstance(binding, Binding)
-        )
+        offered = self.action_states()
         if offered != self._offered:
             self._offered = offered
             self.refresh_bindings()
@@ -82,32 +97,31 @@ class ConsoleScreen(Screen[None]):
     def show_report(self, report: StatusReport | None) -> None:
         """A new status was read (every screen sees it; the Status screen shows it)."""
 
-    def action_applies(self, action: str) -> bool:
-        """Whether a wired write action makes sense here and now (e.g. on the selected row)."""
-        return True
-
     def with_rows(self, then: Callable[[], object]) -> None:
         """Run `then` (e.g. hand the focus to the table) now, or, while rows are being read,
         together with the rows they bring, whatever the read's outcome: the table is then
         drawn once instead of twice."""
-        if running(self, self.READS):
+        if self.reading(self.READS):
             self._with_rows = then
         else:
             self._with_rows = None
             then()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        dispatch(self, self, event)
-        if (
-            self._with_rows is not None
-            and event.worker.name in self.READS
-            and not running(self, self.READS)
-        ):
+    def after_read(self, name: str) -> None:
+        if self._with_rows is not None and name in self.READS and not self.reading(self.READS):
             then, self._with_rows = self._with_rows, None
             then()
 
-    def fetched(self, name: str, result: Any) -> None:
-        """Results of this screen's workers (see `ui.workers`)."""
+    def act(
+        self, what: str, call: Callable[[], str], *, then: Callable[[], object] | None = None
+    ) -> None:
+        """Run a write action in a thread; say what it did (or why it was refused), then read
+        what it changed (`then`, and the status)."""
 
-    def settled(self, name: str) -> None:
-        """A worker of this screen finished (see `ui.workers`)."""
+        def done(message: str) -> None:
+            self.console.say(message)
+            self.console.refresh_status()
+            if then is not None:
+                then()
+
+        self.read(what, call, done)

@@ -1,4 +1,5 @@
-"""Yes or no before a risky action (disconnect, retry all)."""
+"""Yes or no before a risky action (unlink, unbind, link, retry all, a retry into the same
+refusal)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,33 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from exact_tui.ui.actions import Action, Acts, bindings
 
-class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
+
+class ConfirmScreen(Acts, ModalScreen[bool]):
+    ACTIONS: ClassVar[tuple[Action[ConfirmScreen], ...]] = (
+        Action(
+            "confirm.yes",
+            "y",
+            "Yes",
+            "Go ahead",
+            run=lambda screen: screen.dismiss(True),
+            palette=False,
+        ),
+        Action(
+            "confirm.no",
+            "n,escape,q",
+            "No",
+            "Leave everything as it is",
+            run=lambda screen: screen.dismiss(False),
+            palette=False,
+        ),
+    )
+    BINDINGS = bindings(ACTIONS)
 
     def __init__(self, question: Text, yes_label: str) -> None:
         super().__init__()
@@ -25,7 +42,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="dialog"):
-            yield Static(self._question, id="confirm-question")
+            with VerticalScroll(id="confirm-scroll"):
+                yield Static(self._question, id="confirm-question")
             with Horizontal(classes="buttons"):
                 yield Button(f"{self._yes_label} (y)", id="yes", variant="warning")
                 yield Button("Cancel (n)", id="no")
@@ -35,6 +53,3 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)

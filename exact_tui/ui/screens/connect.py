@@ -10,25 +10,41 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
-from textual.worker import Worker, WorkerState
 
-from exact_tui.domain.text import clean_text
 from exact_tui.services.console import ConnectFlow
+from exact_tui.ui.actions import Action, Acts, bindings
 from exact_tui.ui.render import Palette, plain
-from exact_tui.ui.workers import fetch
+from exact_tui.ui.workers import Reads
 
 
-class ConnectScreen(ModalScreen[str | None]):
-    """Dismissed with what happened, in words, after a connect; None when cancelled."""
+class ConnectScreen(Acts, Reads, ModalScreen[str | None]):
+    """Dismissed with what happened, in words, after a connect; None when cancelled.
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Cancel", id="connect.cancel"),
-        Binding("ctrl+n", "again", "New address", id="connect.again"),
-    ]
+    The dialog has no side borders: a long address wraps from the screen's edge to its edge,
+    so that a mouse selection copies the address and nothing of the frame."""
+
+    ACTIONS: ClassVar[tuple[Action[ConnectScreen], ...]] = (
+        Action(
+            "connect.cancel",
+            "escape",
+            "Cancel",
+            "Leave the connection as it was",
+            run=lambda screen: screen.dismiss(None),
+            palette=False,
+        ),
+        Action(
+            "connect.again",
+            "ctrl+n",
+            "New address",
+            "Start over with a new address",
+            run=lambda screen: screen.again(),
+            palette=False,
+        ),
+    )
+    BINDINGS = bindings(ACTIONS)
 
     def __init__(
         self, start: Callable[[], ConnectFlow], palette: Palette, *, reconnect: bool = False
@@ -70,9 +86,16 @@ class ConnectScreen(ModalScreen[str | None]):
     def _begin(self) -> None:
         self.flow = None
         self.query_one("#connect-url", Static).update("Asking for an address…")
-        fetch(self, "start the connect", self._start)
+        self.read("start the connect", self._start, self._show_address, refused=self._no_address)
 
-    def action_again(self) -> None:
+    def _no_address(self, reason: str) -> None:
+        # A refusal stays in the dialog, so the user can start over.
+        self._say(reason[:500])
+        self.query_one("#connect-url", Static).update(
+            plain("No address: see below.", self._palette.muted)
+        )
+
+    def again(self) -> None:
         self._say("")
         self._begin()
 
@@ -87,26 +110,16 @@ class ConnectScreen(ModalScreen[str | None]):
             self._say("Paste the address the browser ends on, or the code.")
             return
         self._say("Exchanging the code with Exact…", error=False)
-        fetch(self, "finish the connect", lambda: flow.finish(pasted))
+        self.read(
+            "finish the connect",
+            lambda: flow.finish(pasted),
+            self.dismiss,
+            refused=lambda reason: self._say(reason[:500]),
+        )
 
     def _say(self, message: str, *, error: bool = True) -> None:
         style = self._palette.error if error else self._palette.muted
         self.query_one("#connect-message", Static).update(plain(message, style))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if event.state is WorkerState.ERROR:
-            # A refusal stays in the dialog, so the user can paste again or start over.
-            self._say(clean_text(str(worker.error) or type(worker.error).__name__)[:500])
-            if worker.name == "start the connect":
-                self.query_one("#connect-url", Static).update(
-                    plain("No address: see below.", self._palette.muted)
-                )
-        elif event.state is WorkerState.SUCCESS:
-            if worker.name == "start the connect" and worker.result is not None:
-                self._show_address(worker.result)
-            elif worker.name == "finish the connect":
-                self.dismiss(str(worker.result))
 
     def _show_address(self, flow: ConnectFlow) -> None:
         self.flow = flow

@@ -4,14 +4,12 @@ says how many documents it holds up; binding it sends them on their way."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
+from exact_tui.domain.text import counted
 from exact_tui.services.admin.blockers import Blocker, BlockerKind
 from exact_tui.services.admin.divisions import (
     BankAccountInfo,
@@ -19,17 +17,17 @@ from exact_tui.services.admin.divisions import (
     DivisionsOverview,
     OrganizationInfo,
 )
-from exact_tui.ui.format import plural
+from exact_tui.ui.actions import Action, bindings
 from exact_tui.ui.render import Palette, join, plain
 from exact_tui.ui.screens.admin_base import AdminScreen
 from exact_tui.ui.screens.confirm import ConfirmScreen
 from exact_tui.ui.screens.picker import Choice, PickerScreen
 from exact_tui.ui.widgets.fit_table import Col, FitTable
+from exact_tui.ui.widgets.flash import FlashLine
 from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.widgets.scope_bar import Scope, ScopeBar
 from exact_tui.ui.widgets.table import ConsoleTable
-from exact_tui.ui.workers import fetch
 
 
 def organization_text(organization: OrganizationInfo | None, palette: Palette) -> Text:
@@ -81,19 +79,23 @@ def summary_text(overview: DivisionsOverview, palette: Palette) -> Text:
     bound = sum(1 for d in overview.divisions if d.organization is not None)
     unbound = [a for a in overview.bank_accounts if not a.bound]
     parts: list[Text | str] = [
-        f"{plural(len(overview.divisions), 'division')}, {bound} bound to an organization",
-        f"{plural(len(overview.bank_accounts), 'bank account')}",
+        f"{counted(len(overview.divisions), 'division')}, {bound} bound to an organization",
+        f"{counted(len(overview.bank_accounts), 'bank account')}",
     ]
     if unbound:
         held = sum(a.blocked for a in unbound)
         parts.append(
             Text(
-                f"⚠ {len(unbound)} not bound, holding up {plural(held, 'document')}",
+                f"⚠ {len(unbound)} not bound, holding up {counted(held, 'document')}",
                 style=palette.warning,
             )
         )
-    else:
+    elif overview.bank_accounts:
         parts.append(Text("every bank account bound", style=palette.success))
+    else:
+        parts.append(
+            Text("no bank accounts yet: they arrive with `exact-tui ingest`", style=palette.muted)
+        )
     return join(*parts, separator="  ·  ")
 
 
@@ -113,6 +115,71 @@ BANK_ACCOUNT_COLUMNS = (
 )
 
 
+def _on_bank_accounts(screen: DivisionsScreen) -> bool:
+    return screen.focused_table() == "bank-accounts" and screen.selected_account() is not None
+
+
+def _can_bind(screen: DivisionsScreen) -> bool:
+    if screen.focused_table() == "divisions":
+        return screen.selected_division() is not None
+    return _on_bank_accounts(screen)
+
+
+def _can_unbind(screen: DivisionsScreen) -> bool:
+    account = screen.selected_account()
+    return _on_bank_accounts(screen) and account is not None and account.bound
+
+
+def _filtered(screen: DivisionsScreen) -> bool:
+    return bool(screen.query_one(ScopeBar).scope.text)
+
+
+DIVISION_ACTIONS: tuple[Action[DivisionsScreen], ...] = (
+    Action(
+        "divisions.bind",
+        "enter",
+        "Bind…",
+        "Bind the selected bank account to a division and a bank journal, or the selected "
+        "division to an organization",
+        run=lambda screen: screen.bind_selected(),
+        writes="bind_bank_account",
+        applies=_can_bind,
+        when="on a bank account or a division",
+        describe=lambda screen: (
+            "Bind to organization…" if screen.focused_table() == "divisions" else "Bind…"
+        ),
+    ),
+    Action(
+        "divisions.unbind",
+        "u",
+        "Unbind",
+        "Take the selected bank account's route away (asks first)",
+        run=lambda screen: screen.unbind_selected(),
+        writes="unbind_bank_account",
+        applies=_can_unbind,
+        when="on a bound bank account",
+    ),
+    Action(
+        "divisions.filter",
+        "slash",
+        "Filter",
+        "Filter the bank accounts by IBAN, name or organization",
+        run=lambda screen: screen.query_one(ScopeBar).focus_text(),
+    ),
+    Action(
+        "divisions.clear",
+        "escape",
+        "Clear filter",
+        "Show every bank account again",
+        run=lambda screen: screen.clear(),
+        applies=_filtered,
+        when="with a filter set",
+        palette=False,
+        tight=True,
+    ),
+)
+
+
 class DivisionsScreen(AdminScreen):
     """Divisions & bank accounts."""
 
@@ -120,18 +187,8 @@ class DivisionsScreen(AdminScreen):
     AUTO_FOCUS = "#bank-accounts"
     SCOPED = False
     JUMPS = frozenset({BlockerKind.BANK_ACCOUNT})
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "bind_bank", "Bind…", id="divisions.bind_bank"),
-        Binding("enter", "bind_division", "Bind to organization…", id="divisions.bind_division"),
-        Binding("u", "unbind_bank", "Unbind", id="divisions.unbind_bank"),
-        Binding("slash", "search", "Filter", id="divisions.filter"),
-        Binding("escape", "clear", "Clear filter", id="divisions.clear"),
-    ]
-    WRITE_ACTIONS: ClassVar[dict[str, str]] = {
-        "bind_bank": "bind_bank_account",
-        "unbind_bank": "unbind_bank_account",
-        "bind_division": "bind_division",
-    }
+    ACTIONS = DIVISION_ACTIONS
+    BINDINGS = bindings(DIVISION_ACTIONS)
 
     def __init__(self) -> None:
         super().__init__()
@@ -145,23 +202,20 @@ class DivisionsScreen(AdminScreen):
         yield Static("Reading the store…", id="divisions-summary", classes="summary")
         yield FitTable(DIVISION_COLUMNS, id="divisions")
         yield FitTable(BANK_ACCOUNT_COLUMNS, id="bank-accounts")
-        yield Static("", id="outcome")
+        yield FlashLine()
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#divisions").border_title = "Divisions"
         self.query_one("#bank-accounts").border_title = "Bank accounts: where their documents go"
-        self.show_outcome(Text(""))
 
     # ------------------------------------------------------------ reading
 
     def reload(self) -> None:
         text = self.query_one(ScopeBar).scope.text or None
-        fetch(self, "read the bank accounts", lambda: self.services.divisions_overview(text))
-
-    def fetched_here(self, name: str, result: Any) -> None:
-        if name == "read the bank accounts":
-            self._show(result)
+        self.read(
+            "read the bank accounts", lambda: self.services.divisions_overview(text), self._show
+        )
 
     def _show(self, overview: DivisionsOverview) -> None:
         self.overview = overview
@@ -187,7 +241,7 @@ class DivisionsScreen(AdminScreen):
 
     # ------------------------------------------------------------ selection
 
-    def _focused(self) -> str | None:
+    def focused_table(self) -> str | None:
         focused = self.focused
         return focused.id if isinstance(focused, ConsoleTable) else None
 
@@ -207,21 +261,6 @@ class DivisionsScreen(AdminScreen):
     def _highlighted(self) -> None:
         self.bindings_may_change()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear":
-            return bool(self.query_one(ScopeBar).scope.text)
-        return super().check_action(action, parameters)
-
-    def action_applies(self, action: str) -> bool:
-        if action in ("bind_bank", "unbind_bank"):
-            account = self.selected_account()
-            if self._focused() != "bank-accounts" or account is None:
-                return False
-            return account.bound if action == "unbind_bank" else True
-        if action == "bind_division":
-            return self._focused() == "divisions" and self.selected_division() is not None
-        return True
-
     # ------------------------------------------------------------ scope
 
     @on(ScopeBar.Changed)
@@ -232,10 +271,7 @@ class DivisionsScreen(AdminScreen):
     def _left_bar(self) -> None:
         self.query_one("#bank-accounts", ConsoleTable).focus()
 
-    def action_search(self) -> None:
-        self.query_one(ScopeBar).focus_text()
-
-    def action_clear(self) -> None:
+    def clear(self) -> None:
         bar = self.query_one(ScopeBar)
         bar.show(Scope(None, None, ""))
         self.reload()
@@ -249,7 +285,12 @@ class DivisionsScreen(AdminScreen):
 
     # ------------------------------------------------------------ binding
 
-    def action_bind_bank(self) -> None:
+    def bind_selected(self) -> None:
+        if self.focused_table() == "divisions":
+            division = self.selected_division()
+            if division is not None:
+                self._bind_division(division)
+            return
         account = self.selected_account()
         if account is not None and self.overview is not None:
             self._bind_bank(account, self.overview.divisions)
@@ -315,7 +356,7 @@ class DivisionsScreen(AdminScreen):
             return
         self.act(f"bind {iban}", lambda: bind(iban, code, journal))
 
-    def action_unbind_bank(self) -> None:
+    def unbind_selected(self) -> None:
         unbind, account = self.services.actions.unbind_bank_account, self.selected_account()
         if unbind is None or account is None:
             return
@@ -332,11 +373,6 @@ class DivisionsScreen(AdminScreen):
                 self.act(f"unbind {iban}", lambda: unbind(iban))
 
         self.app.push_screen(ConfirmScreen(question, "Unbind"), confirmed)
-
-    def action_bind_division(self) -> None:
-        division = self.selected_division()
-        if division is not None:
-            self._bind_division(division)
 
     @work(group="bind", exclusive=True, exit_on_error=False)
     async def _bind_division(self, division: DivisionInfo) -> None:
@@ -389,7 +425,7 @@ def _division_choice(division: DivisionInfo, owner: OrganizationInfo, palette: P
         detail = join(
             Text("organization ", palette.muted),
             plain(division.organization.code, palette.muted),
-            Text(f"  ·  {plural(division.bank_accounts, 'bank account')}", palette.muted),
+            Text(f"  ·  {counted(division.bank_accounts, 'bank account')}", palette.muted),
         )
         if division.organization.id != owner.id:
             refused = join(

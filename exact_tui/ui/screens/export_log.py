@@ -1,22 +1,27 @@
 """Export log: the live event log, newest first, paged from the store, with filters and a view
-of failures grouped by cause."""
+of failures grouped by cause.
+
+Each row says what happened (the event, when it was written) apart from where its job is now
+(the Now column, kept current as the worker goes on). A filter selects jobs by where they are
+now; rows already shown stay, with their Now updated, when an action moves their job out of
+the filter, and go on receiving that job's new events.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import RowKey
 
+from exact_tui.domain.refusals import explain
 from exact_tui.domain.states import JobState
-from exact_tui.services.admin.blockers import fixable
+from exact_tui.domain.text import counted
+from exact_tui.domain.transitions import EventOutcome
 from exact_tui.services.console import DivisionChoice
 from exact_tui.services.export_log import (
     EventPage,
@@ -24,26 +29,42 @@ from exact_tui.services.export_log import (
     FailureGroup,
     JobBrief,
     LogEvent,
-    LogFilter,
+    RetryPreview,
 )
-from exact_tui.ui.format import stamp
-from exact_tui.ui.render import Palette, join, plain, state_label, state_text
-from exact_tui.ui.screens.base import ConsoleScreen
+from exact_tui.services.jobs import JobFilter
+from exact_tui.ui.actions import Action, bindings
+from exact_tui.ui.format import short_stamp
+from exact_tui.ui.render import Palette, join, level_style, plain, state_text
 from exact_tui.ui.screens.confirm import ConfirmScreen
+from exact_tui.ui.screens.job_actions import JOB_ACTIONS, JobScreen
 from exact_tui.ui.screens.job_detail import JobDetailScreen
 from exact_tui.ui.widgets.filter_bar import FilterBar
+from exact_tui.ui.widgets.fit_table import Col, FitTable
+from exact_tui.ui.widgets.flash import FlashLine
 from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
-from exact_tui.ui.widgets.table import ConsoleTable
-from exact_tui.ui.workers import fetch
 
 PAGE = 100
 #: Rows the table keeps; the oldest go when the live tail pushes past it (page back to see them).
 MAX_ROWS = 1_000
 #: Fetch the next page when the cursor comes this close to the last row.
 NEAR_END = 10
-MESSAGE_WIDTH = 36
-KIND_SHORT = {"invoice": "inv", "payment": "pay", "write_off": "w/o"}
+#: Customer and division show from these widths; narrower, the line under the table has them.
+EVENT_COLUMNS = (
+    Col("Time", 11),
+    Col("What happened", 22, flex=True, weight=3),
+    Col("Document", 16, flex=True),
+    Col("Now", 12),
+    Col("Customer", 16, needs=110),
+    Col("Division", 8, needs=100),
+)
+NOW = 3
+GROUP_COLUMNS = (
+    Col("Jobs", 6),
+    Col("Category", 11),
+    Col("Cause", 30, flex=True),
+    Col("Now", 18, needs=100),
+)
 
 
 @dataclass(frozen=True)
@@ -52,14 +73,14 @@ class Tick:
     briefs: dict[int, JobBrief]
 
 
-def describe(flt: LogFilter) -> Text:
+def describe(flt: JobFilter) -> Text:
     parts: list[Text | str] = []
     if flt.state:
-        parts.append(f"state {state_label(flt.state)}")
+        parts.append(f"now {flt.state.label}")
     if flt.category:
-        parts.append(f"category {flt.category.value.replace('_', ' ')}")
+        parts.append(f"category {flt.category.label}")
     if flt.kind:
-        parts.append(f"kind {flt.kind.value.replace('_', ' ')}")
+        parts.append(f"{flt.kind.label}s")
     if flt.division is not None:
         parts.append(f"division {flt.division}")
     if flt.text:
@@ -69,65 +90,168 @@ def describe(flt: LogFilter) -> Text:
     return join(*parts, separator=" · ")
 
 
-def filter_line(flt: LogFilter, palette: Palette, grouped: bool) -> Text:
+def filter_line(flt: JobFilter, palette: Palette, grouped: bool) -> Text:
     what = Text("Failures by cause" if grouped else "Events, newest first, live", palette.strong)
     if flt.is_empty:
-        return join(what, "  ·  / filter  ·  g group by cause")
+        return join(what, "  ·  / filter  ·  g by cause")
     return join(what, "  ·  ", describe(flt), "  ·  esc clears")
 
 
+def happened(event: LogEvent, palette: Palette) -> Text:
+    """What the event says happened. A warning or an error leads with its outcome in words
+    (and Exact's HTTP status): "failed 500 Ongeldig: …", "blocked customer …"; the worker's
+    other events are sentences that say it themselves ("posted as entry 26001")."""
+    if event.level not in ("warning", "error") and event.message:
+        style = palette.success if event.outcome == EventOutcome.POSTED else ""
+        return plain(event.message[:300], style)
+    head = EventOutcome.label_of(event.outcome)
+    if event.http_status:
+        head += f" {event.http_status}"
+    return join(plain(head, level_style(event.level, palette)), " ", plain(event.message[:300]))
+
+
 def event_cells(event: LogEvent, palette: Palette, zone: Any, now: Any) -> list[Text]:
-    outcome = event.outcome + (f" {event.http_status}" if event.http_status else "")
-    level = (
-        palette.error
-        if event.level == "error"
-        else palette.warning
-        if event.level == "warning"
-        else palette.strong
-    )
     return [
-        Text(stamp(event.at, zone, now), style=palette.muted),
+        Text(short_stamp(event.at, zone, now), style=palette.muted),
+        happened(event, palette),
+        join(f"{event.kind.short} ", plain(event.number)),
         state_text(event.state, palette),
-        join(f"{KIND_SHORT.get(event.kind.value, event.kind.value)} ", plain(event.number)),
-        join(plain(outcome, level), " ", plain(event.message[:300])),
         plain(event.customer or ""),
         Text(str(event.division or "—")),
     ]
 
 
+def event_detail(event: LogEvent, palette: Palette) -> Text:
+    """The selected event whole, what fixes a refusal, and what the narrow columns leave out."""
+    lines: list[Text | str] = [happened(event, palette)]
+    if event.state is JobState.FAILED:
+        for guidance in explain(event.message)[:1]:
+            lines.append(join(Text("fix: ", palette.warning), plain(guidance.line())))
+    where = join(
+        Text(f"{event.kind.label} ", palette.muted),
+        plain(event.number, palette.strong),
+        Text(" · now ", palette.muted),
+        state_text(event.state, palette),
+    )
+    if event.category is not None and not event.state.is_final:
+        where.append(f" ({event.category.label})", style=palette.muted)
+    if event.division is not None:
+        where.append(f" · division {event.division}", style=palette.muted)
+    if event.customer:
+        where.append_text(join(Text(" · ", palette.muted), plain(event.customer)))
+    lines.append(where)
+    return join(*lines, separator="\n")
+
+
 def group_cells(group: FailureGroup, palette: Palette) -> list[Text]:
     states = ", ".join(
-        f"{count:,} {state_label(state)}"
+        f"{count:,} {state.label}"
         for state, count in sorted(group.states.items(), key=lambda item: -item[1])
     )
     return [
         Text(f"{group.count:,}", style=palette.strong, justify="right"),
-        plain((group.category.value if group.category else "—").replace("_", " ")),
+        plain(group.category.label if group.category else "—"),
         plain(group.cause or "(no cause recorded)"),
         Text(states, style=palette.muted),
     ]
 
 
-class ExportLogScreen(ConsoleScreen):
+def retry_question(flt: JobFilter, preview: RetryPreview) -> Text:
+    """What "retry all" will do, counted, per kind of job."""
+    again = preview.count(JobState.FAILED, JobState.NEEDS_MAPPING, JobState.RETRY_WAIT)
+    lookups = preview.count(JobState.UNKNOWN)
+    left = sum(preview.states.values()) - again - lookups
+    lines: list[Text | str] = [
+        join(f"Retry {counted(again + lookups, 'job')} in this filter (", describe(flt), ")?")
+    ]
+    failed = preview.count(JobState.FAILED)
+    if failed:
+        line = f"  {counted(failed, 'failed job')}: sent again"
+        if preview.unchanged:
+            line += (
+                f" ({preview.unchanged:,} of them refused by Exact with nothing changed "
+                "since: most likely refused again)"
+            )
+        lines.append(line)
+    blocked = preview.count(JobState.NEEDS_MAPPING)
+    if blocked:
+        lines.append(
+            f"  {counted(blocked, 'blocked job')}: checked again, and sent once what blocks "
+            "them is fixed"
+        )
+    waiting = preview.count(JobState.RETRY_WAIT)
+    if waiting:
+        lines.append(f"  {counted(waiting, 'waiting job')}: sent now instead of after the wait")
+    if lookups:
+        lines.append(
+            f"  {counted(lookups, 'unknown job')}: looked up in Exact first, never sent blind"
+        )
+    if left:
+        lines.append(f"  {counted(left, 'other job')} (posted, pending, skipped): left as they are")
+    lines.append("The worker sends them at the pace Exact's limits allow.")
+    return join(*lines, separator="\n")
+
+
+def _grouped(screen: ExportLogScreen) -> bool:
+    return screen.grouped
+
+
+def _filtered(screen: ExportLogScreen) -> bool:
+    return not screen.filter.is_empty
+
+
+def _may_go_back(screen: ExportLogScreen) -> bool:
+    return screen.grouped or not screen.filter.is_empty
+
+
+LOG_ACTIONS: tuple[Action[ExportLogScreen], ...] = (
+    Action(
+        "log.filter",
+        "slash",
+        "Filter",
+        "Filter by text (as you type), state, category, kind or division",
+        run=lambda screen: screen.open_filter(),
+    ),
+    Action(
+        "log.groups",
+        "g",
+        "By cause",
+        "Switch between the events and the failures grouped by cause",
+        run=lambda screen: screen.toggle_groups(),
+        tight=True,
+    ),
+    Action(
+        "log.back",
+        "escape",
+        "Clear filter",
+        "Back to every event: leave the groups, clear the filter",
+        run=lambda screen: screen.back(),
+        applies=_may_go_back,
+        when="with a filter set or the groups shown",
+        palette=False,
+        tight=True,
+    ),
+    Action(
+        "log.retry_all",
+        "R",
+        "Retry all in filter",
+        "Retry every failed, blocked or waiting job the filter matches (asks first, counted)",
+        run=lambda screen: screen.retry_filtered(),
+        writes="retry_filtered",
+        applies=_filtered,
+        when="with a filter set",
+    ),
+)
+
+
+class ExportLogScreen(JobScreen):
     """What the worker did, as it does it."""
 
     TITLE = "Export log"
     AUTO_FOCUS = "#events"
     READS = frozenset({"read the log", "read the failures"})
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="log.filter"),
-        Binding("g", "toggle_groups", "By cause", id="log.groups"),
-        Binding("escape", "back", "Clear filter", id="log.back"),
-        Binding("r", "retry_one", "Retry", id="log.retry"),
-        Binding("R", "retry_filtered", "Retry all in filter", id="log.retry_all"),
-        Binding("u", "settle_unknown", "Settle unknown", id="log.settle"),
-        Binding("b", "blocker", "Go to blocker", id="log.blocker"),
-    ]
-    WRITE_ACTIONS: ClassVar[dict[str, str]] = {
-        "retry_one": "retry_job",
-        "retry_filtered": "retry_filtered",
-        "settle_unknown": "settle_unknown",
-    }
+    ACTIONS: ClassVar[tuple[Action[Any], ...]] = (*LOG_ACTIONS, *JOB_ACTIONS)
+    BINDINGS = bindings(ACTIONS)
 
     def __init__(self) -> None:
         super().__init__()
@@ -135,75 +259,77 @@ class ExportLogScreen(ConsoleScreen):
         self._older: int | None = None
         self._high_water = 0
         self._loading_older = False
-        self._grouped = False
+        self.grouped = False
         self._groups: list[FailureGroup] = []
         self._page_ready = False
-        self._row_keys: dict[int, RowKey] = {}
         self._divisions: list[DivisionChoice] | None = None
+        #: Events that arrived above the rows in view since the cursor left the newest.
+        self._unseen = 0
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(self.TITLE)
         # The filter bar is mounted on first use: its selects are the screen's heaviest part.
         yield Static("", id="log-summary")
-        yield ConsoleTable(id="events")
-        yield ConsoleTable(id="groups")
+        yield FitTable(EVENT_COLUMNS, id="events", opens_rows=True)
+        yield FitTable(GROUP_COLUMNS, id="groups", opens_rows=True)
+        yield Static("", id="event-detail")
+        yield FlashLine()
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        events = self.query_one("#events", ConsoleTable)
-        for label, key, width in (
-            ("Time", "time", 11),
-            ("State", "state", 15),
-            ("Document", "document", 20),
-            ("Event", "message", MESSAGE_WIDTH),
-            ("Customer", "customer", 18),
-            ("Division", "division", 8),
-        ):
-            events.add_column(label, key=key, width=width)
-        groups = self.query_one("#groups", ConsoleTable)
-        groups.add_column("Jobs", key="count", width=7)
-        groups.add_column("Category", key="category", width=12)
-        groups.add_column("Cause", key="cause", width=52)
-        groups.add_column("States", key="states")
-        self._grouped = self.console.log_grouped
+        self.grouped = self.console.log_grouped
         self._show_view()
         self.watch(self.console, "log_filter", self._filter_changed, init=False)
         self.watch(self.console, "log_grouped", self._grouped_changed, init=False)
-        self._load_divisions()
+        self.read("read the divisions", self.services.divisions, self._got_divisions)
         self._reload()
         self.set_timer(self.console.tail_seconds, self._tick)
 
     # ------------------------------------------------------------ loading
 
     @property
-    def filter(self) -> LogFilter:
+    def filter(self) -> JobFilter:
         return self.console.log_filter
 
-    def _load_divisions(self) -> None:
-        fetch(self, "read the divisions", self.services.divisions)
+    def _got_divisions(self, divisions: list[DivisionChoice]) -> None:
+        self._divisions = divisions
+        bar = self._bar()
+        if bar is not None:
+            bar.set_divisions(divisions, self.filter.division)
 
     def _reload(self) -> None:
         flt = self.filter
-        if self._grouped:
-            fetch(self, "read the failures", lambda: self.services.failure_groups(flt))
+        if self.grouped:
+            self.read(
+                "read the failures", lambda: self.services.failure_groups(flt), self._show_groups
+            )
         else:
             self._page_ready = False
-            fetch(self, "read the log", lambda: self.services.log_page(flt, limit=PAGE))
+            self.read(
+                "read the log",
+                lambda: self.services.log_page(flt, limit=PAGE),
+                self._show_first_page,
+            )
 
     def _load_older(self) -> None:
         if self._older is None or self._loading_older or not self._page_ready:
             return
         self._loading_older = True
         flt, before = self.filter, self._older
-        fetch(
-            self,
+        self.read(
             "read older events",
             lambda: self.services.log_page(flt, before_id=before, limit=PAGE),
+            self._append_page,
+            done=self._older_read,
         )
+
+    def _older_read(self) -> None:
+        self._loading_older = False
+        self._maybe_more()
 
     def _tick(self) -> None:
         """One beat of the live log: new events and the current state of the rows shown.
-        The next beat is scheduled when this one has finished (see `settled`)."""
+        The next beat is scheduled when this one has finished."""
         if not self.app.screen_stack:  # shutting down
             return
         if isinstance(self.app.screen, ModalScreen) or not self.is_current or not self._page_ready:
@@ -214,54 +340,31 @@ class ExportLogScreen(ConsoleScreen):
         services = self.services
 
         def tick() -> Tick:
-            return Tick(services.log_tail(flt, after), services.job_briefs(shown))
+            return Tick(services.log_tail(flt, after, shown), services.job_briefs(shown))
 
-        fetch(self, "follow the log", tick)
+        self.read("follow the log", tick, self._apply_tick, done=self._next_tick)
 
-    def fetched(self, name: str, result: Any) -> None:
-        if name == "read the log":
-            self._show_first_page(result)
-        elif name == "read older events":
-            self._append_page(result)
-        elif name == "follow the log":
-            self._apply_tick(result)
-        elif name == "read the failures":
-            self._show_groups(result)
-        elif name == "read the divisions":
-            self._divisions = result
-            bar = self._bar()
-            if bar is not None:
-                bar.set_divisions(result, self.filter.division)
-        elif name == "find the blocker":
-            self.console.go_to(result)
-        elif name.startswith("act: "):
-            self.notify(str(result), markup=False)
-            self._reload()
-
-    def settled(self, name: str) -> None:
-        if name == "follow the log":
-            self.set_timer(self.console.tail_seconds, self._tick)
-        elif name == "read older events":
-            self._loading_older = False
-            self._maybe_more()
+    def _next_tick(self) -> None:
+        self.set_timer(self.console.tail_seconds, self._tick)
 
     # ------------------------------------------------------------ events table
+
+    def _table(self) -> FitTable:
+        return self.query_one("#groups" if self.grouped else "#events", FitTable)
+
+    def _events_table(self) -> FitTable:
+        return self.query_one("#events", FitTable)
 
     def _cells(self, event: LogEvent) -> list[Text]:
         return event_cells(event, self.palette, self.services.timezone, self.services.now())
 
     def _fill(self, *, keep: int | None = None) -> None:
-        """Redraw the table from `_events`: one clear and one add_rows, keeping the cursor on
-        the same event unless it was on the newest (then it follows the newest)."""
-        table = self.query_one("#events", ConsoleTable)
-        with self.app.batch_update():
-            table.clear()
-            keys = table.add_rows([self._cells(event) for event in self._events])
-            self._row_keys = {event.id: key for event, key in zip(self._events, keys, strict=True)}
-            if keep is not None:
-                index = next((i for i, e in enumerate(self._events) if e.id == keep), 0)
-                table.move_cursor(row=index, animate=False)
+        """Redraw the table from `_events`, keeping the cursor on the same event unless it
+        was on the newest (then it follows the newest)."""
+        index = next((i for i, e in enumerate(self._events) if e.id == keep), 0)
+        self._events_table().fill([self._cells(event) for event in self._events], cursor=index)
         self._show_summary()
+        self._show_detail()
         self.bindings_may_change()
 
     def _show_first_page(self, page: EventPage) -> None:
@@ -269,19 +372,17 @@ class ExportLogScreen(ConsoleScreen):
         self._older = page.next_before_id
         self._high_water = page.high_water
         self._page_ready = True
+        self._unseen = 0
         self._fill()
         self._maybe_more()
 
     def _append_page(self, page: EventPage) -> None:
-        known = self._row_keys
+        known = {event.id for event in self._events}
         fresh = [event for event in page.events if event.id not in known]
         self._older = page.next_before_id
-        if not fresh:
-            return
-        table = self.query_one("#events", ConsoleTable)
-        keys = table.add_rows([self._cells(event) for event in fresh])
-        self._events.extend(fresh)
-        self._row_keys.update({event.id: key for event, key in zip(fresh, keys, strict=True)})
+        if fresh:
+            self._events_table().append([self._cells(event) for event in fresh])
+            self._events.extend(fresh)
 
     def _apply_tick(self, tick: Tick) -> None:
         if tick.tail.gap:
@@ -289,45 +390,62 @@ class ExportLogScreen(ConsoleScreen):
             return
         self._high_water = tick.tail.high_water
         if tick.tail.events:
-            table = self.query_one("#events", ConsoleTable)
+            table = self._events_table()
             selected = self._selected_event()
             following = table.cursor_row <= 0
             self._events = (tick.tail.events + self._events)[:MAX_ROWS]
             if len(self._events) == MAX_ROWS:
                 self._older = self._events[-1].id
+            if not following:
+                self._unseen += len(tick.tail.events)
             self._fill(keep=None if following or selected is None else selected.id)
         self._update_states(tick.briefs)
 
     def _update_states(self, briefs: dict[int, JobBrief]) -> None:
-        """Rows already on screen show their job's state now, updated in place by key."""
-        table = self.query_one("#events", ConsoleTable)
+        """Rows already on screen show their job's state now, updated in place."""
+        table = self._events_table()
         changed = False
         for index, event in enumerate(self._events):
             brief = briefs.get(event.job_id)
-            if brief is None or brief.state is event.state:
+            if brief is None or (brief.state, brief.category) == (event.state, event.category):
                 continue
-            self._events[index] = event = _with_state(event, brief)
-            key = self._row_keys.get(event.id)
-            if key is not None:
-                table.update_cell(key, "state", state_text(event.state, self.palette))
-                changed = True
+            self._events[index] = event = replace(event, state=brief.state, category=brief.category)
+            table.set_cell(index, NOW, state_text(event.state, self.palette))
+            changed = True
         if changed:
+            self._show_detail()
             self.bindings_may_change()
 
     def _maybe_more(self) -> None:
         """Fetch older events when the cursor nears the end, or the page left the table short
         (a broad filter whose events lie far back answers with short pages)."""
-        table = self.query_one("#events", ConsoleTable)
-        if self._older is None or self._grouped:
+        table = self._events_table()
+        if self._older is None or self.grouped:
             return
         if table.cursor_row >= table.row_count - NEAR_END or table.row_count < PAGE // 2:
             self._load_older()
 
     def _selected_event(self) -> LogEvent | None:
-        table = self.query_one("#events", ConsoleTable)
-        if self._grouped or not self._events or not 0 <= table.cursor_row < len(self._events):
+        table = self._events_table()
+        if self.grouped or not self._events or not 0 <= table.cursor_row < len(self._events):
             return None
         return self._events[table.cursor_row]
+
+    def selected_job(self) -> JobBrief | None:
+        event = self._selected_event()
+        if event is None:
+            return None
+        return JobBrief(event.job_id, event.state, event.category, None, event.kind, event.number)
+
+    def job_moved(self) -> None:
+        """The tick reads the rows' states; read it now rather than in a second."""
+
+    def _show_detail(self) -> None:
+        detail = self.query_one("#event-detail", Static)
+        event = self._selected_event()
+        detail.display = event is not None
+        if event is not None:
+            detail.update(event_detail(event, self.palette))
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -336,6 +454,10 @@ class ExportLogScreen(ConsoleScreen):
 
     @on(DataTable.RowHighlighted, "#events")
     def _row_highlighted(self) -> None:
+        if self._unseen and self._events_table().cursor_row == 0:
+            self._unseen = 0
+            self._show_summary()
+        self._show_detail()
         self.bindings_may_change()
         self._maybe_more()
 
@@ -343,25 +465,38 @@ class ExportLogScreen(ConsoleScreen):
 
     def _show_groups(self, groups: list[FailureGroup]) -> None:
         self._groups = groups
-        table = self.query_one("#groups", ConsoleTable)
-        with self.app.batch_update():
-            table.clear()
-            table.add_rows([group_cells(group, self.palette) for group in groups])
+        table = self.query_one("#groups", FitTable)
+        table.fill([group_cells(group, self.palette) for group in groups], cursor=table.cursor_row)
         self._show_summary()
 
     # ------------------------------------------------------------ filter
 
     def _show_summary(self) -> None:
-        line = filter_line(self.filter, self.palette, self._grouped)
-        if not self._grouped and self._page_ready and not self._events:
+        palette = self.palette
+        line = filter_line(self.filter, palette, self.grouped)
+        if self._unseen and not self.grouped:
+            line.append("  ")
+            line.append(
+                f"▲ {counted(self._unseen, 'new event')} above · home",
+                style=palette.accent + palette.strong,
+            )
+        empty: str | None = None
+        if not self.grouped and self._page_ready and not self._events:
+            if self.filter.is_empty:
+                empty = (
+                    "No events yet: nothing has been exported. Documents arrive with "
+                    "`exact-tui ingest`; a running worker exports them."
+                )
+            else:
+                empty = "No events of jobs that match this filter · esc clears it"
+        elif self.grouped and not self._groups:
+            empty = "No failures: nothing waits on a person."
+        if empty:
             line.append("\n")
-            line.append(Text("No events match.", style=self.palette.muted))
-        elif self._grouped and not self._groups:
-            line.append("\n")
-            line.append(Text("No failures: nothing waits on a person.", style=self.palette.muted))
+            line.append(Text(empty, style=palette.muted))
         self.query_one("#log-summary", Static).update(line)
 
-    def _filter_changed(self, flt: LogFilter) -> None:
+    def _filter_changed(self, flt: JobFilter) -> None:
         bar = self._bar()
         if bar is not None:
             bar.show_filter(flt)
@@ -385,12 +520,9 @@ class ExportLogScreen(ConsoleScreen):
             bar.remove_class("-shown")
         self._table().focus()
 
-    def _table(self) -> ConsoleTable:
-        return self.query_one("#groups" if self._grouped else "#events", ConsoleTable)
-
     # ------------------------------------------------------------ actions
 
-    async def action_filter(self) -> None:
+    async def open_filter(self) -> None:
         bar = self._bar()
         if bar is None:
             bar = FilterBar(self.filter)
@@ -400,97 +532,70 @@ class ExportLogScreen(ConsoleScreen):
         bar.add_class("-shown")
         bar.query_one("#filter-text").focus()
 
-    def action_toggle_groups(self) -> None:
-        self.console.log_grouped = not self._grouped
+    def toggle_groups(self) -> None:
+        self.console.log_grouped = not self.grouped
 
     def _grouped_changed(self, grouped: bool) -> None:
-        if grouped != self._grouped:
-            self._grouped = grouped
+        if grouped != self.grouped:
+            self.grouped = grouped
             self._show_view()
             self._reload()
 
     def _show_view(self) -> None:
-        self.query_one("#events").display = not self._grouped
-        self.query_one("#groups").display = self._grouped
+        self.query_one("#events").display = not self.grouped
+        self.query_one("#groups").display = self.grouped
         self._table().focus()
         self._show_summary()
+        self._show_detail()
         self.bindings_may_change()
 
     def open_selected(self) -> None:
-        if self._grouped:
-            table = self.query_one("#groups", ConsoleTable)
+        if self.grouped:
+            table = self.query_one("#groups", FitTable)
             if 0 <= table.cursor_row < len(self._groups):
                 group = self._groups[table.cursor_row]
-                self._grouped = False
+                self.grouped = False
                 self._show_view()
                 self.console.log_grouped = False
-                self.console.log_filter = LogFilter(category=group.category, cause=group.cause)
+                self.console.log_filter = JobFilter(category=group.category, cause=group.cause)
             return
         event = self._selected_event()
         if event is not None:
             self.app.push_screen(JobDetailScreen(event.job_id))
 
-    def action_back(self) -> None:
-        if self._grouped:
+    def back(self) -> None:
+        if self.grouped:
             self.console.log_grouped = False
         elif not self.filter.is_empty:
-            self.console.log_filter = LogFilter()
+            self.console.log_filter = JobFilter()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "back":
-            return self._grouped or not self.filter.is_empty
-        if action == "blocker":
-            event = self._selected_event()
-            return event is not None and fixable(event.state, event.category)
-        return super().check_action(action, parameters)
+    def retry_filtered(self) -> None:
+        flt = self.filter
+        self.read(
+            "count what retry all would do",
+            lambda: self.services.retry_preview(flt),
+            lambda preview: self._confirm_retry_all(flt, preview),
+        )
 
-    def action_applies(self, action: str) -> bool:
-        event = self._selected_event()
-        if action == "retry_one":
-            return event is not None and event.state.retryable
-        if action == "settle_unknown":
-            return event is not None and event.state is JobState.UNKNOWN
-        if action == "retry_filtered":
-            return not self.filter.is_empty
-        return True
-
-    def action_blocker(self) -> None:
-        event = self._selected_event()
-        if event is not None:
-            job_id = event.job_id
-            fetch(self, "find the blocker", lambda: self.services.blocker(job_id))
-
-    def _act(self, what: str, call: Callable[[], str]) -> None:
-        fetch(self, f"act: {what}", call)
-
-    def action_retry_one(self) -> None:
-        event, retry = self._selected_event(), self.services.actions.retry_job
-        if event is not None and retry is not None:
-            job_id = event.job_id
-            self._act("retry", lambda: retry(job_id))
-
-    def action_settle_unknown(self) -> None:
-        event, settle = self._selected_event(), self.services.actions.settle_unknown
-        if event is not None and settle is not None:
-            job_id = event.job_id
-            self._act("settle", lambda: settle(job_id))
-
-    def action_retry_filtered(self) -> None:
-        retry_all, flt = self.services.actions.retry_filtered, self.filter
+    def _confirm_retry_all(self, flt: JobFilter, preview: RetryPreview) -> None:
+        retry_all = self.services.actions.retry_filtered
         if retry_all is None:
             return
-        question = join(
-            "Retry every failed, blocked or waiting job in this filter (",
-            describe(flt),
-            ")? The worker sends them at the pace Exact's limits allow.",
+        movable = preview.count(
+            JobState.FAILED, JobState.NEEDS_MAPPING, JobState.RETRY_WAIT, JobState.UNKNOWN
         )
+        if not movable:
+            self.console.say(
+                "Nothing to retry in this filter: no failed, blocked, waiting or unknown job.",
+                severity="warning",
+            )
+            return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._act("retry all", lambda: retry_all(flt))
+                # The rows stay: the tick shows where their jobs are now, and their new events.
+                self.act("retry all in the filter", lambda: retry_all(flt))
 
-        self.app.push_screen(ConfirmScreen(question, "Retry all"), confirmed)
-
-
-def _with_state(event: LogEvent, brief: JobBrief) -> LogEvent:
-    return replace(event, state=brief.state, category=brief.category)
+        self.app.push_screen(
+            ConfirmScreen(retry_question(flt, preview), f"Retry {movable:,}"), confirmed
+        )

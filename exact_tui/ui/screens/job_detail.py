@@ -8,35 +8,39 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from exact_tui.domain.money import format_amount
 from exact_tui.domain.states import JobState
-from exact_tui.services.admin.blockers import fixable
-from exact_tui.services.export_log import Attempt, JobDetail
+from exact_tui.domain.transitions import EventOutcome
+from exact_tui.services.export_log import Attempt, JobBrief, JobDetail
+from exact_tui.ui.actions import Action, bindings
 from exact_tui.ui.format import stamp, until
 from exact_tui.ui.render import Palette, join, level_text, plain, state_text
-from exact_tui.ui.screens.base import ConsoleScreen
+from exact_tui.ui.screens.job_actions import JOB_ACTIONS, JobScreen
+from exact_tui.ui.widgets.flash import FlashLine
 from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.widgets.table import ConsoleTable
-from exact_tui.ui.workers import fetch
 
 
 def summary_text(job: JobDetail, palette: Palette, zone: ZoneInfo, now: dt.datetime) -> Text:
     lines: list[Text | str] = []
     head = join(state_text(job.state, palette))
     if job.category:
-        head.append(f"  ·  category {job.category.value.replace('_', ' ')}")
+        head.append(f"  ·  category {job.category.label}")
     head.append(f"  ·  {job.attempts_count} attempt{'' if job.attempts_count == 1 else 's'}")
     if job.division is not None:
         head.append(f"  ·  division {job.division}")
     lines.append(head)
     if job.cause:
         lines.append(join("cause       ", plain(job.cause, palette.warning)))
+    for guidance in job.guidance:
+        lines.append(join("why         ", plain(guidance.cause)))
+        lines.append(join(Text("fix         ", palette.warning), plain(guidance.fix)))
     for missing in job.missing:
         lines.append(
             join(
@@ -78,13 +82,14 @@ def document_text(job: JobDetail, palette: Palette) -> Text:
         return Text("The document is no longer in the store.", style=palette.muted)
     lines: list[Text | str] = [
         join(
-            Text(doc.kind.value.replace("_", " "), style=palette.strong),
+            Text(doc.kind.label, style=palette.strong),
             " ",
             plain(doc.number),
             f"  ·  {doc.date.isoformat()}",
             f"  ·  {format_amount(doc.amount, doc.currency)}" if doc.amount is not None else "",
         ),
         join("customer    ", plain(doc.customer_number or "—"), "  ", plain(doc.customer_name)),
+        join("in Exact    ", plain(job.account or "not linked in this division")),
         join("bank        ", plain(doc.bank_account or "—")),
     ]
     if doc.invoice_number:
@@ -105,26 +110,36 @@ def attempt_cells(attempt: Attempt, palette: Palette, zone: ZoneInfo) -> list[Te
     return [
         Text(stamp(attempt.at, zone), style=palette.muted),
         level_text(attempt.level, palette),
-        plain(attempt.outcome),
+        plain(EventOutcome.label_of(attempt.outcome)),
         Text(str(attempt.http_status or "")),
         Text(f"{attempt.duration_ms:,} ms" if attempt.duration_ms is not None else ""),
         plain(attempt.message[:500]),
     ]
 
 
-class JobDetailScreen(ConsoleScreen):
+def _back(screen: JobDetailScreen) -> None:
+    screen.dismiss()
+
+
+DETAIL_ACTIONS: tuple[Action[JobDetailScreen], ...] = (
+    Action(
+        "detail.back",
+        "escape,q",
+        "Back",
+        "Back to the list the job was opened from",
+        run=_back,
+        palette=False,
+    ),
+)
+
+
+class JobDetailScreen(JobScreen):
+    """One job, live: read again every beat while it is shown, and after every action."""
+
     TITLE = "Export job"
     AUTO_FOCUS = "#attempts"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="detail.back"),
-        Binding("r", "retry_one", "Retry", id="detail.retry"),
-        Binding("u", "settle_unknown", "Settle unknown", id="detail.settle"),
-        Binding("b", "blocker", "Go to blocker", id="detail.blocker"),
-    ]
-    WRITE_ACTIONS: ClassVar[dict[str, str]] = {
-        "retry_one": "retry_job",
-        "settle_unknown": "settle_unknown",
-    }
+    ACTIONS: ClassVar[tuple[Action[Any], ...]] = (*DETAIL_ACTIONS, *JOB_ACTIONS)
+    BINDINGS = bindings(ACTIONS)
 
     def __init__(self, job_id: int) -> None:
         super().__init__()
@@ -138,6 +153,7 @@ class JobDetailScreen(ConsoleScreen):
             yield Static("", id="job-document", classes="section")
             yield ConsoleTable(id="attempts", opens_rows=False)
             yield Static("", id="job-request", classes="section")
+        yield FlashLine()
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
@@ -155,29 +171,52 @@ class JobDetailScreen(ConsoleScreen):
         ):
             table.add_column(label, width=width)
         self._load()
+        self.set_timer(self.console.tail_seconds, self._beat)
 
     def _load(self) -> None:
         job_id = self.job_id
-        fetch(self, "read the job", lambda: self.services.job_detail(job_id))
+        self.read("read the job", lambda: self.services.job_detail(job_id), self._show)
 
-    def fetched(self, name: str, result: Any) -> None:
-        if name == "read the job":
-            self._show(result)
-        elif name == "find the blocker":
-            self.console.go_to(result)
-        elif name.startswith("act: "):
-            self.notify(str(result), markup=False)
-            self._load()
+    def _beat(self) -> None:
+        """Read the job again while it is shown (the worker may have moved it); the next
+        beat is scheduled when this read has finished."""
+        if not self.app.screen_stack or not self.is_attached:
+            return
+        if not self.is_current:
+            self.set_timer(self.console.tail_seconds, self._beat)
+            return
+        job_id = self.job_id
+        self.read(
+            "follow the job",
+            lambda: self.services.job_detail(job_id),
+            self._show_if_changed,
+            done=lambda: self.set_timer(self.console.tail_seconds, self._beat),
+        )
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        super().on_screen_resume(event)
+        self._load()
+
+    def selected_job(self) -> JobBrief | None:
+        return self.job.brief if self.job is not None else None
+
+    def job_moved(self) -> None:
+        self._load()
+
+    def _show_if_changed(self, job: JobDetail | None) -> None:
+        if job != self.job:
+            self._show(job)
 
     def _show(self, job: JobDetail | None) -> None:
         self.job = job
         summary = self.query_one("#job-summary", Static)
         if job is None:
             summary.update(Text(f"Job {self.job_id} is not in the store.", style="dim"))
+            self.bindings_may_change()
             return
         zone, palette, now = self.services.timezone, self.palette, self.services.now()
         # Border titles parse markup: the document number goes in as Text.
-        summary.border_title = plain(f"{job.kind.value.replace('_', ' ')} {job.number}"[:60])
+        summary.border_title = plain(f"{job.kind.label} {job.number}"[:60])
         summary.update(summary_text(job, palette, zone, now))
         self.query_one("#job-document", Static).update(document_text(job, palette))
         table = self.query_one("#attempts", ConsoleTable)
@@ -189,32 +228,3 @@ class JobDetailScreen(ConsoleScreen):
             request.border_title = f"Request sent {stamp(job.request_at, zone)}"
         request.update(request_text(job))
         self.bindings_may_change()
-
-    def action_back(self) -> None:
-        self.dismiss()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "blocker":
-            return self.job is not None and fixable(self.job.state, self.job.category)
-        return super().check_action(action, parameters)
-
-    def action_blocker(self) -> None:
-        job_id = self.job_id
-        fetch(self, "find the blocker", lambda: self.services.blocker(job_id))
-
-    def action_applies(self, action: str) -> bool:
-        if self.job is None:
-            return False
-        if action == "retry_one":
-            return self.job.state.retryable
-        return self.job.state is JobState.UNKNOWN
-
-    def action_retry_one(self) -> None:
-        retry, job_id = self.services.actions.retry_job, self.job_id
-        if retry is not None:
-            fetch(self, "act: retry", lambda: retry(job_id))
-
-    def action_settle_unknown(self) -> None:
-        settle, job_id = self.services.actions.settle_unknown, self.job_id
-        if settle is not None:
-            fetch(self, "act: settle", lambda: settle(job_id))

@@ -5,34 +5,29 @@ only; saving sends what it unblocks back to pending and says how many."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from exact_tui.domain.states import MappingKind
+from exact_tui.domain.text import counted
 from exact_tui.services.admin.blockers import Blocker, BlockerKind
 from exact_tui.services.admin.mappings import MappingInfo, MappingsView, SettingInfo, TargetChoice
-from exact_tui.ui.format import plural, stamp
+from exact_tui.ui.actions import Action, bindings
+from exact_tui.ui.format import stamp
 from exact_tui.ui.render import Palette, join, plain
 from exact_tui.ui.screens.admin_base import AdminScreen
 from exact_tui.ui.screens.picker import Choice, PickerScreen
 from exact_tui.ui.widgets.fit_table import Col, FitTable
+from exact_tui.ui.widgets.flash import FlashLine
 from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.widgets.scope_bar import Scope, ScopeBar
 from exact_tui.ui.widgets.table import ConsoleTable
-from exact_tui.ui.workers import fetch
 
-KIND_WORDS = {
-    MappingKind.GL: "GL",
-    MappingKind.VAT: "VAT code",
-    MappingKind.COST_CENTER: "cost center",
-    MappingKind.COST_UNIT: "cost unit",
-}
 #: What the target picker offers, said up front.
 TARGET_HINTS = {
     MappingKind.GL: "Revenue GL accounts (type 110) that are not blocked: mapped GL codes go "
@@ -83,7 +78,7 @@ def mapping_cells(row: MappingInfo, palette: Palette, zone: Any) -> list[Text]:
         if not row.in_use:
             note.append("  · on no invoice line", style=palette.muted)
     return [
-        Text(KIND_WORDS[row.kind]),
+        Text(row.kind.label),
         plain(row.platform_code, palette.strong),
         target_text(row.exact_code, row.target_description, palette, blocks=row.blocked > 0),
         blocks_text(row.blocked, palette),
@@ -111,20 +106,20 @@ def summary_text(view: MappingsView, description: str, palette: Palette) -> Text
     parts: list[Text | str] = [head]
     problems = []
     if view.missing:
-        problems.append(f"{plural(view.missing, 'code')} missing")
+        problems.append(f"{counted(view.missing, 'code')} missing")
     if view.stale:
         problems.append(f"{view.stale} stale")
     settings = sum(1 for s in view.settings if s.needs_work)
     if settings:
-        problems.append(f"{plural(settings, 'setting')} to fix")
+        problems.append(f"{counted(settings, 'setting')} to fix")
     if problems:
         parts.append(Text("⚠ " + ", ".join(problems), palette.warning))
     else:
         parts.append(Text("✔ nothing waits for a mapping", palette.success))
     if view.unmapped:
-        parts.append(Text(f"{plural(view.unmapped, 'code')} not mapped", palette.muted))
+        parts.append(Text(f"{counted(view.unmapped, 'code')} not mapped", palette.muted))
     if view.blocked:
-        parts.append(f"{plural(view.blocked, 'document')} wait for one")
+        parts.append(f"{counted(view.blocked, 'document')} wait for one")
     line = join(*parts, separator="  ·  ")
     for other in view.other:
         line.append("\n")
@@ -132,7 +127,7 @@ def summary_text(view: MappingsView, description: str, palette: Palette) -> Text
             join(
                 Text("no mapping fixes this: ", palette.muted),
                 plain(other.detail, palette.warning),
-                f" ({plural(other.blocked, 'document')}; change the lines on the platform)",
+                f" ({counted(other.blocked, 'document')}; change the lines on the platform)",
             )
         )
     if view.truncated:
@@ -156,22 +151,59 @@ SETTING_COLUMNS = (
 )
 
 
+def _can_choose(screen: MappingsScreen) -> bool:
+    if screen.focused_table() == "settings":
+        return screen.selected_setting() is not None
+    return screen.selected_mapping() is not None
+
+
+def _narrowed(screen: MappingsScreen) -> bool:
+    scope = screen.query_one(ScopeBar).scope
+    return bool(scope.text or scope.choice)
+
+
+MAPPING_ACTIONS: tuple[Action[MappingsScreen], ...] = (
+    Action(
+        "mappings.choose",
+        "enter",
+        "Map…",
+        "Choose the Exact target of the selected code, or the selected division setting; "
+        "saving sends on what it unblocks",
+        run=lambda screen: screen.choose_selected(),
+        writes="save_mapping",
+        applies=_can_choose,
+        when="on a code or a setting",
+        describe=lambda screen: "Set…" if screen.focused_table() == "settings" else "Map…",
+    ),
+    Action(
+        "mappings.filter",
+        "slash",
+        "Filter",
+        "Filter by platform code, kind or division",
+        run=lambda screen: screen.query_one(ScopeBar).focus_text(),
+    ),
+    Action(
+        "mappings.clear",
+        "escape",
+        "Clear filter",
+        "Show every code of the division again",
+        run=lambda screen: screen.clear(),
+        applies=_narrowed,
+        when="with a filter set",
+        palette=False,
+        tight=True,
+    ),
+)
+
+
 class MappingsScreen(AdminScreen):
     """Mappings and division settings."""
 
     TITLE = "Mappings"
     AUTO_FOCUS = "#mappings"
     JUMPS = frozenset({BlockerKind.MAPPING, BlockerKind.SETTING})
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "map", "Map…", id="mappings.map"),
-        Binding("enter", "set_setting", "Set…", id="mappings.set"),
-        Binding("slash", "search", "Filter", id="mappings.filter"),
-        Binding("escape", "clear", "Clear filter", id="mappings.clear"),
-    ]
-    WRITE_ACTIONS: ClassVar[dict[str, str]] = {
-        "map": "save_mapping",
-        "set_setting": "save_setting",
-    }
+    ACTIONS = MAPPING_ACTIONS
+    BINDINGS = bindings(MAPPING_ACTIONS)
 
     def __init__(self) -> None:
         super().__init__()
@@ -183,20 +215,19 @@ class MappingsScreen(AdminScreen):
         yield ConsoleHeader(self.TITLE)
         yield ScopeBar(
             placeholder="platform code",
-            choices=[(KIND_WORDS[kind], kind.value) for kind in MappingKind],
+            choices=[(kind.label, kind.value) for kind in MappingKind],
             choice_prompt="every kind",
             choice=self.console.mapping_kind,
         )
         yield Static("Reading the store…", id="mappings-summary", classes="summary")
         yield FitTable(MAPPING_COLUMNS, id="mappings")
         yield FitTable(SETTING_COLUMNS, id="settings")
-        yield Static("", id="outcome")
+        yield FlashLine()
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#mappings").border_title = "Platform codes → Exact"
         self.query_one("#settings").border_title = "Division settings"
-        self.show_outcome(Text(""))
         self.watch(self.console, "mapping_kind", self._kind_changed, init=False)
 
     # ------------------------------------------------------------ reading
@@ -211,11 +242,9 @@ class MappingsScreen(AdminScreen):
         scope = self.query_one(ScopeBar).scope
         kind = MappingKind(scope.choice) if scope.choice else None
         text = scope.text or None
-        fetch(self, "read the mappings", lambda: self.services.mappings(division, kind, text))
-
-    def fetched_here(self, name: str, result: Any) -> None:
-        if name == "read the mappings":
-            self._show(result)
+        self.read(
+            "read the mappings", lambda: self.services.mappings(division, kind, text), self._show
+        )
 
     def _description(self, division: int) -> str:
         return next((d.description for d in self.division_choices if d.code == division), "")
@@ -245,7 +274,7 @@ class MappingsScreen(AdminScreen):
 
     # ------------------------------------------------------------ selection
 
-    def _focused(self) -> str | None:
+    def focused_table(self) -> str | None:
         focused = self.focused
         return focused.id if isinstance(focused, ConsoleTable) else None
 
@@ -262,7 +291,7 @@ class MappingsScreen(AdminScreen):
         return self.view.settings[table.cursor_row]
 
     def _selected_key(self) -> tuple[MappingKind, str] | str | None:
-        if self._focused() == "settings":
+        if self.focused_table() == "settings":
             setting = self.selected_setting()
             return setting.name if setting else None
         row = self.selected_mapping()
@@ -271,19 +300,6 @@ class MappingsScreen(AdminScreen):
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
         self.bindings_may_change()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear":
-            scope = self.query_one(ScopeBar).scope
-            return bool(scope.text or scope.choice)
-        return super().check_action(action, parameters)
-
-    def action_applies(self, action: str) -> bool:
-        if action == "map":
-            return self._focused() == "mappings" and self.selected_mapping() is not None
-        if action == "set_setting":
-            return self._focused() == "settings" and self.selected_setting() is not None
-        return True
 
     # ------------------------------------------------------------ scope
 
@@ -304,10 +320,7 @@ class MappingsScreen(AdminScreen):
     def _left_bar(self) -> None:
         self.query_one("#mappings", ConsoleTable).focus()
 
-    def action_search(self) -> None:
-        self.query_one(ScopeBar).focus_text()
-
-    def action_clear(self) -> None:
+    def clear(self) -> None:
         bar = self.query_one(ScopeBar)
         bar.show(Scope(bar.scope.division, None, ""))
         self.console.mapping_kind = None
@@ -329,15 +342,18 @@ class MappingsScreen(AdminScreen):
 
     # ------------------------------------------------------------ choosing targets
 
-    def action_map(self) -> None:
-        row, division = self.selected_mapping(), self.division
-        if row is not None and division is not None:
+    def choose_selected(self) -> None:
+        division = self.division
+        if division is None:
+            return
+        if self.focused_table() == "settings":
+            setting = self.selected_setting()
+            if setting is not None:
+                self._set(setting, division)
+            return
+        row = self.selected_mapping()
+        if row is not None:
             self._map(row, division)
-
-    def action_set_setting(self) -> None:
-        row, division = self.selected_setting(), self.division
-        if row is not None and division is not None:
-            self._set(row, division)
 
     def _choices(self, targets: list[TargetChoice], current: str | None) -> list[Choice]:
         palette = self.palette
@@ -363,7 +379,7 @@ class MappingsScreen(AdminScreen):
         find = self.services.mapping_targets
         kind, code = row.kind, row.platform_code
         title = join(
-            f"Map {KIND_WORDS[kind]} ",
+            f"Map {kind.label} ",
             plain(code, self.palette.strong),
             f" in division {division} to…",
         )
@@ -378,7 +394,7 @@ class MappingsScreen(AdminScreen):
             )
         )
         if chosen is not None:
-            self.act(f"map {KIND_WORDS[kind]} {code}", lambda: save(division, kind, code, chosen))
+            self.act(f"map {kind.label} {code}", lambda: save(division, kind, code, chosen))
 
     @work(group="map", exclusive=True, exit_on_error=False)
     async def _set(self, row: SettingInfo, division: int) -> None:

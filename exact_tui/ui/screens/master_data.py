@@ -4,23 +4,23 @@ edited in Exact and retrieved again (Retrieve data on the Status screen)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from exact_tui.services.admin.masterdata import MASTER_COLUMNS, MasterList, MasterPage, MasterRow
+from exact_tui.services.status import ChangeMark
+from exact_tui.ui.actions import Action, bindings
 from exact_tui.ui.format import ago, stamp
 from exact_tui.ui.render import Palette, join, plain
 from exact_tui.ui.screens.admin_base import AdminScreen
 from exact_tui.ui.widgets.fit_table import Col, FitTable
+from exact_tui.ui.widgets.flash import FlashLine
 from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
 from exact_tui.ui.widgets.scope_bar import Scope, ScopeBar
-from exact_tui.ui.workers import fetch
 
 #: `[` and `]` show in the footer as one key pair.
 LIST = Binding.Group("other lists")
@@ -49,19 +49,55 @@ def master_cells(row: MasterRow, palette: Palette) -> list[Text]:
     ]  # fmt: skip
 
 
+def _filtered(screen: MasterDataScreen) -> bool:
+    return bool(screen.query_one(ScopeBar).scope.text)
+
+
+MASTER_ACTIONS: tuple[Action[MasterDataScreen], ...] = (
+    Action(
+        "master.filter",
+        "slash",
+        "Filter",
+        "Filter the list by code or description",
+        run=lambda screen: screen.query_one(ScopeBar).focus_text(),
+    ),
+    Action(
+        "master.previous",
+        "left_square_bracket",
+        "Previous list",
+        "The previous list (divisions, journals, GL accounts, …)",
+        run=lambda screen: screen.step(-1),
+        group=LIST,
+    ),
+    Action(
+        "master.next",
+        "right_square_bracket",
+        "Next list",
+        "The next list",
+        run=lambda screen: screen.step(1),
+        group=LIST,
+    ),
+    Action(
+        "master.clear",
+        "escape",
+        "Clear filter",
+        "Show the whole list again",
+        run=lambda screen: screen.clear(),
+        applies=_filtered,
+        when="with a filter set",
+        palette=False,
+        tight=True,
+    ),
+)
+
+
 class MasterDataScreen(AdminScreen):
     """Master data, read-only."""
 
     TITLE = "Master data"
     AUTO_FOCUS = "#master"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "search", "Filter", id="master.filter"),
-        Binding(
-            "left_square_bracket", "step(-1)", "Previous list", id="master.previous", group=LIST
-        ),
-        Binding("right_square_bracket", "step(1)", "Next list", id="master.next", group=LIST),
-        Binding("escape", "clear", "Clear filter", id="master.clear"),
-    ]
+    ACTIONS = MASTER_ACTIONS
+    BINDINGS = bindings(MASTER_ACTIONS)
 
     def __init__(self) -> None:
         super().__init__()
@@ -79,6 +115,7 @@ class MasterDataScreen(AdminScreen):
         )
         yield Static("Reading the store…", id="master-summary", classes="summary")
         yield FitTable((Col("Code", 8), Col("Description", 16, flex=True)), id="master")
+        yield FlashLine()
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
@@ -95,7 +132,7 @@ class MasterDataScreen(AdminScreen):
         text = self.query_one(ScopeBar).scope.text or None
         services = self.services
         self._loading_more = False
-        fetch(self, "read the list", lambda: services.master_page(which, division, text))
+        self.read("read the list", lambda: services.master_page(which, division, text), self._show)
 
     def _more(self) -> None:
         page = self.page
@@ -105,21 +142,20 @@ class MasterDataScreen(AdminScreen):
         which, division, after = page.which, page.division, page.next_after
         text = self.query_one(ScopeBar).scope.text or None
         services = self.services
-        fetch(
-            self,
+        self.read(
             "read more of the list",
             lambda: services.master_page(which, division, text, after=after),
+            self._append,
+            done=self._more_read,
         )
 
-    def fetched_here(self, name: str, result: Any) -> None:
-        if name == "read the list":
-            self._show(result)
-        elif name == "read more of the list":
-            self._append(result)
+    def _more_read(self) -> None:
+        self._loading_more = False
 
-    def settled(self, name: str) -> None:
-        if name == "read more of the list":
-            self._loading_more = False
+    def store_changed(self, before: ChangeMark, after: ChangeMark) -> None:
+        # Only an import changes what this screen shows.
+        if after.imports != before.imports:
+            self.reload()
 
     def _set_columns(self, which: MasterList) -> None:
         if self._shown is not which:
@@ -159,6 +195,15 @@ class MasterDataScreen(AdminScreen):
         if page is None:
             return
         now, zone = self.services.now(), self.services.timezone
+        if page.division is None and page.which is not MasterList.DIVISIONS:
+            self.query_one("#master-summary", Static).update(
+                Text(
+                    f"No {page.which.noun} to show: no division has been imported yet. "
+                    "Connect (c on Status), then Retrieve data (r).",
+                    palette.muted,
+                )
+            )
+            return
         where = "" if page.which is MasterList.DIVISIONS else f" of division {page.division}"
         parts: list[Text | str] = [
             Text(f"{page.which.label}{where}", palette.strong),
@@ -195,11 +240,6 @@ class MasterDataScreen(AdminScreen):
 
     # ------------------------------------------------------------ scope
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear":
-            return bool(self.query_one(ScopeBar).scope.text)
-        return super().check_action(action, parameters)
-
     @on(ScopeBar.Changed)
     def _scope_changed(self, event: ScopeBar.Changed) -> None:
         self.scope_division(event.scope.division)
@@ -218,13 +258,10 @@ class MasterDataScreen(AdminScreen):
     def _left_bar(self) -> None:
         self.query_one("#master", FitTable).focus()
 
-    def action_search(self) -> None:
-        self.query_one(ScopeBar).focus_text()
-
-    def action_step(self, step: int) -> None:
+    def step(self, step: int) -> None:
         self.console.master_list = LISTS[(LISTS.index(self.which) + step) % len(LISTS)]
 
-    def action_clear(self) -> None:
+    def clear(self) -> None:
         bar = self.query_one(ScopeBar)
         bar.show(Scope(bar.scope.division, bar.scope.choice, ""))
         self.reload()

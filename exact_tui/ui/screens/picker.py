@@ -10,20 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker
 
-from exact_tui.ui.workers import dispatch, fetch
+from exact_tui.ui.actions import Action, Acts, bindings
+from exact_tui.ui.workers import Reads
 
 #: How long typing pauses before the search runs.
 TYPING_PAUSE = 0.2
@@ -43,12 +42,36 @@ class Choice:
 Search = Callable[[str], Sequence[Choice]]
 
 
-class PickerScreen(ModalScreen[str | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Cancel", id="picker.cancel"),
-        Binding("down", "move(1)", "Next", show=False, id="picker.down"),
-        Binding("up", "move(-1)", "Previous", show=False, id="picker.up"),
-    ]
+class PickerScreen(Acts, Reads, ModalScreen[str | None]):
+    ACTIONS: ClassVar[tuple[Action[PickerScreen], ...]] = (
+        Action(
+            "picker.cancel",
+            "escape",
+            "Cancel",
+            "Choose nothing",
+            run=lambda screen: screen.dismiss(None),
+            palette=False,
+        ),
+        Action(
+            "picker.down",
+            "down",
+            "Next",
+            "The next choice",
+            run=lambda screen: screen.move(1),
+            show=False,
+            palette=False,
+        ),
+        Action(
+            "picker.up",
+            "up",
+            "Previous",
+            "The previous choice",
+            run=lambda screen: screen.move(-1),
+            show=False,
+            palette=False,
+        ),
+    )
+    BINDINGS = bindings(ACTIONS)
 
     def __init__(
         self,
@@ -75,7 +98,7 @@ class PickerScreen(ModalScreen[str | None]):
         self._take_next = False
 
     @property
-    def offered(self) -> list[str]:
+    def takeable(self) -> list[str]:
         """The keys of the choices that can be taken now."""
         return [choice.key for choice in self._choices if choice.refused is None]
 
@@ -98,18 +121,10 @@ class PickerScreen(ModalScreen[str | None]):
 
     def _run(self, text: str) -> None:
         search = self._search
-        fetch(self, "find the choices", lambda: (text, list(search(text))))
+        self.read("find the choices", lambda: (text, list(search(text))), self._found)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        dispatch(self, self, event)
-
-    def fetched(self, name: str, result: Any) -> None:
-        if name == "find the choices":
-            text, choices = result
-            self._show(text, choices)
-
-    def settled(self, name: str) -> None:
-        """Nothing follows a search."""
+    def _found(self, found: tuple[str, list[Choice]]) -> None:
+        self._show(*found)
 
     def _show(self, text: str, choices: list[Choice]) -> None:
         self._shown_for = text
@@ -174,7 +189,7 @@ class PickerScreen(ModalScreen[str | None]):
         if choice.refused is None:
             self.dismiss(choice.key)
 
-    def action_move(self, step: int) -> None:
+    def move(self, step: int) -> None:
         options = self.query_one("#picker-options", OptionList)
         if step > 0:
             options.action_cursor_down()

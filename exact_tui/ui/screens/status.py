@@ -3,40 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from exact_tui.domain.states import JobState
+from exact_tui.domain.states import ConnectionStatus, JobState
+from exact_tui.domain.text import counted
 from exact_tui.services.status import (
     ConnectionInfo,
     DivisionStatus,
     StatusReport,
     WorkerInfo,
 )
-from exact_tui.ui.format import ago, day, expiry, plural, resets, span
+from exact_tui.ui.actions import Action, bindings
+from exact_tui.ui.format import ago, day, expiry, resets, span
 from exact_tui.ui.render import (
     Palette,
     budget_bar,
     connection_text,
-    gauge,
     join,
     plain,
-    state_label,
     state_style,
+    usage_bar,
 )
 from exact_tui.ui.screens.base import ConsoleScreen
 from exact_tui.ui.screens.confirm import ConfirmScreen
 from exact_tui.ui.screens.connect import ConnectScreen
+from exact_tui.ui.widgets.flash import FlashLine
 from exact_tui.ui.widgets.footer import ConsoleFooter
 from exact_tui.ui.widgets.header import ConsoleHeader
-from exact_tui.ui.workers import fetch
 
 #: The order a queue reads in: what moves, what waits on a person, what is done.
 QUEUE_ORDER = (
@@ -53,7 +52,7 @@ QUEUE_ORDER = (
 
 def queue_text(queue: dict[JobState, int], palette: Palette) -> Text:
     parts = [
-        Text(f"{queue[state]:,} {state_label(state)}", style=state_style(state, palette))
+        Text(f"{queue[state]:,} {state.label}", style=state_style(state, palette))
         for state in QUEUE_ORDER
         if queue.get(state)
     ]
@@ -105,10 +104,15 @@ def worker_panel(
 ) -> Text:
     alive = [worker for worker in workers if worker.alive]
     if not running or not alive:
-        last = f" (last beat {ago(workers[0].beat_at, now)})" if workers else ""
+        if not workers:
+            why = "no worker has run on this store yet"
+        elif workers[0].state == "stopped":
+            why = f"the last one stopped {ago(workers[0].beat_at, now)}"
+        else:
+            why = f"the last one was heard from {ago(workers[0].beat_at, now)}"
         return join(
             Text(
-                f"⚠ No worker is running{last}: nothing is exported or imported.", palette.warning
+                f"⚠ No worker is running ({why}): nothing is exported or imported.", palette.warning
             ),
             "\n  Start one with `exact-tui worker` (or run it as a systemd service).",
         )
@@ -124,6 +128,31 @@ def worker_panel(
         for worker in alive
     ]
     return join(*lines, separator="\n")
+
+
+def budget_line(
+    what: str,
+    remaining: int | None,
+    limit: int | None,
+    reset_at: dt.datetime | None,
+    palette: Palette,
+    now: dt.datetime,
+) -> Text:
+    """One of Exact's call budgets as use (not what is left): after its reset has passed,
+    the last numbers read are stale, and the budget is a fresh one."""
+    if remaining is None or not limit:
+        return Text(f"  {what} not known yet", style=palette.muted)
+    if reset_at is not None and reset_at <= now:
+        return join(
+            f"  {what} ",
+            usage_bar(0, limit, palette),
+            Text(f" · reset {span((now - reset_at).total_seconds())} ago", style=palette.muted),
+        )
+    return join(
+        f"  {what} ",
+        usage_bar(limit - remaining, limit, palette),
+        Text(f" · {resets(reset_at, now)}", style=palette.muted),
+    )
 
 
 def division_panel(
@@ -142,53 +171,117 @@ def division_panel(
         lines.append(
             join(Text("  last sync failed: ", palette.error), plain(division.last_sync_error))
         )
-    lines.append(join("  queue      ", queue_text(division.queue, palette)))
+    lines.append(join("  queue          ", queue_text(division.queue, palette)))
     budget = division.budget
     if budget is None:
-        lines.append(Text("  limits     not known yet (no call made)", style=palette.muted))
+        lines.append(Text("  calls          not known yet (no call made)", style=palette.muted))
     else:
         lines.append(
-            join(
-                "  minutely   ",
-                gauge(budget.minutely_remaining, budget.minutely_limit, palette),
-                f"   {resets(budget.minutely_reset_at, now)}",
+            budget_line(
+                "calls / minute",
+                budget.minutely_remaining,
+                budget.minutely_limit,
+                budget.minutely_reset_at,
+                palette,
+                now,
             )
         )
         lines.append(
-            join(
-                "  daily      ",
-                gauge(budget.daily_remaining, budget.daily_limit, palette),
-                f"   {resets(budget.daily_reset_at, now)}",
+            budget_line(
+                "calls / day   ",
+                budget.daily_remaining,
+                budget.daily_limit,
+                budget.daily_reset_at,
+                palette,
+                now,
             )
         )
     if division.hold:
         lines.append(join(Text("  ⏸ ", palette.warning), plain(division.hold, palette.warning)))
     lines.append(
-        join("  4xx / hour ", budget_bar(division.errors_last_hour, error_budget, palette))
+        join("  4xx / hour     ", budget_bar(division.errors_last_hour, error_budget, palette))
     )
     return join(*lines, separator="\n")
+
+
+def _connection(screen: StatusScreen) -> ConnectionInfo | None:
+    report = screen.console.report
+    return report.connection if report else None
+
+
+def _connected_before(screen: StatusScreen) -> bool:
+    connection = _connection(screen)
+    return connection is not None and connection.status is not ConnectionStatus.INACTIVE
+
+
+def _has_tokens(screen: StatusScreen) -> bool:
+    connection = _connection(screen)
+    return connection is not None and connection.has_token
+
+
+def _paused(screen: StatusScreen) -> bool:
+    connection = _connection(screen)
+    return connection is not None and connection.exports_paused
+
+
+def _has_connection(screen: StatusScreen) -> bool:
+    return _connection(screen) is not None
+
+
+STATUS_ACTIONS: tuple[Action[StatusScreen], ...] = (
+    Action(
+        "status.connect",
+        "c",
+        "Connect",
+        "Connect to Exact Online, or connect again (the address to open, then paste back)",
+        run=lambda screen: screen.open_connect(),
+        writes="connect",
+        describe=lambda screen: "Reconnect" if _connected_before(screen) else "Connect",
+        anywhere=True,
+    ),
+    Action(
+        "status.unlink",
+        "x",
+        "Unlink",
+        "Disconnect: delete the tokens and stop exports (asks first)",
+        run=lambda screen: screen.unlink(),
+        writes="disconnect",
+        applies=_has_tokens,
+        when="when connected",
+        anywhere=True,
+    ),
+    Action(
+        "status.sync",
+        "r",
+        "Retrieve data",
+        "Ask the worker to import Exact's master data of every division now",
+        run=lambda screen: screen.sync_now(),
+        writes="sync_now",
+        applies=_has_tokens,
+        when="when connected",
+        anywhere=True,
+    ),
+    Action(
+        "status.pause",
+        "p",
+        "Pause exports",
+        "Pause exports (nothing is sent until resumed), or resume them",
+        run=lambda screen: screen.pause_or_resume(),
+        writes="pause_exports",
+        applies=_has_connection,
+        when="once connected",
+        describe=lambda screen: "Resume exports" if _paused(screen) else "Pause exports",
+        anywhere=True,
+    ),
+)
 
 
 class StatusScreen(ConsoleScreen):
     """The home screen: is the integration healthy, and if not, why."""
 
     TITLE = "Status"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "connect", "Connect", id="status.connect"),
-        Binding("c", "reconnect", "Reconnect", id="status.reconnect"),
-        Binding("x", "disconnect", "Unlink", id="status.disconnect"),
-        Binding("r", "sync_now", "Retrieve data", id="status.sync"),
-        Binding("p", "pause_exports", "Pause exports", id="status.pause"),
-        Binding("p", "resume_exports", "Resume exports", id="status.resume"),
-    ]
-    WRITE_ACTIONS: ClassVar[dict[str, str]] = {
-        "connect": "connect",
-        "reconnect": "connect",
-        "disconnect": "disconnect",
-        "sync_now": "sync_now",
-        "pause_exports": "pause_exports",
-        "resume_exports": "resume_exports",
-    }
+    ACTIONS = STATUS_ACTIONS
+    BINDINGS = bindings(STATUS_ACTIONS)
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(self.TITLE)
@@ -196,6 +289,7 @@ class StatusScreen(ConsoleScreen):
             yield Static("Reading the store…", id="connection", classes="section")
             yield Static("", id="worker", classes="section")
             yield Vertical(id="divisions", classes="section")
+        yield FlashLine()
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
@@ -203,62 +297,34 @@ class StatusScreen(ConsoleScreen):
         self.query_one("#worker").border_title = "Worker"
         self.query_one("#divisions").border_title = "Divisions"
 
-    def action_applies(self, action: str) -> bool:
-        report = self.console.report
-        connection = report.connection if report else None
-        paused = connection is not None and connection.exports_paused
-        if action == "pause_exports":
-            return connection is not None and not paused
-        if action == "resume_exports":
-            return paused
-        if action == "disconnect":
-            return connection is not None and connection.has_token
-        # Connect the first time (or after an unlink), reconnect a connection that has one.
-        connected_before = connection is not None and connection.status.value != "inactive"
-        if action == "connect":
-            return not connected_before
-        if action == "reconnect":
-            return connected_before
-        return True
-
-    def action_connect(self) -> None:
-        self._open_connect(reconnect=False)
-
-    def action_reconnect(self) -> None:
-        self._open_connect(reconnect=True)
-
-    def _open_connect(self, *, reconnect: bool) -> None:
+    def open_connect(self) -> None:
         start = self.services.actions.connect
         if start is None:
             return
 
         def done(message: str | None) -> None:
             if message:
-                self.notify(message, markup=False)
+                self.console.say(message)
                 self.console.refresh_status()
 
-        self.app.push_screen(ConnectScreen(start, self.palette, reconnect=reconnect), done)
+        screen = ConnectScreen(start, self.palette, reconnect=_connected_before(self))
+        self.app.push_screen(screen, done)
 
-    def _act(self, what: str, call: Callable[[], str] | None) -> None:
+    def sync_now(self) -> None:
+        sync = self.services.actions.sync_now
+        if sync is not None:
+            self.act("retrieve data", sync)
+
+    def pause_or_resume(self) -> None:
+        actions = self.services.actions
+        call = actions.resume_exports if _paused(self) else actions.pause_exports
         if call is not None:
-            fetch(self, f"act: {what}", call)
+            self.act("resume exports" if _paused(self) else "pause exports", call)
 
-    def fetched(self, name: str, result: Any) -> None:
-        if name.startswith("act: "):
-            self.notify(str(result), markup=False)
-            self.console.refresh_status()
-
-    def action_sync_now(self) -> None:
-        self._act("retrieve data", self.services.actions.sync_now)
-
-    def action_pause_exports(self) -> None:
-        self._act("pause exports", self.services.actions.pause_exports)
-
-    def action_resume_exports(self) -> None:
-        self._act("resume exports", self.services.actions.resume_exports)
-
-    def action_disconnect(self) -> None:
+    def unlink(self) -> None:
         disconnect = self.services.actions.disconnect
+        if disconnect is None:
+            return
         question = Text(
             "Unlink from Exact Online? The tokens are deleted and exports stop at once; jobs "
             "stay where they are and the imported master data stays. Reconnect at any time."
@@ -266,7 +332,7 @@ class StatusScreen(ConsoleScreen):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._act("unlink", disconnect)
+                self.act("unlink", disconnect)
 
         self.app.push_screen(ConfirmScreen(question, "Unlink"), confirmed)
 
@@ -311,7 +377,7 @@ class StatusScreen(ConsoleScreen):
             wanted.append(
                 join(
                     Text(
-                        f"{plural(unrouted, 'document')} not routed to a division",
+                        f"{counted(unrouted, 'document')} not routed to a division",
                         palette.warning,
                     ),
                     " (their bank account is not bound: bind it on Divisions & bank accounts, d)",

@@ -1,4 +1,5 @@
-"""The export log's filter bar (`/`): state, category, kind, division and text."""
+"""The export log's filter bar (`/`): text first (it filters as you type), then state,
+category, kind and division, all on one line that fits 80 columns."""
 
 from __future__ import annotations
 
@@ -7,76 +8,91 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Input, Select
 
 from exact_tui.domain.states import Category, DocumentKind, JobState
 from exact_tui.domain.text import clean_text
 from exact_tui.services.console import DivisionChoice
-from exact_tui.services.export_log import LogFilter
-from exact_tui.ui.render import state_label
+from exact_tui.services.jobs import JobFilter
+from exact_tui.ui.actions import Action, Acts, bindings
+
+#: How long typing pauses before the log follows it.
+TYPING_PAUSE = 0.25
 
 
-class FilterBar(Horizontal):
+class FilterBar(Acts, Horizontal):
     DEFAULT_CSS = """
     FilterBar {
         height: 1;
         display: none;
         &.-shown { display: block; }
-        Select { width: 20; margin-right: 1; }
-        #filter-kind { width: 14; }
-        Input { width: 1fr; }
+        Input { width: 1fr; min-width: 14; margin-right: 1; }
+        Select { margin-right: 1; }
+        #filter-state { width: 14; }
+        #filter-category { width: 15; }
+        #filter-kind { width: 12; }
+        #filter-division { width: 17; margin-right: 0; }
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close filter", id="filter.close"),
-    ]
+    ACTIONS: ClassVar[tuple[Action[FilterBar], ...]] = (
+        Action(
+            "filter.close",
+            "escape",
+            "Close filter",
+            "Back to the list (the filter stays)",
+            run=lambda bar: bar.close(),
+            palette=False,
+        ),
+    )
+    BINDINGS = bindings(ACTIONS)
 
     class Changed(Message):
-        def __init__(self, flt: LogFilter) -> None:
+        def __init__(self, flt: JobFilter) -> None:
             super().__init__()
             self.filter = flt
 
     class Closed(Message):
         """The operator left the bar (the filter stays)."""
 
-    def __init__(self, flt: LogFilter) -> None:
+    def __init__(self, flt: JobFilter) -> None:
         super().__init__()
         self._filter = flt
+        self._typing: Timer | None = None
 
     def compose(self) -> ComposeResult:
         flt = self._filter
+        yield Input(
+            flt.text or "",
+            placeholder="document, cause or error",
+            id="filter-text",
+            compact=True,
+        )
         yield Select(
-            [(state_label(state), state) for state in JobState],
+            [(state.label, state) for state in JobState],
             prompt="any state",
             value=flt.state or Select.NULL,
             id="filter-state",
             compact=True,
         )
         yield Select(
-            [(category.value.replace("_", " "), category) for category in Category],
+            [(category.label, category) for category in Category],
             prompt="any category",
             value=flt.category or Select.NULL,
             id="filter-category",
             compact=True,
         )
         yield Select(
-            [(kind.value.replace("_", " "), kind) for kind in DocumentKind],
+            [(kind.label, kind) for kind in DocumentKind],
             prompt="any kind",
             value=flt.kind or Select.NULL,
             id="filter-kind",
             compact=True,
         )
         yield Select[int]([], prompt="any division", id="filter-division", compact=True)
-        yield Input(
-            flt.text or "",
-            placeholder="document number, cause or error",
-            id="filter-text",
-            compact=True,
-        )
 
     def set_divisions(self, divisions: list[DivisionChoice], current: int | None) -> None:
         select = self.query_one("#filter-division", Select)
@@ -86,7 +102,7 @@ class FilterBar(Horizontal):
             if current is not None and any(code == current for _, code in options):
                 select.value = current
 
-    def show_filter(self, flt: LogFilter) -> None:
+    def show_filter(self, flt: JobFilter) -> None:
         """Reflect a filter set elsewhere (the palette, a group) without echoing it back."""
         self._filter = flt
         with self.prevent(Select.Changed, Input.Changed):
@@ -98,6 +114,10 @@ class FilterBar(Horizontal):
             ):
                 self.query_one(selector, Select).value = Select.NULL if value is None else value
             self.query_one("#filter-text", Input).value = flt.text or ""
+
+    def _post(self) -> None:
+        self._typing = None
+        self.post_message(self.Changed(self._filter))
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
@@ -113,14 +133,29 @@ class FilterBar(Horizontal):
         else:
             flt = replace(flt, division=int(str(value)) if value else None)
         self._filter = flt
-        self.post_message(self.Changed(self._filter))
+        self._post()
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._filter = self._filter.with_text(event.value.strip())
+        if self._typing is not None:
+            self._typing.stop()
+        self._typing = self.set_timer(TYPING_PAUSE, self._post)
 
     @on(Input.Submitted)
     def _text_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self._filter = self._filter.with_text(event.value.strip())
-        self.post_message(self.Changed(self._filter))
+        text_now = self._filter.with_text(event.value.strip())
+        if self._typing is not None:
+            self._typing.stop()
+            self._typing = None
+            self._filter = text_now
+            self._post()
         self.post_message(self.Closed())
 
-    def action_close(self) -> None:
+    def close(self) -> None:
+        if self._typing is not None:
+            self._typing.stop()
+            self._post()
         self.post_message(self.Closed())

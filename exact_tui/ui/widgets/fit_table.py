@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual import events
+from textual.coordinate import Coordinate
 
 from exact_tui.ui.widgets.table import ConsoleTable
 
@@ -27,6 +28,8 @@ class Col:
     flex: bool = False
     #: Shown only in a table at least this wide.
     needs: int = 0
+    #: A flexible column's share of the room left (a name column takes more than a note).
+    weight: int = 1
 
 
 def shown(columns: Sequence[Col], total: int) -> list[int]:
@@ -40,16 +43,19 @@ def fit(columns: Sequence[Col], total: int) -> list[int]:
     flexible = [i for i, c in enumerate(columns) if c.flex]
     widths = [c.width for c in columns]
     if flexible:
-        share, rest = divmod(max(0, total - used), len(flexible))
+        room = max(0, total - used)
+        weights = sum(columns[i].weight for i in flexible)
         for i in flexible:
-            widths[i] += share
-        widths[flexible[-1]] += rest
+            widths[i] += room * columns[i].weight // weights
+        widths[flexible[-1]] += room - sum(room * columns[i].weight // weights for i in flexible)
     return widths
 
 
 class FitTable(ConsoleTable):
-    def __init__(self, columns: Sequence[Col], *, id: str | None = None) -> None:
-        super().__init__(id=id, opens_rows=False)
+    def __init__(
+        self, columns: Sequence[Col], *, id: str | None = None, opens_rows: bool = False
+    ) -> None:
+        super().__init__(id=id, opens_rows=opens_rows)
         self._spec = list(columns)
         self._rows: list[list[Text]] = []
         self._laid_out: tuple[int, tuple[Col, ...]] | None = None
@@ -99,6 +105,18 @@ class FitTable(ConsoleTable):
     def append(self, rows: Sequence[list[Text]]) -> None:
         self._rows.extend(rows)
         self.add_rows(self._cut(rows))
+
+    def set_cell(self, row: int, column: int, cell: Text) -> None:
+        """Change one cell in place (kept for a later layout, drawn now if shown)."""
+        if not 0 <= row < len(self._rows):
+            return
+        self._rows[row][column] = cell
+        if column in self._shown:
+            self.update_cell_at(Coordinate(row, self._shown.index(column)), cell)
+
+    @property
+    def rows_kept(self) -> int:
+        return len(self._rows)
 
     def on_resize(self, event: events.Resize) -> None:
         self._lay_out()

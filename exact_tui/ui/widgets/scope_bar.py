@@ -14,13 +14,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Select
 
 from exact_tui.services.console import DivisionChoice
+from exact_tui.ui.actions import Action, Acts, bindings
 from exact_tui.ui.render import plain
 
 #: How long typing pauses before the list follows it.
@@ -34,7 +34,7 @@ class Scope:
     text: str
 
 
-class ScopeBar(Horizontal):
+class ScopeBar(Acts, Horizontal):
     DEFAULT_CSS = """
     ScopeBar {
         height: 1;
@@ -46,9 +46,17 @@ class ScopeBar(Horizontal):
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "leave", "Back to the list", id="scope.leave"),
-    ]
+    ACTIONS: ClassVar[tuple[Action[ScopeBar], ...]] = (
+        Action(
+            "scope.leave",
+            "escape",
+            "Back to the list",
+            "Leave the bar (what it selects stays)",
+            run=lambda bar: bar.leave(),
+            palette=False,
+        ),
+    )
+    BINDINGS = bindings(ACTIONS)
 
     class Changed(Message):
         def __init__(self, scope: Scope) -> None:
@@ -161,5 +169,5 @@ class ScopeBar(Horizontal):
         self._post()
         self.post_message(self.Left())
 
-    def action_leave(self) -> None:
+    def leave(self) -> None:
         self.post_message(self.Left())

@@ -14,6 +14,7 @@ from pathlib import Path
 from exact_tui import secret_store
 from exact_tui.store import migrations
 from exact_tui.store.engine import Store, StoreError, open_store
+from exact_tui.store.failures import sqlite_file
 from exact_tui.store.models import OAuthToken
 
 
@@ -127,6 +128,10 @@ def _read_only_file_system(path: Path) -> bool:
 
 def _store_checks(inp: DoctorInput) -> list[Check]:
     checks: list[Check] = []
+    path = sqlite_file(inp.db_url)
+    if path is not None and not path.exists() and not path.is_symlink():
+        # Looking must not create it: the first command that needs the store does.
+        return [Check("database", "store", Level.OK, f"{path} (created on first use)")]
     try:
         store: Store = open_store(inp.db_url, upgrade=False)
     except StoreError as exc:
@@ -244,6 +249,9 @@ def _env_key_check(configured: str, missing: Level) -> Check:
 
 def _stored_key_id(db_url: str) -> str | None:
     """The key id the stored tokens were encrypted with, if there are any."""
+    path = sqlite_file(db_url)
+    if path is not None and not path.exists():
+        return None
     try:
         store = open_store(db_url, upgrade=False)
     except Exception:  # the database checks report why it cannot be opened

@@ -132,6 +132,12 @@ def test_doctor_names_the_server_and_never_its_password(store: Store, db_url: st
     assert "mode 0" not in out
 
 
+def test_doctor_creates_no_store(isolated_env: Path) -> None:
+    _, out, _ = _run("doctor")
+    assert "(created on first use)" in out
+    assert not (isolated_env / "data" / "exact-tui.db").exists()
+
+
 def test_doctor_marks_a_missing_key_as_a_fact_and_checks_a_given_one(
     store: Store, db_url: str
 ) -> None:

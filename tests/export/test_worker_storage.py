@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from exact_tui.domain.states import JobState
+from exact_tui.services.status import status_report
 from exact_tui.services.worker import StorageUnavailable, Worker, WorkerOptions
 from exact_tui.store.engine import Store
 from exact_tui.store.models import WorkerHeartbeat
@@ -92,6 +93,14 @@ async def test_a_running_worker_backs_off_says_why_and_goes_on(
         await until(lambda: worker.storage_problem is not None)
         assert worker.storage_problem is not None and "is full" in worker.storage_problem
         assert not running.done()
+
+        def shown() -> str | None:
+            workers = status_report(xw.store).workers
+            return next((w.detail for w in workers if w.worker_id == worker.worker_id), None)
+
+        # The heartbeat's small in-place write still fits: Status says why the worker waits.
+        await until(lambda: "is full" in (shown() or ""))
+        assert (shown() or "").startswith("storage error, retrying in")
         undo()
         await until(lambda: worker.storage_problem is None)
         assert worker.storage_problem is None

@@ -115,7 +115,7 @@ def settings(
     collection_costs_gl: str | None,
 ) -> None:
     """Show or change a division's journals and GL accounts ("" clears a value)."""
-    from exact_tui.domain.preflight import SETTING_LABELS
+    from exact_tui.domain.targets import SETTING_LABELS
     from exact_tui.services.intents import current_settings
 
     changes = {

@@ -156,6 +156,7 @@ def console(app: AppContext, read_only: bool, ansi: bool) -> None:
         Actor.current("tui"),
         open_secrets=lambda: open_secrets(settings),
         connect_settings=fallback,
+        timezone=settings.sync.timezone,
     )
     services = ConsoleServices(
         store,

@@ -175,7 +175,7 @@ def intents(app: AppContext) -> Intents:
     from exact_tui.services.audit import Actor
     from exact_tui.services.intents import Intents
 
-    return Intents(app.store(), Actor.current("cli"))
+    return Intents(app.store(), Actor.current("cli"), timezone=app.settings.sync.timezone)
 
 
 def do(action: Callable[[], Any]) -> None:

@@ -71,6 +71,7 @@ def run_console(directory: Path, *, read_only: bool, ansi: bool, keep: bool = Fa
             Actor.current("tui"),
             open_secrets=lambda: world.secrets,
             connect_settings=world.connect_settings(),
+            timezone=TIMEZONE,
         )
         services = ConsoleServices(world.store, timezone=TIMEZONE, actions=actions)
         build_app(services, read_only=read_only, ansi=ansi).run()

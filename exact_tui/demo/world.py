@@ -179,7 +179,7 @@ async def connect(world: DemoWorld) -> None:
 def configure(world: DemoWorld) -> None:
     """What an admin set up before the demo starts; the gaps (a GL and a VAT code without a
     mapping, the Rabobank account unbound) are left for the console."""
-    intents = Intents(world.store, ADMIN, clock=world.clock)
+    intents = Intents(world.store, ADMIN, clock=world.clock, timezone=TIMEZONE)
     for division, organization in data.DIVISION_ORGANIZATIONS.items():
         intents.bind_division(division, organization)
     for iban, (division, journal) in data.BANK_BINDINGS.items():

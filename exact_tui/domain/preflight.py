@@ -8,29 +8,27 @@ Anything missing is reported with its exact key, so the Mappings screen can say 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from exact_tui.domain.money import cents
 from exact_tui.domain.states import Category, DocumentKind, MappingKind, WriteOffKind
+from exact_tui.domain.targets import (
+    GL_REVENUE,
+    SETTING_LABELS,
+    Target,
+    TargetProblem,
+    Unfit,
+    bank_journal_problem,
+    mapping_problem,
+    setting_problem,
+)
 
-# Exact's journal and GL account types (exact-online-api.md §4.3, §4.4).
-JOURNAL_BANK = 12
-JOURNAL_SALES = 20
-JOURNAL_GENERAL = 90
-GL_RECEIVABLE = 20
-GL_REVENUE = 110
+# A GL account's UseCostcenter / UseCostunit (exact-online-api.md §4.3).
 COST_REQUIRED = 1
 COST_FORBIDDEN = 2
-
-SETTING_LABELS = {
-    "sales_journal": "sales journal",
-    "general_journal": "general journal",
-    "receivables_gl": "receivables GL account",
-    "write_off_gl": "write-off GL account",
-    "collection_costs_gl": "collection-costs GL account",
-}
 
 
 @dataclass(frozen=True)
@@ -68,6 +66,8 @@ class VATFacts:
     code: str
     percentage: Decimal
     is_blocked: bool = False
+    #: VATTransactionType: S sales, P purchase, B both.
+    transaction_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,11 @@ class DivisionFacts:
     gl_accounts: Mapping[str, GLFacts]
     vat_codes: Mapping[str, VATFacts]
     journals: Mapping[str, JournalFacts]
-    cost_centers: frozenset[str] = frozenset()
-    cost_units: frozenset[str] = frozenset()
+    #: Cost centers and units by code, with their EndDate (None: no end).
+    cost_centers: Mapping[str, dt.date | None] = field(default_factory=dict)
+    cost_units: Mapping[str, dt.date | None] = field(default_factory=dict)
+    #: The business time zone's date, that end dates are judged by.
+    today: dt.date = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -162,37 +165,25 @@ class _Checker:
         if item not in self.missing:
             self.missing.append(item)
 
-    def journal(self, setting: str, code: str | None, wanted: int) -> str | None:
-        label = SETTING_LABELS[setting]
-        if not code:
-            self.add("setting", setting, f"{label} not set")
-            return None
-        journal = self.facts.journals.get(code)
-        if journal is None:
-            self.add("setting", setting, f"{label} {code} not in Exact")
-        elif journal.type != wanted:
-            self.add("setting", setting, f"{label} {code} is not of type {wanted}")
-        elif journal.is_blocked:
-            self.add("setting", setting, f"{label} {code} is blocked")
-        else:
-            return code
-        return None
+    def journal(self, setting: str, code: str | None) -> str | None:
+        journal = self.facts.journals.get(code) if code else None
+        return code if self._setting(setting, code, _journal_target(journal)) else None
 
-    def setting_gl(self, setting: str, code: str | None, wanted: int | None = None) -> str | None:
+    def setting_gl(self, setting: str, code: str | None) -> str | None:
+        gl = self.facts.gl_accounts.get(code) if code else None
+        usable = self._setting(setting, code, _gl_target(gl))
+        return gl.id if gl is not None and usable else None
+
+    def _setting(self, setting: str, code: str | None, target: Target | None) -> bool:
+        """Whether the setting holds a usable code; if not, says why."""
         label = SETTING_LABELS[setting]
         if not code:
             self.add("setting", setting, f"{label} not set")
-            return None
-        gl = self.facts.gl_accounts.get(code)
-        if gl is None:
-            self.add("setting", setting, f"{label} {code} not in Exact")
-        elif wanted is not None and gl.type != wanted:
-            self.add("setting", setting, f"{label} {code} is not of type {wanted}")
-        elif gl.is_blocked:
-            self.add("setting", setting, f"{label} {code} is blocked")
-        else:
-            return gl.id
-        return None
+            return False
+        problem = setting_problem(setting, target)
+        if problem is not None:
+            self.add("setting", setting, f"{label} {code} {_words(problem)}")
+        return problem is None
 
     def mapped(self, kind: MappingKind, platform_code: str) -> str | None:
         exact_code = self.facts.mappings.get((kind, platform_code))
@@ -225,30 +216,30 @@ class _Checker:
         if exact_code is None:
             return None
         gl = self.facts.gl_accounts.get(exact_code)
-        prefix = f"GL {platform_code} → {exact_code}"
-        if gl is None:
-            self.add("gl", platform_code, f"{prefix} not in Exact")
-        elif gl.is_blocked:
-            self.add("gl", platform_code, f"{prefix} is blocked")
-        elif gl.type != GL_REVENUE:
-            self.add("gl", platform_code, f"{prefix} is not a revenue account")
-        else:
-            return gl
-        return None
+        usable = self._target(MappingKind.GL, platform_code, exact_code, _gl_target(gl))
+        return gl if usable else None
 
     def _vat(self, platform_code: str) -> VATFacts | None:
         exact_code = self.mapped(MappingKind.VAT, platform_code)
         if exact_code is None:
             return None
         vat = self.facts.vat_codes.get(exact_code)
-        prefix = f"VAT code {platform_code} → {exact_code}"
-        if vat is None:
-            self.add("vat", platform_code, f"{prefix} not in Exact")
-        elif vat.is_blocked:
-            self.add("vat", platform_code, f"{prefix} is blocked")
-        else:
-            return vat
-        return None
+        target = (
+            None
+            if vat is None
+            else Target(is_blocked=vat.is_blocked, transaction_type=vat.transaction_type)
+        )
+        return vat if self._target(MappingKind.VAT, platform_code, exact_code, target) else None
+
+    def _target(
+        self, kind: MappingKind, platform_code: str, exact_code: str, target: Target | None
+    ) -> bool:
+        """Whether a mapping's target may go on a sales line; if not, says why."""
+        problem = mapping_problem(kind, target, self.facts.today)
+        if problem is not None:
+            words = f"{_KIND_LABEL[kind]} {platform_code} → {exact_code} {_words(problem)}"
+            self.add(kind.value, platform_code, words)
+        return problem is None
 
     def _cost(
         self, kind: MappingKind, platform_code: str | None, gl: GLFacts | None
@@ -269,10 +260,8 @@ class _Checker:
         known = (
             self.facts.cost_centers if kind is MappingKind.COST_CENTER else self.facts.cost_units
         )
-        if exact_code not in known:
-            self.add(
-                kind.value, platform_code, f"{label} {platform_code} → {exact_code} not in Exact"
-            )
+        target = Target(end_date=known[exact_code]) if exact_code in known else None
+        if not self._target(kind, platform_code, exact_code, target):
             return False, None
         if rule == COST_FORBIDDEN and gl is not None:
             self.add(kind.value, platform_code, f"GL {gl.code} does not allow a {label}")
@@ -288,6 +277,31 @@ _KIND_LABEL = {
 }
 
 
+def _words(problem: TargetProblem) -> str:
+    """A target's problem as a job's cause says it, after "GL 8000 → 1300"."""
+    match problem.unfit:
+        case Unfit.MISSING:
+            return "not in Exact"
+        case Unfit.BLOCKED:
+            return "is blocked"
+        case Unfit.WRONG_TYPE if problem.wanted == GL_REVENUE:
+            return "is not a revenue account"
+        case Unfit.WRONG_TYPE:
+            return f"is not of type {problem.wanted}"
+        case Unfit.PURCHASE_VAT:
+            return "is a purchase VAT code"
+        case Unfit.ENDED:
+            return "is past its end date"
+
+
+def _gl_target(gl: GLFacts | None) -> Target | None:
+    return None if gl is None else Target(type=gl.type, is_blocked=gl.is_blocked)
+
+
+def _journal_target(journal: JournalFacts | None) -> Target | None:
+    return None if journal is None else Target(type=journal.type, is_blocked=journal.is_blocked)
+
+
 def preflight(
     document: DocumentFacts, facts: DivisionFacts, *, bank_journal: str | None = None
 ) -> Preflight:
@@ -295,7 +309,7 @@ def preflight(
     check = _Checker(facts)
     settings = facts.settings
     if document.kind is DocumentKind.INVOICE:
-        journal = check.journal("sales_journal", settings.sales_journal, JOURNAL_SALES)
+        journal = check.journal("sales_journal", settings.sales_journal)
         resolved = [check.sales_line(line) for line in document.lines]
         if not document.lines:
             check.add("setting", "lines", f"invoice {document.number} has no lines")
@@ -306,8 +320,7 @@ def preflight(
         if not bank_journal:
             check.add("binding", "", "bank account not bound to a bank journal")
         else:
-            found = facts.journals.get(bank_journal)
-            if found is None or found.type != JOURNAL_BANK or found.is_blocked:
+            if bank_journal_problem(_journal_target(facts.journals.get(bank_journal))):
                 check.add(
                     "binding",
                     bank_journal,
@@ -315,10 +328,10 @@ def preflight(
                 )
             else:
                 journal = bank_journal
-        receivables = check.setting_gl("receivables_gl", settings.receivables_gl, GL_RECEIVABLE)
+        receivables = check.setting_gl("receivables_gl", settings.receivables_gl)
         return Preflight(tuple(check.missing), journal, receivables_gl_id=receivables)
-    journal = check.journal("general_journal", settings.general_journal, JOURNAL_GENERAL)
-    receivables = check.setting_gl("receivables_gl", settings.receivables_gl, GL_RECEIVABLE)
+    journal = check.journal("general_journal", settings.general_journal)
+    receivables = check.setting_gl("receivables_gl", settings.receivables_gl)
     if document.write_off_kind is WriteOffKind.COLLECTION_COSTS:
         counter = check.setting_gl("collection_costs_gl", settings.collection_costs_gl)
     else:

@@ -315,6 +315,7 @@ def operator_actions(
     connect_settings: ConnectSettings,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock | None = None,
+    timezone: str = "Europe/Amsterdam",
 ) -> ConsoleActions:
     """Every write action of the console, for `actor`: the intents, "Retrieve data", unlink and
     connect. The CLI and the demo wire the console with this."""
@@ -354,4 +355,4 @@ def operator_actions(
         return _ConsoleConnectFlow(flow)
 
     base = ConsoleActions(sync_now=sync_now, disconnect=disconnect, connect=connect)
-    return intent_actions(Intents(store, actor, clock=clock), base)
+    return intent_actions(Intents(store, actor, clock=clock, timezone=timezone), base)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, delete, insert, update
 from sqlalchemy import select as sa_select
@@ -30,7 +31,9 @@ from exact_tui.exact import odata
 from exact_tui.exact.errors import AccessDenied, ExactError, ReconnectNeeded
 from exact_tui.exact.http import ExactClient
 from exact_tui.exact.odata import Query
+from exact_tui.services.admin.mappings import target_problem
 from exact_tui.services.clock import Clock, SystemClock
+from exact_tui.services.target_rows import MAPPING_TABLES, row_by_code
 from exact_tui.services.worker import Lanes, SyncInterrupted, SyncRequestInfo
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
@@ -282,10 +285,13 @@ class MasterDataImporter:
         *,
         clock: Clock | None = None,
         stop: asyncio.Event | None = None,
+        timezone: str = "Europe/Amsterdam",
     ) -> None:
         self.store = store
         self.client = client
         self.clock = clock or SystemClock()
+        #: The business time zone (`sync.timezone`): its date decides what has ended.
+        self.timezone = ZoneInfo(timezone)
         #: Set when the worker is stopping: the import ends between two entities.
         self.stop = stop or asyncio.Event()
 
@@ -315,7 +321,8 @@ class MasterDataImporter:
             if isinstance(outcome, BaseException):
                 raise outcome
         results = [o for o in outcomes if isinstance(o, DivisionResult)]
-        stale = await asyncio.to_thread(stale_mappings, self.store, today=self.clock.now().date())
+        today = self.clock.now().astimezone(self.timezone).date()
+        stale = await asyncio.to_thread(stale_mappings, self.store, today=today)
         tail = f"; {len(stale)} mapping(s) point at something deleted or blocked" if stale else ""
         return head + "; ".join(result.summary() for result in results) + tail
 
@@ -658,41 +665,26 @@ class MasterDataImporter:
 
 
 def stale_mappings(
-    store: Store, division: int | None = None, *, today: dt.date | None = None
+    store: Store, division: int | None = None, *, today: dt.date
 ) -> list[StaleMapping]:
-    """Mappings whose Exact target is gone from the cache, blocked or past its end date
-    (design §6); `today` defaults to the UTC date."""
-    today = today or dt.datetime.now(dt.UTC).date()
-    targets: dict[MappingKind, Any] = {
-        MappingKind.GL: GLAccount,
-        MappingKind.VAT: VATCode,
-        MappingKind.COST_CENTER: CostCenter,
-        MappingKind.COST_UNIT: CostUnit,
-    }
+    """Mappings whose Exact target no longer fits (domain/targets.py): gone from the cache,
+    blocked, of the wrong kind, or past its end date (`today`: the business time zone's date)."""
     stale: list[StaleMapping] = []
     with store.read() as session:
         query = select(MappingRow)
         if division is not None:
             query = query.where(col(MappingRow.division) == division)
         for mapping in session.exec(query).all():
-            model = targets[MappingKind(mapping.kind)]
-            target = session.exec(
-                select(model).where(
-                    model.division == mapping.division, model.code == mapping.exact_code
-                )
-            ).first()
-            problem = None
-            if target is None:
-                problem = "no longer in Exact"
-            elif getattr(target, "is_blocked", False):
-                problem = "blocked in Exact"
-            elif getattr(target, "end_date", None) is not None and target.end_date <= today:
-                problem = "inactive in Exact"
+            kind = MappingKind(mapping.kind)
+            target = row_by_code(
+                session, MAPPING_TABLES[kind], mapping.division, mapping.exact_code
+            )
+            problem = target_problem(kind, target, today)
             if problem:
                 stale.append(
                     StaleMapping(
                         mapping.division,
-                        MappingKind(mapping.kind).value,
+                        kind.value,
                         mapping.platform_code,
                         mapping.exact_code,
                         problem,

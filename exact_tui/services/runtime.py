@@ -142,17 +142,20 @@ class ExactLink:
 class MasterDataSyncRunner:
     """The worker's `SyncRunner`: master-data import over the link."""
 
-    def __init__(self, store: Store, link: ExactLink, clock: Clock) -> None:
+    def __init__(self, store: Store, link: ExactLink, clock: Clock, timezone: str) -> None:
         self.store = store
         self.link = link
         self.clock = clock
+        self.timezone = timezone
 
     def ready(self) -> bool:
         return self.link.status() is ConnectionStatus.CONNECTED
 
     async def run(self, request: SyncRequestInfo, lanes: Lanes, stop: asyncio.Event) -> str:
         client = await self.link.client()
-        importer = MasterDataImporter(self.store, client, clock=self.clock, stop=stop)
+        importer = MasterDataImporter(
+            self.store, client, clock=self.clock, stop=stop, timezone=self.timezone
+        )
         return await importer.run(request, lanes)
 
 
@@ -185,7 +188,7 @@ def build_worker(
     export = ExportService(store, client, options=setup.export, clock=clock)
     worker = Worker(
         store,
-        MasterDataSyncRunner(store, link, clock),
+        MasterDataSyncRunner(store, link, clock, setup.worker.timezone),
         export,
         options=setup.worker,
         clock=clock,

@@ -3,7 +3,9 @@ what they unblock back to pending."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     Audit,
     BankAccountBinding,
+    CostCenter,
     Customer,
     CustomerLink,
     DivisionBinding,
@@ -26,6 +29,7 @@ from exact_tui.store.models import (
     Mapping,
     Organization,
 )
+from tests.console_seed import FrozenClock
 from tests.export.kit import (
     BE,
     IBAN_BE,
@@ -130,6 +134,21 @@ async def test_only_valid_targets_can_be_mapped(
         _intents(xw).map(NL, kind, "X", code)
     assert _snapshot(xw.store) == before
     assert _audits(xw.store)[-1].result.startswith("refused: ")
+
+
+async def test_a_cost_center_ends_by_the_business_date_not_the_utc_date(xw: ExportWorld) -> None:
+    # 23:30 UTC on 1 March is already 2 March in Amsterdam, the day the cost center ends:
+    # preflight would refuse it, so the mapping is refused too.
+    ends = dt.date(2026, 3, 2)
+    with xw.store.write() as session:
+        session.add(CostCenter(division=NL, id=str(uuid.uuid4()), code="ENDS", end_date=ends))
+    late = FrozenClock(dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC))
+    amsterdam = Intents(xw.store, OPS, clock=late, timezone="Europe/Amsterdam")
+    with pytest.raises(IntentRefused, match="cost center ENDS: inactive in Exact"):
+        amsterdam.map(NL, MappingKind.COST_CENTER, "X", "ENDS")
+    # Where the business day is still 1 March, it may be mapped.
+    utc = Intents(xw.store, OPS, clock=late, timezone="UTC")
+    assert "saved" in utc.map(NL, MappingKind.COST_CENTER, "X", "ENDS").message
 
 
 async def test_a_mapping_in_an_unknown_division_is_refused(xw: ExportWorld) -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from sqlmodel import col, select
 
 from exact_tui.domain.states import Category, JobState, LinkMethod, MappingKind
+from exact_tui.domain.targets import SETTING_RULES
 from exact_tui.services.admin import accounts, blockers, divisions, mappings, masterdata
 from exact_tui.services.admin.blocked import blocked_counts
 from exact_tui.services.admin.blockers import BlockerKind
@@ -16,8 +20,17 @@ from exact_tui.services.audit import Actor
 from exact_tui.services.console import ActionRefused, ConsoleActions, intent_actions
 from exact_tui.services.intents import Intents
 from exact_tui.services.jobs import JobFilter
+from exact_tui.services.target_rows import MAPPING_TABLES, setting_table
 from exact_tui.store.engine import Store
-from exact_tui.store.models import ExactAccount, ExportJob, InvoiceLine, Journal, Mapping
+from exact_tui.store.models import (
+    CostCenter,
+    CostUnit,
+    ExactAccount,
+    ExportJob,
+    InvoiceLine,
+    Journal,
+    Mapping,
+)
 from tests.admin_seed import (
     AMBIGUOUS_CAUSE,
     AMBIGUOUS_CUSTOMER,
@@ -239,6 +252,35 @@ def test_an_ended_cost_center_is_no_target(admin: Store) -> None:
     later = dt.date(2031, 1, 1)  # UTR ends in 2030
     centers = mappings.mapping_targets(admin, DIVISION, MappingKind.COST_CENTER, today=later)
     assert [c.code for c in centers] == ["AMS-C"]
+
+
+@pytest.mark.parametrize("kind", list(MappingKind))
+def test_the_picker_offers_exactly_what_the_rule_accepts(admin: Store, kind: MappingKind) -> None:
+    # The picker filters in SQL; domain/targets.py decides everywhere else. They must agree,
+    # the end-date boundary included.
+    with admin.write() as s:
+        s.add(
+            CostCenter(division=DIVISION, id=str(uuid.uuid4()), code="ENDS-TODAY", end_date=TODAY)
+        )
+        s.add(CostUnit(division=DIVISION, id=str(uuid.uuid4()), code="GONE", end_date=TODAY))
+    offered = {
+        t.code for t in mappings.mapping_targets(admin, DIVISION, kind, today=TODAY, limit=1000)
+    }
+    model: Any = MAPPING_TABLES[kind]
+    with admin.read() as session:
+        rows = list(session.exec(select(model).where(col(model.division) == DIVISION)))
+    accepted = {r.code for r in rows if mappings.target_problem(kind, r, TODAY) is None}
+    assert offered == accepted
+    assert len(accepted) < len(rows)  # the seed holds targets the rule refuses
+
+
+@pytest.mark.parametrize("name", list(SETTING_RULES))
+def test_the_setting_picker_offers_exactly_what_the_rule_accepts(admin: Store, name: str) -> None:
+    offered = {t.code for t in mappings.setting_targets(admin, DIVISION, name, limit=1000)}
+    model: Any = setting_table(name)
+    with admin.read() as session:
+        rows = list(session.exec(select(model).where(col(model.division) == DIVISION)))
+    assert offered == {r.code for r in rows if mappings.setting_problem(name, r) is None}
 
 
 # ---------------------------------------------------------------- accounts

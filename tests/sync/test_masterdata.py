@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlmodel import col, select
@@ -25,6 +26,8 @@ from exact_tui.store.models import (
 from tests.connection.kit import World
 
 ALL = SyncRequestInfo(1, None, "initial", "tester")
+#: The date stale mappings are judged on (no cost center here ends near it).
+TODAY = dt.date(2026, 3, 2)
 
 # cache model, sandbox table, and the fields compared (cache attribute ← sandbox field)
 COMPARED: list[tuple[type[Any], str, dict[str, str]]] = [
@@ -190,10 +193,37 @@ async def test_mappings_to_vanished_or_blocked_targets_are_flagged(connected: Wo
                     updated_by="tester",
                 )
             )
-    assert stale_mappings(connected.store) == []
+    assert stale_mappings(connected.store, today=TODAY) == []
     connected.sandbox.block_gl_account(NL_DIVISION, "8010")
     connected.sandbox.delete_gl_account(NL_DIVISION, "8000")
     result = await _run(connected, SyncRequestInfo(7, NL_DIVISION, "manual", "tester"))
     assert "2 mapping(s) point at something deleted or blocked" in result
-    found = {s.exact_code: s.problem for s in stale_mappings(connected.store, NL_DIVISION)}
+    found = {
+        s.exact_code: s.problem for s in stale_mappings(connected.store, NL_DIVISION, today=TODAY)
+    }
     assert found == {"8010": "blocked in Exact", "8000": "no longer in Exact"}
+
+
+async def test_mappings_to_targets_of_the_wrong_kind_are_flagged(connected: World) -> None:
+    # The rule preflight applies: a receivables account or a purchase VAT code never fits a
+    # sales line, so a mapping to one (saved before the rule, or changed in Exact) is stale.
+    await _run(connected)
+    with connected.store.write() as session:
+        for kind, code in (
+            (MappingKind.GL, "1300"),
+            (MappingKind.VAT, "8"),
+            (MappingKind.GL, "8020"),
+        ):
+            session.add(
+                Mapping(
+                    division=NL_DIVISION,
+                    kind=kind,
+                    platform_code=f"P{code}",
+                    exact_code=code,
+                    updated_by="tester",
+                )
+            )
+    found = {
+        s.exact_code: s.problem for s in stale_mappings(connected.store, NL_DIVISION, today=TODAY)
+    }
+    assert found == {"1300": "not a revenue account (20 receivable)", "8": "a purchase VAT code"}

@@ -1,3 +1,4 @@
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from exact_tui.domain.preflight import (
 from exact_tui.domain.states import Category, DocumentKind, MappingKind, WriteOffKind
 
 D = Decimal
+TODAY = dt.date(2026, 3, 2)
 
 
 def facts(**overrides: object) -> DivisionFacts:
@@ -47,7 +49,8 @@ def facts(**overrides: object) -> DivisionFacts:
             "90": JournalFacts("90", 90),
             "20": JournalFacts("20", 12),
         },
-        "cost_centers": frozenset({"100"}),
+        "cost_centers": {"100": None},
+        "today": TODAY,
     }
     base.update(overrides)
     return DivisionFacts(**base)  # type: ignore[arg-type]
@@ -154,3 +157,24 @@ def test_write_off_resolves_both_gl_accounts() -> None:
 
 def test_invoice_without_lines_is_refused() -> None:
     assert not preflight(invoice(), facts()).ok
+
+
+def test_a_purchase_vat_code_is_refused_on_sales_lines() -> None:
+    # The same rule as the mapping intent and the admin view: Exact refuses it on sales lines.
+    purchase = facts(vat_codes={"2": VATFacts("2", D("0.21"), transaction_type="P")})
+    result = preflight(invoice(LineFacts(D(1), "REV", "21")), purchase)
+    assert [m.detail for m in result.missing] == ["VAT code 21 → 2 is a purchase VAT code"]
+    both = facts(vat_codes={"2": VATFacts("2", D("0.21"), transaction_type="B")})
+    assert preflight(invoice(LineFacts(D(1), "REV", "21")), both).ok
+
+
+@pytest.mark.parametrize(
+    ("end_date", "usable"),
+    [(None, True), (TODAY + dt.timedelta(days=1), True), (TODAY, False)],
+)
+def test_a_cost_center_is_usable_until_its_end_date(end_date: dt.date | None, usable: bool) -> None:
+    ending = facts(cost_centers={"100": end_date})
+    result = preflight(invoice(LineFacts(D(1), "REV", "21", cost_center="HQ")), ending)
+    assert result.ok is usable
+    if not usable:
+        assert [m.detail for m in result.missing] == ["cost center HQ → 100 is past its end date"]

@@ -8,8 +8,8 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from exact_tui.domain.preflight import SETTING_LABELS
 from exact_tui.domain.states import Category, DocumentKind, JobState, MappingKind
+from exact_tui.domain.targets import SETTING_LABELS
 from exact_tui.services.admin.blocked import BLOCKING
 from exact_tui.store.engine import Store
 from exact_tui.store.models import BankAccount, Customer, ExportJob, Invoice, Payment, WriteOff

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
-from exact_tui.domain.preflight import JOURNAL_BANK
 from exact_tui.domain.states import JobState
+from exact_tui.domain.targets import JOURNAL_BANK, Unfit, bank_journal_problem
 from exact_tui.services.admin.blocked import blocked_counts
 from exact_tui.services.admin.words import JOURNAL_TYPES, type_words
+from exact_tui.services.target_rows import target_of
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     BankAccount,
@@ -85,13 +86,16 @@ def _organization(row: Organization | None) -> OrganizationInfo | None:
 
 
 def _journal_problem(journal: Journal | None, code: str) -> str | None:
-    if journal is None:
-        return f"journal {code} is not in Exact"
-    if journal.type != JOURNAL_BANK:
-        return f"journal {code} is a {type_words(JOURNAL_TYPES, journal.type)} journal"
-    if journal.is_blocked:
-        return f"journal {code} is blocked in Exact"
-    return None
+    problem = bank_journal_problem(target_of(journal))
+    if problem is None:
+        return None
+    match problem.unfit:
+        case Unfit.MISSING:
+            return f"journal {code} is not in Exact"
+        case Unfit.WRONG_TYPE:
+            return f"journal {code} is a {type_words(JOURNAL_TYPES, problem.type)} journal"
+        case _:
+            return f"journal {code} is blocked in Exact"
 
 
 def divisions_overview(

@@ -11,14 +11,16 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from exact_tui.domain.preflight import (
-    GL_RECEIVABLE,
-    GL_REVENUE,
-    JOURNAL_GENERAL,
-    JOURNAL_SALES,
-    SETTING_LABELS,
-)
+from exact_tui.domain import targets
 from exact_tui.domain.states import Category, JobState, MappingKind
+from exact_tui.domain.targets import (
+    GL_REVENUE,
+    SETTING_LABELS,
+    SETTING_RULES,
+    VAT_PURCHASE,
+    TargetTable,
+    Unfit,
+)
 from exact_tui.services.admin.blocked import BlockedCounts, blocked_counts
 from exact_tui.services.admin.search import code_or_description
 from exact_tui.services.admin.words import (
@@ -27,6 +29,13 @@ from exact_tui.services.admin.words import (
     gl_detail,
     type_words,
     vat_detail,
+)
+from exact_tui.services.target_rows import (
+    MAPPING_TABLES,
+    SETTING_TABLES,
+    TargetRow,
+    rows_by_code,
+    target_of,
 )
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
@@ -143,55 +152,40 @@ def codes_in_use(session: Session, kind: MappingKind, limit: int = CODES_LIMIT) 
     return codes
 
 
-def _target_rows(
-    session: Session, model: Any, division: int, codes: Iterable[str]
-) -> dict[str, Any]:
-    wanted = sorted(set(codes))
-    if not wanted:
-        return {}
-    rows = session.exec(
-        select(model).where(col(model.division) == division, col(model.code).in_(wanted))
-    )
-    return {row.code: row for row in rows}
+def target_problem(kind: MappingKind, row: TargetRow | None, today: dt.date) -> str | None:
+    """Why an Exact row cannot be the target of a `kind` mapping (domain/targets.py), in the
+    admin views' words: None when it can."""
+    problem = targets.mapping_problem(kind, target_of(row), today)
+    if problem is None:
+        return None
+    match problem.unfit:
+        case Unfit.MISSING:
+            return "no longer in Exact"
+        case Unfit.BLOCKED:
+            return "blocked in Exact"
+        case Unfit.WRONG_TYPE:
+            return f"not a revenue account ({type_words(GL_TYPES, problem.type)})"
+        case Unfit.PURCHASE_VAT:
+            return "a purchase VAT code"
+        case Unfit.ENDED:
+            return "inactive in Exact"
 
 
-def target_problem(kind: MappingKind, row: Any, today: dt.date) -> str | None:
-    """Why an Exact row cannot be the target of a `kind` mapping (the rules the intents
-    check on saving): None when it can."""
-    if row is None:
-        return "no longer in Exact"
-    if getattr(row, "is_blocked", False):
-        return "blocked in Exact"
-    if kind is MappingKind.GL and row.type != GL_REVENUE:
-        return f"not a revenue account ({type_words(GL_TYPES, row.type)})"
-    if kind is MappingKind.VAT and row.transaction_type == "P":
-        return "a purchase VAT code"
-    if kind in (MappingKind.COST_CENTER, MappingKind.COST_UNIT) and (
-        row.end_date is not None and row.end_date <= today
-    ):
-        return "inactive in Exact"
-    return None
-
-
-_SETTING_RULES: dict[str, tuple[str, int | None]] = {
-    "sales_journal": ("journal", JOURNAL_SALES),
-    "general_journal": ("journal", JOURNAL_GENERAL),
-    "receivables_gl": ("gl", GL_RECEIVABLE),
-    "write_off_gl": ("gl", None),
-    "collection_costs_gl": ("gl", None),
-}
-
-
-def setting_problem(name: str, row: Journal | GLAccount | None) -> str | None:
-    what, wanted = _SETTING_RULES[name]
-    if row is None:
-        return "not in Exact"
-    if wanted is not None and row.type != wanted:
-        types = JOURNAL_TYPES if what == "journal" else GL_TYPES
-        return f"type {type_words(types, row.type)}, not {type_words(types, wanted)}"
-    if row.is_blocked:
-        return "blocked in Exact"
-    return None
+def setting_problem(name: str, row: TargetRow | None) -> str | None:
+    """Why an Exact row cannot be the division setting `name`, in the admin views' words."""
+    problem = targets.setting_problem(name, target_of(row))
+    if problem is None:
+        return None
+    match problem.unfit:
+        case Unfit.MISSING:
+            return "not in Exact"
+        case Unfit.WRONG_TYPE:
+            journal = SETTING_RULES[name].table is TargetTable.JOURNAL
+            types = JOURNAL_TYPES if journal else GL_TYPES
+            wanted = type_words(types, problem.wanted)
+            return f"type {type_words(types, problem.type)}, not {wanted}"
+        case _:
+            return "blocked in Exact"
 
 
 def mappings_view(
@@ -227,22 +221,16 @@ def mappings_view(
             )
             if needle:
                 codes = {code for code in codes if needle in code.casefold()}
-            model = {
-                MappingKind.GL: GLAccount,
-                MappingKind.VAT: VATCode,
-                MappingKind.COST_CENTER: CostCenter,
-                MappingKind.COST_UNIT: CostUnit,
-            }[each]
-            targets = _target_rows(
+            found = rows_by_code(
                 session,
-                model,
+                MAPPING_TABLES[each],
                 division,
                 (m.exact_code for (k, code), m in mapped.items() if k is each and code in codes),
             )
             used = set(in_use)
             for code in codes:
                 mapping = mapped.get((each, code))
-                target = targets.get(mapping.exact_code) if mapping else None
+                target = found.get(mapping.exact_code) if mapping else None
                 rows.append(
                     MappingInfo(
                         division=division,
@@ -292,24 +280,19 @@ def mappings_view(
 def _settings(session: Session, division: int, blocked: BlockedCounts) -> list[SettingInfo]:
     row = session.get(DivisionSettings, division)
     values = {name: getattr(row, name) if row else None for name in SETTINGS}
-    journals = _target_rows(
-        session,
-        Journal,
-        division,
-        (v for n, v in values.items() if v and _SETTING_RULES[n][0] == "journal"),
-    )
-    gls = _target_rows(
-        session,
-        GLAccount,
-        division,
-        (v for n, v in values.items() if v and _SETTING_RULES[n][0] == "gl"),
-    )
+    found_in = {
+        table: rows_by_code(
+            session,
+            model,
+            division,
+            (v for n, v in values.items() if v and SETTING_RULES[n].table is table),
+        )
+        for table, model in SETTING_TABLES.items()
+    }
     settings = []
     for name in SETTINGS:
         value = values[name]
-        found = None
-        if value:
-            found = (journals if _SETTING_RULES[name][0] == "journal" else gls).get(value)
+        found = found_in[SETTING_RULES[name].table].get(value) if value else None
         settings.append(
             SettingInfo(
                 division=division,
@@ -366,7 +349,7 @@ def mapping_targets(
                     col(VATCode.is_blocked).is_(False),
                     or_(
                         col(VATCode.transaction_type).is_(None),
-                        col(VATCode.transaction_type) != "P",
+                        col(VATCode.transaction_type) != VAT_PURCHASE,
                     ),
                     *code_or_description(VATCode, text),
                 )
@@ -399,9 +382,9 @@ def setting_targets(
     """The journals or GL accounts a division setting may take: a sales journal (type 20),
     a general journal (type 90), a receivables GL account (type 20), any GL account for
     write-offs and collection costs — none blocked."""
-    what, wanted = _SETTING_RULES[setting]
+    wanted = SETTING_RULES[setting].type
     with store.read() as session:
-        if what == "journal":
+        if SETTING_RULES[setting].table is TargetTable.JOURNAL:
             journals = session.exec(
                 select(Journal)
                 .where(

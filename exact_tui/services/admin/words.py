@@ -29,8 +29,10 @@ GL_TYPES = {
 COST_RULES = {1: "required", 2: "not allowed"}
 
 
-def type_words(types: dict[int, str], value: int) -> str:
+def type_words(types: dict[int, str], value: int | None) -> str:
     """`12 bank`; a type without words stays a number."""
+    if value is None:
+        return "no type"
     return f"{value} {types[value]}" if value in types else str(value)
 
 

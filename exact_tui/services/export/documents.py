@@ -302,23 +302,23 @@ def load_facts(
         for gl in _by_codes(session, GLAccount, division, gl_codes)
     }
     vat_codes = {
-        vat.code.strip(): VATFacts(vat.code.strip(), vat.percentage, vat.is_blocked)
+        vat.code.strip(): VATFacts(
+            vat.code.strip(), vat.percentage, vat.is_blocked, vat.transaction_type
+        )
         for vat in _by_codes(session, VATCode, division, needed[MappingKind.VAT])
     }
     journals = {
         journal.code: JournalFacts(journal.code, journal.type, journal.is_blocked)
         for journal in session.exec(select(Journal).where(col(Journal.division) == division))
     }
-    centers = frozenset(
-        c.code
+    centers = {
+        c.code: c.end_date
         for c in _by_codes(session, CostCenter, division, needed[MappingKind.COST_CENTER])
-        if _active(c.end_date, today)
-    )
-    units = frozenset(
-        u.code
+    }
+    units = {
+        u.code: u.end_date
         for u in _by_codes(session, CostUnit, division, needed[MappingKind.COST_UNIT])
-        if _active(u.end_date, today)
-    )
+    }
     return DivisionFacts(
         division=division,
         mappings=mappings,
@@ -328,12 +328,8 @@ def load_facts(
         journals=journals,
         cost_centers=centers,
         cost_units=units,
+        today=today,
     )
-
-
-def _active(end_date: dt.date | None, today: dt.date) -> bool:
-    # Exact refuses a cost center or unit past its EndDate ("Niet actief"), so preflight does too.
-    return end_date is None or end_date > today
 
 
 def _by_codes(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -14,7 +16,7 @@ from exact_tui.services import audit, job_state
 from exact_tui.services.audit import Actor
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.store.engine import Store
-from exact_tui.store.models import Division, ExportJob, GLAccount, Journal
+from exact_tui.store.models import Division, ExportJob
 
 
 class IntentRefused(Exception):
@@ -38,10 +40,22 @@ class IntentBase:
     """What every intent shares: the store, who acts and the clock; one write transaction
     per intent; finding the jobs a change unblocks and moving them back to pending."""
 
-    def __init__(self, store: Store, actor: Actor, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        actor: Actor,
+        *,
+        clock: Clock | None = None,
+        timezone: str = "Europe/Amsterdam",
+    ) -> None:
         self.store = store
         self.actor = actor
         self.clock: Clock = clock or SystemClock()
+        #: The business time zone (`sync.timezone`): its date decides what has ended.
+        self.timezone = ZoneInfo(timezone)
+
+    def today(self) -> dt.date:
+        return self.clock.now().astimezone(self.timezone).date()
 
     @contextmanager
     def _writing(self, action: str, target: str) -> Iterator[Session]:
@@ -99,15 +113,3 @@ class IntentBase:
                 f"division {division} is not among the imported divisions (run `exact-tui sync`)"
             )
         return row
-
-
-def journal_by_code(session: Session, division: int, code: str) -> Journal | None:
-    return session.exec(
-        select(Journal).where(col(Journal.division) == division, col(Journal.code) == code)
-    ).first()
-
-
-def gl_by_code(session: Session, division: int, code: str) -> GLAccount | None:
-    return session.exec(
-        select(GLAccount).where(col(GLAccount.division) == division, col(GLAccount.code) == code)
-    ).first()

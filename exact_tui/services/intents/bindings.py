@@ -8,17 +8,19 @@ from typing import Final
 
 from sqlmodel import Session, col, select
 
-from exact_tui.domain.preflight import JOURNAL_BANK
 from exact_tui.domain.states import Category, DocumentKind, JobState
+from exact_tui.domain.targets import bank_journal_problem
 from exact_tui.domain.text import counted
 from exact_tui.services import audit
-from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult, journal_by_code
+from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
+from exact_tui.services.target_rows import row_by_code, target_of
 from exact_tui.store.models import (
     BankAccount,
     BankAccountBinding,
     DivisionBinding,
     ExportJob,
     Invoice,
+    Journal,
     Organization,
     Payment,
     WriteOff,
@@ -38,10 +40,10 @@ class BindingIntents(IntentBase):
             if bank is None or bank.id is None:
                 raise IntentRefused(f"there is no bank account {iban}")
             self._division(session, division)
-            journal = journal_by_code(session, division, journal_code)
+            journal = target_of(row_by_code(session, Journal, division, journal_code))
             if journal is None:
                 raise IntentRefused(f"division {division} has no journal {journal_code}")
-            if journal.type != JOURNAL_BANK or journal.is_blocked:
+            if bank_journal_problem(journal) is not None:
                 raise IntentRefused(
                     f"journal {journal_code} of division {division} is not a usable bank "
                     f"journal (type {journal.type}{', blocked' if journal.is_blocked else ''})",

@@ -6,17 +6,18 @@ from typing import Final
 
 from sqlmodel import Session
 
-from exact_tui.domain.preflight import GL_RECEIVABLE, JOURNAL_GENERAL, JOURNAL_SALES, SETTING_LABELS
 from exact_tui.domain.states import Category
+from exact_tui.domain.targets import (
+    SETTING_LABELS,
+    SETTING_RULES,
+    TargetTable,
+    Unfit,
+    setting_problem,
+)
 from exact_tui.domain.text import counted
 from exact_tui.services import audit
-from exact_tui.services.intents.base import (
-    IntentBase,
-    IntentRefused,
-    IntentResult,
-    gl_by_code,
-    journal_by_code,
-)
+from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
+from exact_tui.services.target_rows import row_by_code, setting_table, target_of
 from exact_tui.store.engine import Store
 from exact_tui.store.models import DivisionSettings
 
@@ -75,27 +76,19 @@ def current_settings(store: Store, division: int) -> dict[str, str | None]:
     return {name: getattr(row, name) if row else None for name in SETTING_FIELDS}
 
 
-_SETTING_RULES: Final = {
-    "sales_journal": ("journal", JOURNAL_SALES),
-    "general_journal": ("journal", JOURNAL_GENERAL),
-    "receivables_gl": ("gl", GL_RECEIVABLE),
-    "write_off_gl": ("gl", None),
-    "collection_costs_gl": ("gl", None),
-}
-
-
 def _setting_problem(session: Session, division: int, name: str, code: str) -> str | None:
-    what, wanted = _SETTING_RULES[name]
-    if what == "journal":
-        journal = journal_by_code(session, division, code)
-        if journal is None:
-            return f"division {division} has no such journal"
-        if journal.type != wanted:
-            return f"a journal of type {journal.type}, not {wanted}"
-        return "blocked in Exact" if journal.is_blocked else None
-    gl = gl_by_code(session, division, code)
-    if gl is None:
-        return f"division {division} has no such GL account"
-    if wanted is not None and gl.type != wanted:
-        return f"a GL account of type {gl.type}, not {wanted} (receivables)"
-    return "blocked in Exact" if gl.is_blocked else None
+    rule = SETTING_RULES[name]
+    row = row_by_code(session, setting_table(name), division, code)
+    problem = setting_problem(name, target_of(row))
+    if problem is None:
+        return None
+    what = "journal" if rule.table is TargetTable.JOURNAL else "GL account"
+    match problem.unfit:
+        case Unfit.MISSING:
+            return f"division {division} has no such {what}"
+        case Unfit.WRONG_TYPE if rule.table is TargetTable.JOURNAL:
+            return f"a journal of type {problem.type}, not {problem.wanted}"
+        case Unfit.WRONG_TYPE:
+            return f"a GL account of type {problem.type}, not {problem.wanted} (receivables)"
+        case _:
+            return "blocked in Exact"

@@ -6,12 +6,12 @@ import datetime as dt
 
 from sqlmodel import Session, col, select
 
-from exact_tui.domain.preflight import GL_REVENUE
 from exact_tui.domain.states import Category, MappingKind
+from exact_tui.domain.targets import Unfit, mapping_problem
 from exact_tui.domain.text import counted
 from exact_tui.services import audit
-from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult, gl_by_code
-from exact_tui.store.models import CostCenter, CostUnit, VATCode
+from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
+from exact_tui.services.target_rows import MAPPING_TABLES, row_by_code, target_of
 from exact_tui.store.models import Mapping as MappingRow
 
 
@@ -28,7 +28,7 @@ class MappingIntents(IntentBase):
             if not platform_code or not exact_code:
                 raise IntentRefused("give both the platform code and the Exact code")
             self._division(session, division)
-            problem = _mapping_problem(session, division, kind, exact_code, self.clock.now())
+            problem = _mapping_problem(session, division, kind, exact_code, self.today())
             if problem is not None:
                 raise IntentRefused(f"{words} {exact_code}: {problem}")
             row = session.exec(
@@ -78,47 +78,21 @@ class MappingIntents(IntentBase):
 
 
 def _mapping_problem(
-    session: Session, division: int, kind: MappingKind, code: str, now: dt.datetime
+    session: Session, division: int, kind: MappingKind, code: str, today: dt.date
 ) -> str | None:
     """Why `code` cannot be the target of a `kind` mapping in `division`, or None."""
-    if kind is MappingKind.GL:
-        gl = gl_by_code(session, division, code)
-        if gl is None:
-            return "not in Exact"
-        if gl.is_blocked:
-            return "blocked in Exact"
-        if gl.type != GL_REVENUE:
-            return f"not a revenue account (type {gl.type}): Exact refuses it on sales lines"
+    row = row_by_code(session, MAPPING_TABLES[kind], division, code)
+    problem = mapping_problem(kind, target_of(row), today)
+    if problem is None:
         return None
-    if kind is MappingKind.VAT:
-        vat = next(
-            (
-                v
-                for v in session.exec(select(VATCode).where(col(VATCode.division) == division))
-                if v.code.strip() == code
-            ),
-            None,
-        )
-        if vat is None:
+    match problem.unfit:
+        case Unfit.MISSING:
             return "not in Exact"
-        if vat.is_blocked:
+        case Unfit.BLOCKED:
             return "blocked in Exact"
-        if vat.transaction_type == "P":
+        case Unfit.WRONG_TYPE:
+            return f"not a revenue account (type {problem.type}): Exact refuses it on sales lines"
+        case Unfit.PURCHASE_VAT:
             return "a purchase VAT code: Exact refuses it on sales lines"
-        return None
-    cost: CostCenter | CostUnit | None
-    if kind is MappingKind.COST_CENTER:
-        cost = session.exec(
-            select(CostCenter).where(
-                col(CostCenter.division) == division, col(CostCenter.code) == code
-            )
-        ).first()
-    else:
-        cost = session.exec(
-            select(CostUnit).where(col(CostUnit.division) == division, col(CostUnit.code) == code)
-        ).first()
-    if cost is None:
-        return "not in Exact"
-    if cost.end_date is not None and cost.end_date <= now.date():
-        return "inactive in Exact"
-    return None
+        case Unfit.ENDED:
+            return "inactive in Exact"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from exact_tui.domain.text import clean_text, terminal_safe_json
+from exact_tui.domain.text import clean_text, cut, terminal_safe_json
 
 if TYPE_CHECKING:
     from exact_tui.services.ingest import IngestSummary
@@ -88,7 +88,7 @@ def print_jobs(rows: Sequence[JobRow]) -> None:
     say(f"{'ID':>7}  {'KIND':<9} {'NUMBER':<16} {'DATE':<10} {'DIVISION':>8}  {'STATE':<13} CAUSE")
     for row in rows:
         say(
-            f"{row.id:>7}  {row.kind.value:<9} {plain(row.number)[:16]:<16} "
+            f"{row.id:>7}  {row.kind.value:<9} {cut(plain(row.number), 16):<16} "
             f"{row.date.isoformat():<10} {row.division or '':>8}  {row.state.value:<13} "
             f"{plain(row.cause or row.last_error)}"
         )

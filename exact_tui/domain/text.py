@@ -1,10 +1,12 @@
 """The one place that makes untrusted text safe: at the door (ingest) and again where it is
-shown, by the console (ui/render.py) and the command line (cli/output.py) alike."""
+shown, by the console (ui/render.py) and the command line (cli/output.py) alike; and the one
+way text is cut to a width."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import overload
 
 # C0 controls except tab/newline handling below, DEL, C1 controls, and the bidi
 # embedding/override/isolate characters that can reorder what an operator reads.
@@ -54,3 +56,23 @@ def terminal_safe_json(encoded: str) -> str:
 def counted(count: int, word: str, words: str | None = None) -> str:
     """A count with its noun, as people write it: `1 job`, `4 jobs`, `1,204 jobs`."""
     return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+@overload
+def cut(text: str, width: int, *, mark: str = "") -> str: ...
+@overload
+def cut(text: str | None, width: int, *, mark: str = "") -> str | None: ...
+def cut(text: str | None, width: int, *, mark: str = "") -> str | None:
+    """`text` in at most `width` characters, as a column or a line holds it: longer text is cut
+    short and ends in `mark` ("…" shows that it was cut). None stays None."""
+    if text is None or len(text) <= width:
+        return text
+    return text[: width - len(mark)] + mark
+
+
+def clean_line(value: object, width: int) -> str | None:
+    """An untrusted value (from Exact) as one stored line: cleaned, trimmed and cut to
+    `width`; None when nothing is left."""
+    if value is None:
+        return None
+    return cut(clean_text(str(value)).strip(), width) or None

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from exact_tui.domain.text import clean_text
-from exact_tui.store.models import Audit
+from exact_tui.domain.text import clean_text, cut
+from exact_tui.store.models import Audit, width
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,11 @@ class Actor:
             name = f"uid {os.getuid()}"
         ssh = os.environ.get("SSH_CLIENT") or os.environ.get("SSH_CONNECTION") or ""
         host = ssh.split()[0] if ssh.split() else "local"
-        return cls(clean_text(name)[:100], origin, clean_text(host)[:100])
+        return cls(
+            cut(clean_text(name), width(Audit.actor)),
+            origin,
+            cut(clean_text(host), width(Audit.host)),
+        )
 
 
 def record(
@@ -47,8 +51,8 @@ def record(
             origin=actor.origin,
             host=actor.host,
             action=action,
-            target=target,
+            target=cut(target, width(Audit.target)),
             detail=detail,
-            result=result[:500],
+            result=cut(result, width(Audit.result)),
         )
     )

@@ -21,7 +21,7 @@ import httpx
 from sqlmodel import Session, col, delete, select
 
 from exact_tui.domain.states import ConnectionStatus
-from exact_tui.domain.text import clean_text
+from exact_tui.domain.text import clean_line, cut
 from exact_tui.exact.errors import AccessDenied, ConnectionUnusable, ExactError, ReconnectNeeded
 from exact_tui.exact.http import ExactClient, NowFn, utc_now
 from exact_tui.exact.oauth import (
@@ -56,6 +56,7 @@ from exact_tui.store.models import (
     ExactConnection,
     OAuthToken,
     SyncRequest,
+    width,
 )
 
 log = logging.getLogger(__name__)
@@ -263,7 +264,9 @@ class ConnectionService:
         secret_saved_in: str | None,
         note: str | None,
     ) -> ConnectResult:
-        user_name = _text(me.get("FullName") or me.get("UserName"))
+        user_name = clean_line(
+            me.get("FullName") or me.get("UserName"), width(ExactConnection.user_name)
+        )
         with self._store.write() as session:
             conn = session.get(ExactConnection, CONNECTION_ID)
             assert conn is not None  # made by _ensure_row
@@ -272,7 +275,7 @@ class ConnectionService:
             conn.base_url = settings.base_url
             conn.client_id = settings.client_id
             conn.redirect_uri = settings.redirect_uri
-            conn.user_id = _text(me.get("UserID"))
+            conn.user_id = clean_line(me.get("UserID"), width(ExactConnection.user_id))
             conn.user_name = user_name
             conn.status = ConnectionStatus.CONNECTED
             conn.reason = None
@@ -357,7 +360,7 @@ class ConnectionService:
             row = session.get(Division, division)
             if row is not None:
                 row.accessible = False
-                row.access_reason = error.message[:500]
+                row.access_reason = cut(error.message, width(Division.access_reason))
                 session.add(row)
 
     def note_unusable(self, error: ConnectionUnusable) -> None:
@@ -368,7 +371,7 @@ class ConnectionService:
             conn = session.get(ExactConnection, CONNECTION_ID)
             if conn is not None and conn.status is not ConnectionStatus.INACTIVE:
                 conn.status = ConnectionStatus.ERROR
-                conn.reason = error.message[:1000]
+                conn.reason = cut(error.message, width(ExactConnection.reason))
                 conn.updated_at = now
                 session.add(conn)
 
@@ -493,13 +496,6 @@ def _request_initial_sync(session: Session, actor: Actor) -> bool:
         return False
     session.add(SyncRequest(trigger="initial", requested_by=actor.name))
     return True
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = clean_text(str(value)).strip()
-    return text[:200] or None
 
 
 class _FreshToken:

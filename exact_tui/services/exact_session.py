@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 from sqlmodel import col, delete, select
 
+from exact_tui.domain.text import cut
 from exact_tui.exact.errors import ReconnectNeeded
 from exact_tui.exact.http import ExactClient, NowFn, Sleep, utc_now
 from exact_tui.exact.oauth import OAuthClient
@@ -25,7 +26,12 @@ from exact_tui.secret_store import (
 )
 from exact_tui.services.tokens import RefreshLock, TokenManager
 from exact_tui.store.engine import Store
-from exact_tui.store.models import CONNECTION_ID, ApiErrorRecord, Budget, ExactConnection
+from exact_tui.store.models import CONNECTION_ID, ApiErrorRecord, Budget, ExactConnection, width
+
+
+def _endpoint(endpoint: str) -> str:
+    """An endpoint as its error rows store it."""
+    return cut(endpoint, width(ApiErrorRecord.endpoint))
 
 
 class StoreBudgetRecorder:
@@ -67,7 +73,9 @@ class StoreBudgetRecorder:
                 delete(ApiErrorRecord).where(col(ApiErrorRecord.at) < at - 2 * ERROR_WINDOW)
             )
             session.add(
-                ApiErrorRecord(division=division, endpoint=endpoint[:100], status=status, at=at)
+                ApiErrorRecord(
+                    division=division, endpoint=_endpoint(endpoint), status=status, at=at
+                )
             )
 
     def recent_errors(self, division: int, endpoint: str, since: dt.datetime) -> list[dt.datetime]:
@@ -76,7 +84,7 @@ class StoreBudgetRecorder:
                 session.exec(
                     select(ApiErrorRecord.at)
                     .where(col(ApiErrorRecord.division) == division)
-                    .where(col(ApiErrorRecord.endpoint) == endpoint[:100])
+                    .where(col(ApiErrorRecord.endpoint) == _endpoint(endpoint))
                     .where(col(ApiErrorRecord.at) > since)
                 )
             )

@@ -122,7 +122,7 @@ def ingest_bytes(
                     "jobs_created": summary.jobs_created,
                     "jobs_requeued": summary.jobs_requeued,
                 }
-                audit.record(session, actor, "ingest", target=name[:200], detail=detail)
+                audit.record(session, actor, "ingest", target=name, detail=detail)
         return summary
 
 

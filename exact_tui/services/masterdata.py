@@ -25,7 +25,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from exact_tui.domain.states import MappingKind
-from exact_tui.domain.text import clean_text
+from exact_tui.domain.text import clean_line, cut
 from exact_tui.domain.vat import normalise_vat
 from exact_tui.exact import odata
 from exact_tui.exact.errors import AccessDenied, ExactError, ReconnectNeeded
@@ -46,6 +46,7 @@ from exact_tui.store.models import (
     SyncRun,
     SyncState,
     VATCode,
+    width,
 )
 from exact_tui.store.models import Mapping as MappingRow
 
@@ -57,13 +58,6 @@ ENTITY_TYPE_GL_ACCOUNTS = 7
 #: Where a first sync starts (Exact: "first call Timestamp gt 1").
 FIRST_TIMESTAMP = 1
 _CHUNK = 500
-
-
-def _text(value: Any, limit: int) -> str | None:
-    if value is None:
-        return None
-    cleaned = clean_text(str(value)).strip()
-    return cleaned[:limit] or None
 
 
 def _guid(value: Any) -> str:
@@ -106,12 +100,12 @@ def _journal(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "division": division,
         "id": _guid(row["ID"]),
-        "code": _text(row.get("Code"), 20) or "",
-        "description": _text(row.get("Description"), 200) or "",
+        "code": clean_line(row.get("Code"), 20) or "",
+        "description": clean_line(row.get("Description"), 200) or "",
         "type": _int(row.get("Type")),
         "gl_account": _guid(row["GLAccount"]) if row.get("GLAccount") else None,
-        "bank_account_iban": _text(row.get("BankAccountIBAN"), 34),
-        "currency": _text(row.get("Currency"), 3),
+        "bank_account_iban": clean_line(row.get("BankAccountIBAN"), 34),
+        "currency": clean_line(row.get("Currency"), 3),
         "allow_vat": bool(row.get("AllowVAT")),
         "is_blocked": bool(row.get("IsBlocked")),
     }
@@ -121,14 +115,14 @@ def _gl_account(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "division": division,
         "id": _guid(row["ID"]),
-        "code": _text(row.get("Code"), 20) or "",
-        "description": _text(row.get("Description"), 200) or "",
+        "code": clean_line(row.get("Code"), 20) or "",
+        "description": clean_line(row.get("Description"), 200) or "",
         "type": _int(row.get("Type")),
-        "balance_type": _text(row.get("BalanceType"), 1),
-        "balance_side": _text(row.get("BalanceSide"), 1),
+        "balance_type": clean_line(row.get("BalanceType"), 1),
+        "balance_side": clean_line(row.get("BalanceSide"), 1),
         "use_costcenter": _int(row.get("UseCostcenter")),
         "use_costunit": _int(row.get("UseCostunit")),
-        "vat_code": _text(row.get("VATCode"), 10),
+        "vat_code": clean_line(row.get("VATCode"), 10),
         "is_blocked": bool(row.get("IsBlocked")),
     }
 
@@ -139,11 +133,11 @@ def _vat_code(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
         "division": division,
         "id": _guid(row["ID"]),
         # Exact pads VAT codes ("2  "); entries reference them trimmed.
-        "code": _text(row.get("Code"), 10) or "",
-        "description": _text(row.get("Description"), 200) or "",
+        "code": clean_line(row.get("Code"), 10) or "",
+        "description": clean_line(row.get("Description"), 200) or "",
         "percentage": percentage,
-        "type": _text(row.get("Type"), 1),
-        "transaction_type": _text(row.get("VATTransactionType"), 1),
+        "type": clean_line(row.get("Type"), 1),
+        "transaction_type": clean_line(row.get("VATTransactionType"), 1),
         "is_blocked": bool(row.get("IsBlocked")),
     }
 
@@ -152,8 +146,8 @@ def _cost(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "division": division,
         "id": _guid(row["ID"]),
-        "code": _text(row.get("Code"), 20) or "",
-        "description": _text(row.get("Description"), 200) or "",
+        "code": clean_line(row.get("Code"), 20) or "",
+        "description": clean_line(row.get("Description"), 200) or "",
         # Usable while EndDate is empty or still ahead: Exact documents no Active flag on cost
         # units and marks it obsolete on cost centers (docs/sandbox.md).
         "end_date": _date(row.get("EndDate")),
@@ -161,24 +155,24 @@ def _cost(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _account(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
-    country = _text(row.get("Country"), 3)
-    vat_number = _text(row.get("VATNumber"), 40)
+    country = clean_line(row.get("Country"), 3)
+    vat_number = clean_line(row.get("VATNumber"), 40)
     return {
         "division": division,
         "id": _guid(row["ID"]),
         # Exact right-aligns codes in 18 characters; the cache keeps them trimmed.
-        "code": _text(row.get("Code"), 18),
-        "search_code": _text(row.get("SearchCode"), 64),
-        "name": _text(row.get("Name"), 200) or "",
+        "code": clean_line(row.get("Code"), 18),
+        "search_code": clean_line(row.get("SearchCode"), 64),
+        "name": clean_line(row.get("Name"), 200) or "",
         "vat_number": vat_number,
         "vat_normalised": normalise_vat(vat_number, country),
-        "status": _text(row.get("Status"), 1),
-        "address_line": _text(row.get("AddressLine1"), 200),
-        "postcode": _text(row.get("Postcode"), 20),
-        "city": _text(row.get("City"), 100),
+        "status": clean_line(row.get("Status"), 1),
+        "address_line": clean_line(row.get("AddressLine1"), 200),
+        "postcode": clean_line(row.get("Postcode"), 20),
+        "city": clean_line(row.get("City"), 100),
         "country": country,
-        "email": _text(row.get("Email"), 200),
-        "phone": _text(row.get("Phone"), 50),
+        "email": clean_line(row.get("Email"), 200),
+        "phone": clean_line(row.get("Phone"), 50),
         "is_blocked": bool(row.get("Blocked")),
     }
 
@@ -387,15 +381,15 @@ class MasterDataImporter:
                 code = int(row["Code"])
                 hid = row.get("Hid")
                 values: dict[str, Any] = {
-                    "description": _text(row.get("Description"), 200) or str(code),
+                    "description": clean_line(row.get("Description"), 200) or str(code),
                     "hid": int(hid) if hid not in (None, "") else None,
-                    "country": _text(row.get("Country"), 3),
-                    "currency": _text(row.get("Currency"), 3),
-                    "legislation": _text(row.get("Legislation"), 10),
+                    "country": clean_line(row.get("Country"), 3),
+                    "currency": clean_line(row.get("Currency"), 3),
+                    "legislation": clean_line(row.get("Legislation"), 10),
                     "status": _int(row.get("Status"), 1),
                     "blocking_status": _int(row.get("BlockingStatus")),
                     "is_main": bool(row.get("IsMainDivision")),
-                    "vat_number": _text(row.get("VATNumber"), 40),
+                    "vat_number": clean_line(row.get("VATNumber"), 40),
                     "move_date": _moment(row.get("DivisionMoveDate")),
                 }
                 existing = session.get(Division, code)
@@ -631,7 +625,7 @@ class MasterDataImporter:
             row = session.get(Division, division)
             if row is not None:
                 row.accessible = False
-                row.access_reason = reason[:500]
+                row.access_reason = cut(reason, width(Division.access_reason))
                 session.add(row)
 
     def _mark_accessible(self, division: int) -> None:
@@ -659,7 +653,7 @@ class MasterDataImporter:
                         removed=run.removed,
                         calls=run.calls,
                         duration_ms=run.duration_ms,
-                        error=run.error[:2000] if run.error else None,
+                        error=cut(run.error, width(SyncRun.error)) or None,
                     )
                 )
 

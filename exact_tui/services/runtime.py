@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 
 from exact_tui.domain.states import ConnectionStatus
+from exact_tui.domain.text import cut
 from exact_tui.exact.errors import ExactError
 from exact_tui.exact.http import ExactClient
 from exact_tui.secret_store import SecretStore, SecretStoreError
@@ -21,7 +22,7 @@ from exact_tui.services.masterdata import MasterDataImporter
 from exact_tui.services.tokens import KEY_REASON, set_status, tokens_problem
 from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
 from exact_tui.store.engine import Store
-from exact_tui.store.models import CONNECTION_ID, ExactConnection
+from exact_tui.store.models import CONNECTION_ID, ExactConnection, width
 
 log = logging.getLogger("exact_tui.worker")
 
@@ -81,7 +82,7 @@ class ExactLink:
         problem = await asyncio.to_thread(tokens_problem, self.store, self.secrets)
         if problem is not None:
             await self.close()
-            if not key_problem or reason != problem[:1000]:
+            if not key_problem or reason != cut(problem, width(ExactConnection.reason)):
                 await asyncio.to_thread(self._set_status, ConnectionStatus.ERROR, problem)
             self._note(f"cannot use the connection: {problem}")
             return None
@@ -114,7 +115,8 @@ class ExactLink:
             return (conn.status, conn.reason) if conn else (None, None)
 
     def _set_status(self, status: ConnectionStatus, reason: str | None) -> None:
-        set_status(self.store, status, reason[:1000] if reason else None, now=self.clock.now())
+        reason = cut(reason, width(ExactConnection.reason)) or None
+        set_status(self.store, status, reason, now=self.clock.now())
 
     async def client(self) -> ExactClient:
         session = await self.session()

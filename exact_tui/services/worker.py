@@ -23,10 +23,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from exact_tui.domain.text import cut
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.store.engine import Store
 from exact_tui.store.failures import StorageFailure, store_failure
-from exact_tui.store.models import SyncRequest, WorkerHeartbeat
+from exact_tui.store.models import SyncRequest, WorkerHeartbeat, width
 
 log = logging.getLogger("exact_tui.worker")
 
@@ -371,7 +372,7 @@ class Worker:
             row = session.get(SyncRequest, request.id)
             if row is not None:
                 row.state = state
-                row.result = result[:2000]
+                row.result = cut(result, width(SyncRequest.result))
                 if state == "pending":
                     row.picked_by = row.picked_at = None
                 else:
@@ -429,7 +430,7 @@ class Worker:
                 )
             row.beat_at = self.clock.now()
             row.state = state
-            row.detail = self.storage_problem[:500] if self.storage_problem else None
+            row.detail = cut(self.storage_problem, width(WorkerHeartbeat.detail)) or None
             session.add(row)
 
     def _dead_owners(self) -> set[str]:

@@ -28,6 +28,14 @@ from exact_tui.store.types import EnumText, FixedDecimal, Money, UTCDateTime, ut
 GUID = 36  # Exact's IDs are GUIDs in their 36-character text form
 
 
+def width(column: Any) -> int:
+    """The declared width of a text column (`width(ExportEvent.message)`): what is stored in it
+    is cut to this (domain.text.cut), as PostgreSQL refuses longer text."""
+    length = column.type.length
+    assert isinstance(length, int), f"{column} has no width"
+    return length
+
+
 def _now_field(**kwargs: Any) -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, **kwargs)
 

@@ -16,7 +16,7 @@ from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
-from exact_tui.domain.text import clean_text
+from exact_tui.domain.text import clean_text, cut
 from exact_tui.services.admin.accounts import HeldCustomer
 from exact_tui.services.admin.blockers import Blocker, BlockerKind
 from exact_tui.services.admin.masterdata import MasterList
@@ -224,7 +224,7 @@ class ConsoleApp(Acts, Reads, App[None]):
 
     def say(self, message: str | Text, *, severity: Severity = "information") -> None:
         """Show what just happened on the line above the footer, for a while."""
-        text = message if isinstance(message, Text) else plain(clean_text(message)[:300])
+        text = message if isinstance(message, Text) else plain(cut(clean_text(message), 300))
         self._flashes += 1
         self.flash = FlashMessage(text, severity, self._flashes)
         if self._flash_timer is not None:

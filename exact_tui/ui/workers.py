@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
 
-from exact_tui.domain.text import clean_text
+from exact_tui.domain.text import clean_text, cut
 from exact_tui.services.console import ActionRefused
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class _Then(Generic[T]):
 def report_failure(node: DOMNode, what: str, error: BaseException) -> None:
     """A worker failed unexpectedly: the traceback goes to the log, the operator sees an error."""
     log.error("console: could not %s", what, exc_info=error)
-    detail = clean_text(f"{type(error).__name__}: {error}")[:200]
+    detail = cut(clean_text(f"{type(error).__name__}: {error}"), 200)
     console = cast("ConsoleApp", node.app)
     say = getattr(console, "say", None)
     message = f"Could not {what}: {detail} (details in the log)"

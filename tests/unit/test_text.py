@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from exact_tui.domain.text import clean_text, has_control, terminal_safe_json
+from exact_tui.domain.text import clean_line, clean_text, cut, has_control, terminal_safe_json
+from exact_tui.store.models import Audit, ExportEvent, width
 
 
 @pytest.mark.parametrize(
@@ -41,3 +42,23 @@ def test_terminal_safe_json_means_the_same_and_carries_nothing_a_terminal_acts_o
     assert json.loads(encoded) == value
     assert not has_control(encoded)
     assert "é ✔" in encoded  # readable text stays as it is
+
+
+def test_cut_keeps_what_fits_and_cuts_the_rest_to_the_width() -> None:
+    assert cut("abc", 3) == "abc"
+    assert cut("abcd", 3) == "abc"
+    assert cut("abcd", 3, mark="…") == "ab…"  # the mark counts in the width
+    assert cut("abc", 3, mark="…") == "abc"
+    assert cut(None, 3) is None
+
+
+def test_clean_line_is_one_trimmed_line_or_nothing() -> None:
+    assert clean_line("  Jan\x1b[2J\nJansen  ", 200) == "Jan Jansen"
+    assert clean_line("x" * 300, 200) == "x" * 200
+    assert clean_line("   ", 200) is None
+    assert clean_line(None, 200) is None
+
+
+def test_width_is_the_declared_column_width() -> None:
+    assert width(ExportEvent.message) == 2000
+    assert width(Audit.actor) == 100

@@ -20,7 +20,7 @@ from stdnum.util import get_cc_module
 
 from exact_tui.domain.money import AmountError, parse_amount
 from exact_tui.domain.states import WriteOffKind
-from exact_tui.domain.text import clean_text
+from exact_tui.domain.text import clean_text, cut
 from exact_tui.domain.vat import normalise_vat
 
 #: How many characters of a refused value a message quotes.
@@ -44,7 +44,7 @@ def describe(value: object) -> str:
         return value.token
     if isinstance(value, Decimal | int | float):
         text = str(value)
-        return f"the number {text if len(text) <= _PREVIEW else text[:_PREVIEW] + '…'}"
+        return f"the number {_preview(text)}"
     if isinstance(value, str):
         if len(value) > 10 * _PREVIEW:
             return f"a text of {len(value):,} characters"
@@ -56,10 +56,15 @@ def describe(value: object) -> str:
     return type(value).__name__
 
 
+def _preview(text: str) -> str:
+    """The first _PREVIEW characters, and … when there was more."""
+    return cut(text, _PREVIEW + 1, mark="…")
+
+
 def safe_text(text: str) -> str:
     """User text fit for a message: cleaned, short, and printable in any UTF-8 terminal."""
     cleaned = clean_text(text)
-    cleaned = cleaned if len(cleaned) <= _PREVIEW else cleaned[:_PREVIEW] + "…"
+    cleaned = _preview(cleaned)
     return cleaned.encode("utf-8", "backslashreplace").decode("utf-8")
 
 

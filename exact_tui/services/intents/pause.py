@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from exact_tui.domain.text import cut
 from exact_tui.services import audit
 from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
-from exact_tui.store.models import CONNECTION_ID, ExactConnection
+from exact_tui.store.models import CONNECTION_ID, ExactConnection, width
 
 
 class PauseIntents(IntentBase):
@@ -18,7 +19,7 @@ class PauseIntents(IntentBase):
             if conn.exports_paused:
                 return IntentResult(f"exports were already paused ({conn.paused_reason})")
             conn.exports_paused = True
-            conn.paused_reason = words[:500]
+            conn.paused_reason = cut(words, width(ExactConnection.paused_reason))
             conn.updated_at = self.clock.now()
             session.add(conn)
             audit.record(session, self.actor, "pause", target="exports", detail={"reason": words})

@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from exact_tui.domain.text import cut
 from exact_tui.services.console import ConnectFlow
 from exact_tui.ui.actions import Action, Acts, bindings
 from exact_tui.ui.render import Palette, plain
@@ -90,7 +91,7 @@ class ConnectScreen(Acts, Reads, ModalScreen[str | None]):
 
     def _no_address(self, reason: str) -> None:
         # A refusal stays in the dialog, so the user can start over.
-        self._say(reason[:500])
+        self._say(cut(reason, 500))
         self.query_one("#connect-url", Static).update(
             plain("No address: see below.", self._palette.muted)
         )
@@ -114,7 +115,7 @@ class ConnectScreen(Acts, Reads, ModalScreen[str | None]):
             "finish the connect",
             lambda: flow.finish(pasted),
             self.dismiss,
-            refused=lambda reason: self._say(reason[:500]),
+            refused=lambda reason: self._say(cut(reason, 500)),
         )
 
     def _say(self, message: str, *, error: bool = True) -> None:

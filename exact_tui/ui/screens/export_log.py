@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Static
 
 from exact_tui.domain.refusals import explain
 from exact_tui.domain.states import JobState
-from exact_tui.domain.text import counted
+from exact_tui.domain.text import counted, cut
 from exact_tui.domain.transitions import EventOutcome
 from exact_tui.services.console import DivisionChoice
 from exact_tui.services.export_log import (
@@ -103,11 +103,11 @@ def happened(event: LogEvent, palette: Palette) -> Text:
     other events are sentences that say it themselves ("posted as entry 26001")."""
     if event.level not in ("warning", "error") and event.message:
         style = palette.success if event.outcome == EventOutcome.POSTED else ""
-        return plain(event.message[:300], style)
+        return plain(cut(event.message, 300), style)
     head = EventOutcome.label_of(event.outcome)
     if event.http_status:
         head += f" {event.http_status}"
-    return join(plain(head, level_style(event.level, palette)), " ", plain(event.message[:300]))
+    return join(plain(head, level_style(event.level, palette)), " ", plain(cut(event.message, 300)))
 
 
 def event_cells(event: LogEvent, palette: Palette, zone: Any, now: Any) -> list[Text]:

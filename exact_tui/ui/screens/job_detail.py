@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from exact_tui.domain.money import format_amount
 from exact_tui.domain.states import JobState
+from exact_tui.domain.text import cut
 from exact_tui.domain.transitions import EventOutcome
 from exact_tui.services.export_log import Attempt, JobBrief, JobDetail
 from exact_tui.ui.actions import Action, bindings
@@ -113,7 +114,7 @@ def attempt_cells(attempt: Attempt, palette: Palette, zone: ZoneInfo) -> list[Te
         plain(EventOutcome.label_of(attempt.outcome)),
         Text(str(attempt.http_status or "")),
         Text(f"{attempt.duration_ms:,} ms" if attempt.duration_ms is not None else ""),
-        plain(attempt.message[:500]),
+        plain(cut(attempt.message, 500)),
     ]
 
 
@@ -216,7 +217,7 @@ class JobDetailScreen(JobScreen):
             return
         zone, palette, now = self.services.timezone, self.palette, self.services.now()
         # Border titles parse markup: the document number goes in as Text.
-        summary.border_title = plain(f"{job.kind.label} {job.number}"[:60])
+        summary.border_title = plain(cut(f"{job.kind.label} {job.number}", 60))
         summary.update(summary_text(job, palette, zone, now))
         self.query_one("#job-document", Static).update(document_text(job, palette))
         table = self.query_one("#attempts", ConsoleTable)

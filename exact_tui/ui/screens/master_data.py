@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from exact_tui.domain.text import cut
 from exact_tui.services.admin.masterdata import MASTER_COLUMNS, MasterList, MasterPage, MasterRow
 from exact_tui.services.status import ChangeMark
 from exact_tui.ui.actions import Action, bindings
@@ -217,7 +218,9 @@ class MasterDataScreen(AdminScreen):
             parts.append(f"imported {ago(when, now)} ({stamp(when, zone, now)})")
         if imported.error:
             parts.append(
-                join(Text("⚠ last import failed: ", palette.warning), plain(imported.error[:120]))
+                join(
+                    Text("⚠ last import failed: ", palette.warning), plain(cut(imported.error, 120))
+                )
             )
         line = join(*parts, separator="  ·  ")
         line.append("\n")

@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Select
 
 from exact_tui.domain.states import Category, DocumentKind, JobState
-from exact_tui.domain.text import clean_text
+from exact_tui.domain.text import clean_text, cut
 from exact_tui.services.console import DivisionChoice
 from exact_tui.services.jobs import JobFilter
 from exact_tui.ui.actions import Action, Acts, bindings
@@ -96,7 +96,7 @@ class FilterBar(Acts, Horizontal):
 
     def set_divisions(self, divisions: list[DivisionChoice], current: int | None) -> None:
         select = self.query_one("#filter-division", Select)
-        options = [(clean_text(f"{d.code} {d.description}")[:40], d.code) for d in divisions]
+        options = [(cut(clean_text(f"{d.code} {d.description}"), 40), d.code) for d in divisions]
         with self.prevent(Select.Changed):
             select.set_options(options)
             if current is not None and any(code == current for _, code in options):

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Select
 
+from exact_tui.domain.text import cut
 from exact_tui.services.console import DivisionChoice
 from exact_tui.ui.actions import Action, Acts, bindings
 from exact_tui.ui.render import plain
@@ -108,7 +109,7 @@ class ScopeBar(Acts, Horizontal):
     def set_divisions(self, divisions: Sequence[DivisionChoice], current: int | None) -> None:
         select = self.query_one("#scope-division", Select)
         options: list[tuple[Text, int]] = [
-            (plain(f"{d.code} {d.description}"[:40]), d.code) for d in divisions
+            (plain(cut(f"{d.code} {d.description}", 40)), d.code) for d in divisions
         ]
         self._codes = {d.code for d in divisions}
         with self.prevent(Select.Changed):

@@ -1,5 +1,6 @@
-"""The layering rule of design §3: nothing outside ui/ loads textual; each layer imports only
-what it may (the import-linter contracts in pyproject.toml check the same statically)."""
+"""The layering rules (docs/architecture.md §Layers): nothing outside ui/ loads textual; each layer
+imports only what it may (the import-linter contracts in pyproject.toml check the same
+statically)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The `exact-tui` command: a bare `exact-tui` opens the console; subcommands are the headless
-parity of every console action (design §13). Exit codes: 0 done, 1 refused, 2 usage.
+parity of every console action (docs/architecture.md §Command line). Exit codes: 0 done, 1 refused,
+2 usage.
 
 `root` holds the group and the console, `wiring` what commands share, `output` how they print;
 the commands live by area in `exports`, `admin`, `connection`, `operations` and `demo`. Each

@@ -1,4 +1,5 @@
-"""Customer matching (design §8): which Exact account a platform customer's documents go to.
+"""Customer matching (docs/export.md §Customers): which Exact account a platform customer's
+documents go to.
 
 Per division, first hit wins: an existing link; the VAT number; the customer number against the
 account Code; the customer number against SearchCode — each among accounts with status Customer.

@@ -1,5 +1,6 @@
 """Company names compared loosely: a hint for an operator linking customers by hand, never a
-matching rule (two companies can share a name; design §8 links only on VAT number and codes)."""
+matching rule (two companies can share a name; the rules of docs/export.md §Customers link only on
+VAT number and codes)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Preflight (design §7 step 3): check a document against the cached master data without
-calling Exact, and resolve every platform code to what the entry will carry.
+"""Preflight (docs/export.md §What happens to a job): check a document against the cached master
+data without calling Exact, and resolve every platform code to what the entry will carry.
 
 Anything missing is reported with its exact key, so the Mappings screen can say "VAT code
 21-EU missing in division 123456: blocks 312 documents" and nothing doomed reaches Exact's
@@ -26,7 +26,7 @@ from exact_tui.domain.targets import (
     setting_problem,
 )
 
-# A GL account's UseCostcenter / UseCostunit (exact-online-api.md §4.3).
+# A GL account's UseCostcenter / UseCostunit (docs/exact-api.md §GL accounts).
 COST_REQUIRED = 1
 COST_FORBIDDEN = 2
 

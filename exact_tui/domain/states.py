@@ -23,7 +23,7 @@ def labelled(enum: type[E], labels: Mapping[E, V]) -> Mapping[E, V]:
 
 
 class JobState(StrEnum):
-    """Where an export job is in the state machine (docs/export.md)."""
+    """Where an export job is in the state machine (docs/export.md §The state machine)."""
 
     PENDING = "pending"
     IN_FLIGHT = "in_flight"

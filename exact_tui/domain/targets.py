@@ -1,5 +1,6 @@
 """Which Exact row a mapping or a division setting may point at: the one rule that preflight,
-the intents, the admin views and the stale-mapping report apply (docs/export.md §Preflight).
+the intents, the admin views and the stale-mapping report apply
+(docs/export.md §What happens to a job).
 
 Pure: the callers look the row up in the cached master data and hand over what it says; the
 answer is why the row does not fit, or None. Each caller words the answer for its reader.

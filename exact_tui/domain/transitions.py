@@ -1,4 +1,4 @@
-"""The export state machine of design §7, as pure functions.
+"""The export state machine (docs/export.md §The state machine), as pure functions.
 
 Each function takes what happened (an attempt's outcome, a lookup's findings, a crash, an
 operator's retry) and the job's facts, and says what the job becomes and what the event log
@@ -227,7 +227,7 @@ def _retry_at(
 def after_attempt(
     outcome: Outcome, job: JobFacts, *, now: dt.datetime, policy: Policy, jitter: float
 ) -> Transition:
-    """Where an in-flight job goes after its attempt (design §7)."""
+    """Where an in-flight job goes after its attempt (docs/export.md §The state machine)."""
     kind = outcome.kind
     status = outcome.http_status
     if kind is OutcomeKind.CREATED:
@@ -593,7 +593,8 @@ def skipped_as_history(document_date: dt.date, activated_on: dt.date) -> Transit
 
 
 def is_history(document_date: dt.date, activated_on: dt.date) -> bool:
-    """Documents dated before the activation date are history (design §7 step 2)."""
+    """Documents dated before the activation date are history
+    (docs/export.md §What happens to a job)."""
     return document_date < activated_on
 
 
@@ -610,9 +611,9 @@ class RetryDecision:
 
 
 def retry_decision(state: JobState, category: Category | None) -> RetryDecision:
-    """What an operator's retry does to a job in `state` (design §7): failed, needs_mapping
-    and retry_wait go back to pending; an unknown job (or a duplicate) is looked up in Exact
-    again, never re-sent blind."""
+    """What an operator's retry does to a job in `state` (docs/export.md §The state machine):
+    failed, needs_mapping and retry_wait go back to pending; an unknown job (or a duplicate) is
+    looked up in Exact again, never re-sent blind."""
     if state is JobState.UNKNOWN:
         return RetryDecision(RetryAction.LOOKUP, "looked up in Exact before anything is sent")
     if state is JobState.FAILED and category in (Category.DUPLICATE, Category.CONFLICT):

@@ -2,10 +2,10 @@
 
 Pure: every function takes resolved plain values (GUIDs, codes, Decimals, dates) and returns a
 request body or a query. Amounts go out as decimal strings, dates as zone-less
-`YYYY-MM-DDT00:00:00` (docs/export.md), journals by code.
+`YYYY-MM-DDT00:00:00` (docs/exact-api.md §Dates and numbers), journals by code (§Journals).
 
-References, by which a posting whose answer was lost is found again (docs/export.md,
-"References and lookups"):
+References, by which a posting whose answer was lost is found again
+(docs/export.md §References and lookups, docs/exact-api.md §Lookups):
 - sales entry: `YourRef` = `reference(invoice number)`, looked up with the sales journal;
 - bank entry and general journal entry: every line's `Description` = `line_reference()` (the
   document number, then the invoice number), looked up on the entry lines.
@@ -434,8 +434,8 @@ def sales_entry(
     currency: str,
     lines: Sequence[SalesLine],
 ) -> dict[str, Any]:
-    """An invoice as a SalesEntry (API doc §4.8): amounts excluding VAT, VATAmountFC per line
-    so Exact's totals equal the invoice's to the cent (pitfall 20)."""
+    """An invoice as a SalesEntry (docs/exact-api.md §Sales entries): amounts excluding VAT,
+    VATAmountFC per line so Exact's totals equal the invoice's to the cent."""
     return _compact(
         {
             "Journal": journal,
@@ -478,8 +478,9 @@ def bank_entry(
     currency: str | None,
     notes: str | None = None,
 ) -> dict[str, Any]:
-    """A payment as a BankEntry with one line on the receivables account (API doc §4.9):
-    OurRef carries Exact's number of the invoice, so Exact can match the two."""
+    """A payment as a BankEntry with one line on the receivables account
+    (docs/exact-api.md §Bank entries): OurRef carries Exact's number of the invoice, so Exact can
+    match the two."""
     return _compact(
         {
             "JournalCode": journal,
@@ -515,12 +516,13 @@ def write_off_entry(
     currency: str | None,
     notes: str | None = None,
 ) -> dict[str, Any]:
-    """A write-off or collection costs as a balanced GeneralJournalEntry (API doc §4.10).
+    """A write-off or collection costs as a balanced GeneralJournalEntry
+    (docs/exact-api.md §General journal entries).
 
     A write-off credits the customer's receivable and debits the write-off (cost) account;
     collection costs are charged to the customer: the receivable is debited and the
     collection-costs (income) account credited. Debit positive, credit negative (signs
-    UNCONFIRMED in Exact's documentation, API doc §4.10)."""
+    UNCONFIRMED in Exact's documentation)."""
     receivable_amount = amount if kind is WriteOffKind.COLLECTION_COSTS else -amount
     receivable = _compact(
         {
@@ -565,8 +567,8 @@ def vat_variants(raw: str | None, compact: str | None) -> list[str]:
 
 
 def customer_check(vat_numbers: Sequence[str], search_code: str) -> Query:
-    """The one live check before creating an account (design §8): accounts carrying the VAT
-    number (the cache may be stale) or our customer number as SearchCode (an account created
+    """The one live check before creating an account (docs/export.md §Customers): accounts carrying
+    the VAT number (the cache may be stale) or our customer number as SearchCode (an account created
     by an earlier attempt whose answer was lost)."""
     condition = odata.eq("SearchCode", search_code)
     if vat_numbers:
@@ -586,8 +588,8 @@ def new_customer_account(
     email: str | None,
     phone: str | None,
 ) -> dict[str, Any]:
-    """A customer account (Status C, or Exact refuses sales to it: pitfall 19) whose SearchCode
-    is the platform's customer number: the reference both systems share."""
+    """A customer account (Status C, or Exact refuses sales to it: docs/exact-api.md §Accounts)
+    whose SearchCode is the platform's customer number: the reference both systems share."""
     return _compact(
         {
             "Name": name,

@@ -1,8 +1,9 @@
 """The one place that turns what Exact (or the network) answered into a typed outcome.
 
 Every failure of a call ends as one of a few exceptions, each with a category the export state
-machine understands (design §7) and a message in words an operator can act on. The functions that
-decide are pure: they take a status, headers and a body, or a transport exception.
+machine understands (docs/export.md §The state machine) and a message in words an operator can act
+on. The functions that decide are pure: they take a status, headers and a body, or a transport
+exception.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import httpx
 
 from exact_tui.domain.states import Category
 
-#: Exact's `Reason` header on 403s (API doc §3.8, PQ#451), and on early token refreshes.
+#: Exact's `Reason` header on 403s (docs/exact-api.md §Errors), and on early token refreshes.
 REASONS: Final[Mapping[str, str]] = {
     "NoDivisionAccess": (
         "no access to this division: the Exact user did not grant it or lacks rights"
@@ -215,7 +216,8 @@ def classify_response(
         return NotFound(describe_body(status, body), status=status)
     if status < 500:
         return Refused(describe_body(status, body), status=status)
-    # Business validation often comes back as 500 with a message (API doc §3.9): a refusal.
+    # Business validation often comes back as 500 with a message (docs/exact-api.md §Errors): a
+    # refusal.
     if status == 500 and message:
         return Refused(message, status=status)
     words = describe_body(status, body)

@@ -225,7 +225,8 @@ class ExactClient:
                         self._recorder.record_error, key, endpoint, status, self._clock()
                     )
                 if status == 401 and not refreshed:
-                    # One refresh and the same request (API doc §1.4); a second 401 is final.
+                    # One refresh and the same request (docs/exact-api.md §OAuth); a second 401 is
+                    # final.
                     refreshed = True
                     await self._tokens.after_unauthorized(token)
                     continue
@@ -259,7 +260,8 @@ class ExactClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
         if method.upper() == "POST":
-            # Without it Exact answers a POST with most fields null (API doc §3.1).
+            # Without it Exact answers a POST with most fields null
+            # (docs/exact-api.md §Requests and answers).
             headers["Prefer"] = "return=representation"
         sent_at = self._clock()
         self._states[key] = spend(self._states[key], now=sent_at)

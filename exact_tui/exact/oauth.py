@@ -1,5 +1,5 @@
 """OAuth 2.0 with Exact Online, through authlib: the authorize URL, the code exchange and the
-refresh grant, and what their refusals mean (API doc §1).
+refresh grant, and what their refusals mean (docs/exact-api.md §OAuth).
 
 This module makes the calls and names the outcomes; the protocol around a refresh (the lock,
 reloading, compare-and-swap) lives in the service layer, which owns the store.
@@ -51,7 +51,8 @@ REGION_HOSTS: Final[Mapping[str, str]] = {
 AUTHORIZE_PATH: Final = "/api/oauth2/auth"
 TOKEN_PATH: Final = "/api/oauth2/token"  # noqa: S105 - a path
 
-#: Exact's access tokens live 600 s; a new one is given only 570 s after the last (API doc §1.4).
+#: Exact's access tokens live 600 s; a new one is given only 570 s after the last
+#: (docs/exact-api.md §Token lifetimes).
 ACCESS_TOKEN_SECONDS: Final = 600
 EARLIEST_REFRESH: Final = dt.timedelta(seconds=570)
 #: Refresh when less than this is left, which with 600 s tokens is exactly the 570 s mark.
@@ -99,7 +100,8 @@ def earliest_refresh(issued_at: dt.datetime) -> dt.datetime:
 
 
 def idle_refresh_due(issued_at: dt.datetime, now: dt.datetime, max_age: dt.timedelta) -> bool:
-    """An idle connection's refresh token is renewed before it can expire (design §5)."""
+    """An idle connection's refresh token is renewed before it can expire
+    (docs/architecture.md §Connection)."""
     return now - issued_at >= max_age and now >= issued_at + EARLIEST_REFRESH
 
 
@@ -195,7 +197,8 @@ class TokenRefused(ReconnectNeeded):
 def classify_token_error(
     status: int, headers: Mapping[str, str], body: str, *, grant: str
 ) -> TokenRefusal:
-    """Which refusal an error answer of the token endpoint is (API doc §1.4)."""
+    """Which refusal an error answer of the token endpoint is
+    (docs/exact-api.md §Token lifetimes)."""
     reason = next((v for k, v in headers.items() if k.lower() == "reason"), "")
     text = (error_message(body) or "").lower()
     if reason.strip() == "TooEarlyToRefreshTokens" or "not expired" in text:

@@ -49,7 +49,7 @@ def guid(value: str | uuid.UUID) -> Literal:
 
 def datetime_(value: dt.datetime | dt.date) -> Literal:
     """`datetime'YYYY-MM-DDTHH:MM:SS'`, zone-less: aware values are converted to UTC first, so a
-    local offset can never shift a date (API doc §3.6)."""
+    local offset can never shift a date (docs/exact-api.md §Dates and numbers)."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)

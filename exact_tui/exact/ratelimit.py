@@ -1,4 +1,5 @@
-"""Exact's rate limits and error budget, per division (design §9, API doc §2).
+"""Exact's rate limits and error budget, per division
+(docs/exact-api.md §Rate limits, §Error budget).
 
 Pure parts: reading the six `X-RateLimit-*` headers, deciding how long to wait before the next
 call, naming an endpoint, and deciding when its error budget is spent. Persistence goes through
@@ -20,12 +21,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
-#: Exact blocks an endpoint after 10 errors an hour; these statuses count (API doc §2.3).
+#: Exact blocks an endpoint after 10 errors an hour; these statuses count
+#: (docs/exact-api.md §Error budget).
 COUNTED_STATUSES: Final = frozenset({400, 401, 403, 404})
 ERROR_WINDOW: Final = dt.timedelta(hours=1)
 #: When a 429 carries no reset header, wait this long before trying again.
 UNKNOWN_RESET_WAIT: Final = dt.timedelta(seconds=60)
-#: The windows Exact counts calls in (API doc §2.1): no reset is further away than these.
+#: The windows Exact counts calls in (docs/exact-api.md §Rate limits): no reset is further away than
+#: these.
 MINUTE_WINDOW: Final = dt.timedelta(minutes=1)
 DAY_WINDOW: Final = dt.timedelta(days=1)
 
@@ -96,8 +99,8 @@ def _window(headers: Mapping[str, str], prefix: str, offset: float) -> Window | 
     reset_ms = _int(_header(headers, f"{prefix}-Reset"))
     if remaining is None or reset_ms is None:
         return None
-    # Resets are epoch milliseconds (API doc §2.2; a client that reads seconds waits for years)
-    # of Exact's clock: on ours they come `offset` seconds earlier.
+    # Resets are epoch milliseconds (docs/exact-api.md §Rate limits; a client that reads seconds
+    # waits for years) of Exact's clock: on ours they come `offset` seconds earlier.
     reset_at = dt.datetime.fromtimestamp(reset_ms / 1000 - offset, tz=dt.UTC)
     return Window(_int(_header(headers, f"{prefix}-Limit")), max(remaining, 0), reset_at)
 

@@ -131,7 +131,8 @@ VAT_CODE_WIDTH: Final = 3
 
 def booking_date(moment: datetime) -> datetime:
     """A date-only field (EntryDate, DueDate, Date): the time is dropped after converting to UTC,
-    so "2025-03-01T00:00:00+01:00" books on 28 February, the hazard the API doc warns about."""
+    so "2025-03-01T00:00:00+01:00" books on 28 February, the hazard
+    docs/exact-api.md §Dates and numbers warns about."""
     utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     return utc.replace(hour=0, minute=0, second=0, microsecond=0)
 

@@ -105,8 +105,9 @@ class ConnectResult:
 def export_gate(
     status: ConnectionStatus | None, exports_paused: bool, reason: str | None
 ) -> str | None:
-    """Why exports may not run now, or None when they may (design §7: paused globally while the
-    connection needs a reconnect, is inactive, or an operator paused them)."""
+    """Why exports may not run now, or None when they may
+    (docs/export.md §Rate limits, the error budget and pauses: paused globally while the connection
+    needs a reconnect, is inactive, or an operator paused them)."""
     if status is None or status is ConnectionStatus.INACTIVE:
         return "not connected to Exact"
     if status is ConnectionStatus.RECONNECT:
@@ -279,8 +280,8 @@ class ConnectionService:
             conn.user_name = user_name
             conn.status = ConnectionStatus.CONNECTED
             conn.reason = None
-            # Documents dated before activation are history and never exported (design §7),
-            # so a reconnect keeps the first date.
+            # Documents dated before activation are history and never exported
+            # (docs/export.md §What happens to a job), so a reconnect keeps the first date.
             conn.activated_at = conn.activated_at or now
             conn.connected_at = now
             conn.disconnected_at = None

@@ -1,4 +1,5 @@
-"""Ingest: the platform's documents into the store (design §4, §11).
+"""Ingest: the platform's documents into the store (docs/architecture.md §Store,
+docs/ingest-format.md).
 
 A file is validated whole first (`domain.ingest_format`); then, in one write transaction, its
 references are checked against the store, every record is sorted into added / updated /

@@ -1,5 +1,5 @@
-"""Master-data import (design §6): Exact's divisions and, per division, journals, GL accounts,
-VAT codes, cost centers, cost units and accounts, into the read-only cache.
+"""Master-data import (docs/architecture.md §Master data): Exact's divisions and, per division,
+journals, GL accounts, VAT codes, cost centers, cost units and accounts, into the read-only cache.
 
 Few calls: GL accounts and accounts come from `sync/` endpoints with a Timestamp cursor (1,000
 rows a page; removals from `sync/Deleted`), the small lists from their plain endpoints with a
@@ -52,7 +52,7 @@ from exact_tui.store.models import Mapping as MappingRow
 
 log = logging.getLogger("exact_tui.sync")
 
-#: sync/Deleted EntityType values (API facts §4.12).
+#: sync/Deleted EntityType values (docs/exact-api.md §Sync and bulk).
 ENTITY_TYPE_ACCOUNTS = 2
 ENTITY_TYPE_GL_ACCOUNTS = 7
 #: Where a first sync starts (Exact: "first call Timestamp gt 1").
@@ -328,7 +328,7 @@ class MasterDataImporter:
 
     async def import_divisions(self, trigger: str = "manual") -> list[int]:
         """`system/Divisions`: every division the user can access, upserted; returns their
-        numbers. Any division number works in this URL (API facts §4.2)."""
+        numbers. Any division number works in this URL (docs/exact-api.md §Divisions)."""
         started = time.perf_counter()
         run = EntityRun(None, DIVISIONS, full=True)
         anchor = await asyncio.to_thread(self._anchor_division)

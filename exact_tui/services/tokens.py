@@ -1,5 +1,5 @@
 """The token manager: hands out a valid access token and refreshes it by the protocol of
-design §5, safe across processes that share one store.
+docs/architecture.md §Connection, safe across processes that share one store.
 
 Refresh: take the cross-process refresh lock (a file lock beside a SQLite database, a row lock
 on PostgreSQL) → reload the token row → refresh only if it is still due → save with
@@ -48,7 +48,8 @@ MAX_TOKEN_WAIT: Final = 60.0
 #: After TooEarlyToRefreshTokens although our clock said 570 s had passed: Exact's clock is
 #: ahead of ours by about this much at most.
 CLOCK_SKEW: Final = dt.timedelta(seconds=5)
-#: The daily refresh of an idle connection (design §5): the 30-day refresh-token expiry never hits.
+#: The daily refresh of an idle connection (docs/architecture.md §Connection): the 30-day
+#: refresh-token expiry never hits.
 IDLE_REFRESH_AGE: Final = dt.timedelta(days=1)
 #: The connection's reason when this process's data key cannot decrypt the stored tokens.
 KEY_REASON: Final = "the data key does not open the stored tokens"

@@ -1,4 +1,4 @@
-"""`exact-tui worker`: the one process that calls Exact (design §2).
+"""`exact-tui worker`: the one process that calls Exact (docs/architecture.md §Parts).
 
 It keeps a heartbeat, turns sync requests and export jobs into work, serves several divisions
 at once while keeping each division's requests in sequence (one lane per division), and stops

@@ -1,4 +1,5 @@
-"""All tables of the store (design §4), in one SQLModel metadata migrated by Alembic.
+"""All tables of the store (docs/architecture.md §Store), in one SQLModel metadata migrated by
+Alembic.
 
 Groups: the platform's documents, Exact's master data (a read-only cache per division),
 configuration (bindings, mappings, settings, customer links), the export outbox with its
@@ -409,7 +410,7 @@ class CustomerLink(SQLModel, table=True):
 
 
 class ExportJob(SQLModel, table=True):
-    """One document to post to Exact, and where it stands (design §7)."""
+    """One document to post to Exact, and where it stands (docs/export.md §The state machine)."""
 
     __tablename__ = "export_job"
     __table_args__ = (

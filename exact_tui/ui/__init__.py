@@ -1,1 +1,2 @@
-"""The Textual console (design §12): `build_app()` in `app.py` is the only way in."""
+"""The Textual console (docs/architecture.md §Console): `build_app()` in `app.py` is the only way
+in."""

@@ -1,4 +1,4 @@
-"""API calls of the export pipeline (design §15), against the in-process sandbox.
+"""API calls of the export pipeline (docs/architecture.md §Numbers), against the in-process sandbox.
 
     .venv/bin/python tests/benchmarks/export_calls.py [--drain 5000]
 

@@ -1,4 +1,5 @@
-"""Fault drill (design §15): documents exported through a storm, the worker killed -9 at random.
+"""Fault drill (docs/architecture.md §Numbers): documents exported through a storm, the worker
+killed -9 at random.
 
     .venv/bin/python tests/benchmarks/fault_drill.py [--docs 1000] [--kills 20] [--seed 1]
 

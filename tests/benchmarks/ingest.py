@@ -4,7 +4,7 @@
 
 Builds a temporary store, generates N invoices (plus the customers and bank accounts they
 refer to) as one JSON file, ingests it through the same service the CLI uses, and prints the
-rate. The bar (design §15) is 2,000 invoices per second.
+rate. The bar (docs/architecture.md §Numbers) is 2,000 invoices per second.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""API calls for a master-data import of the `large` sandbox (design §15).
+"""API calls for a master-data import of the `large` sandbox (docs/architecture.md §Numbers).
 
     .venv/bin/python tests/benchmarks/sync_calls.py
 

@@ -1,5 +1,5 @@
-"""The console over a big store (design §15): 1,000,000 events, 200,000 jobs, 50,000 Exact
-accounts.
+"""The console over a big store (docs/architecture.md §Numbers): 1,000,000 events, 200,000 jobs,
+50,000 Exact accounts.
 
     .venv/bin/python tests/benchmarks/tui_scale.py [--db PATH] [--keep] [--runs N]
 

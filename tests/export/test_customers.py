@@ -1,5 +1,5 @@
-"""Customer matching per design §8 in the pipeline: the cache first, one live check in Exact
-before creating, every link saying how it was made, and both ambiguity policies."""
+"""Customer matching per docs/export.md §Customers in the pipeline: the cache first, one live check
+in Exact before creating, every link saying how it was made, and both ambiguity policies."""
 
 from __future__ import annotations
 

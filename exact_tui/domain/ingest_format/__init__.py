@@ -1,4 +1,4 @@
-"""The platform's ingest format (design §11): one file's bytes in, validated records out.
+"""The platform's ingest format (docs/ingest-format.md): one file's bytes in, validated records out.
 
 Pure: no store, no I/O. Everything a file can get wrong on its own is found here (syntax,
 encoding, types, limits, duplicates within the file); what needs the store (references to

@@ -1,6 +1,6 @@
 """Exact accounts with the platform customers linked to them (the Exact Accounts Overview),
-and the suggestions an operator links by: the matching rules' hits (design §8) and similar
-names as a hint."""
+and the suggestions an operator links by: the matching rules' hits (docs/export.md §Customers) and
+similar names as a hint."""
 
 from __future__ import annotations
 
@@ -216,7 +216,7 @@ class Suggestion:
     """A platform customer that may belong to an account, and why."""
 
     customer: CustomerInfo
-    #: The matching rules it meets, in words (design §8), strongest first.
+    #: The matching rules it meets, in words (docs/export.md §Customers), strongest first.
     reasons: tuple[str, ...]
     #: Only the names are alike: a hint, not a rule.
     hint_only: bool
@@ -229,7 +229,8 @@ def _customer_info(row: Customer) -> CustomerInfo:
     return CustomerInfo(row.id, row.number, row.name, row.vat_number, row.city)
 
 
-#: Reasons rank as the rules do (design §8); a similar name is only a hint, ranked last.
+#: Reasons rank as the rules do (docs/export.md §Customers); a similar name is only a hint, ranked
+#: last.
 _VAT, _CODE, _SEARCH_CODE, _NAME, _TEXT = range(5)
 _RULES = ((_CODE, LinkMethod.CODE), (_SEARCH_CODE, LinkMethod.SEARCH_CODE))
 

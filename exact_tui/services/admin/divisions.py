@@ -1,5 +1,5 @@
 """Divisions with their organization, and bank accounts with the division and bank journal
-their documents go to (design §7 step 1)."""
+their documents go to (docs/export.md §What happens to a job)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Exact's type numbers in words (exact-online-api.md §4.3–4.5), as the admin lists show them."""
+"""Exact's type numbers in words (docs/exact-api.md §Journals, §GL accounts, §VAT codes), as the
+admin lists show them."""
 
 from __future__ import annotations
 

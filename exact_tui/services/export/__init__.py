@@ -1,4 +1,4 @@
-"""The export pipeline (design §7, §8): invoices, payments and write-offs into Exact, once."""
+"""The export pipeline (docs/export.md): invoices, payments and write-offs into Exact, once."""
 
 from exact_tui.services.export.runner import ClientSource, ExportOptions, ExportService
 

@@ -1,4 +1,5 @@
-"""Customer matching and creation (design §8): which Exact account a document goes to.
+"""Customer matching and creation (docs/export.md §Customers): which Exact account a document goes
+to.
 
 From the cache first (an existing link, then VAT number, account code, search code; no call).
 When nothing matches, or several do and `customers.on_ambiguous = "create"`: one live check in
@@ -76,8 +77,9 @@ def _link_is_current(session: Session, division: int, link: CustomerLink) -> boo
 
 
 def plan_customer(session: Session, division: int, customer: CustomerInfo) -> CustomerPlan:
-    """Design §8 over the cached accounts: only the candidates are read (same VAT number,
-    code or search code, or the linked account), through the cache's indexes."""
+    """The matching rules (docs/export.md §Customers) over the cached accounts: only the candidates
+    are read (same VAT number, code or search code, or the linked account), through the cache's
+    indexes."""
     number = normalise_code(customer.number) or customer.number
     link = session.get(CustomerLink, (customer.id, division))
     conditions = [col(ExactAccount.code) == number, col(ExactAccount.search_code) == number]

@@ -1,6 +1,6 @@
-"""The local half of the pipeline (design §7 steps 1–3): a job's document read from the store,
-routed through its bank account's binding, checked against history and preflighted against
-the cached master data. No call to Exact is made here.
+"""The local half of the pipeline (docs/export.md §What happens to a job, step 1): a job's document
+read from the store, routed through its bank account's binding, checked against history and
+preflighted against the cached master data. No call to Exact is made here.
 """
 
 from __future__ import annotations
@@ -369,8 +369,9 @@ def check_document(
     *,
     activated_on: dt.date,
 ) -> Checked:
-    """Design §7 steps 1–3 for one document: history first (never exported, bound or not),
-    then the binding, then preflight against the division's cached master data."""
+    """Step 1 of docs/export.md §What happens to a job, for one document: history first (never
+    exported, bound or not), then the binding, then preflight against the division's cached master
+    data."""
     division = route.division if route else None
     if is_history(document.date, activated_on):
         return Checked(skipped_as_history(document.date, activated_on), division)

@@ -1,4 +1,4 @@
-"""The export pipeline in the worker (design §7): the worker's `ExportRunner`.
+"""The export pipeline in the worker (docs/export.md): the worker's `ExportRunner`.
 
 `prepare()` does the local steps for new pending jobs in batches (history, routing,
 preflight) without calling Exact; `process_next()` takes one due job of a division: an
@@ -211,7 +211,8 @@ class ExportService:
     # ---------------------------------------------------------------- gate
 
     def paused_reason(self) -> str | None:
-        """Why nothing may be sent now (design §7: Reconnect, Inactive, paused), or None."""
+        """Why nothing may be sent now (docs/export.md §Rate limits, the error budget and pauses:
+        Reconnect, Inactive, paused), or None."""
         with self.store.read() as session:
             return self._gate(session.get(ExactConnection, CONNECTION_ID))
 

@@ -1,4 +1,5 @@
-"""Operator intents, shared by the CLI and the console (design §2: the database is the bus).
+"""Operator intents, shared by the CLI and the console (docs/architecture.md §Parts: the database is
+the bus).
 
 Each intent checks its input against the store (only valid targets from the imported master
 data), refuses with a reason that changes nothing, or writes its change in one transaction with

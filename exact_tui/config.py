@@ -103,6 +103,17 @@ class ExportSettings(_Section):
         return self
 
 
+class ReconcileSettings(_Section):
+    """Reconciliation (docs/export.md): what Exact holds against what the store holds."""
+
+    #: Run after each daily master-data import.
+    daily: bool = True
+    #: How many days back a run reads when it is not told `--since`.
+    days: int = Field(default=35, ge=1, le=366)
+    #: The most calls a run may spend per division (past it: incomplete, nothing called missing).
+    max_calls: int = Field(default=200, ge=1, le=5000)
+
+
 class CustomerSettings(_Section):
     on_ambiguous: Literal["create", "hold"] = "create"
 
@@ -119,6 +130,7 @@ class Settings(_Section):
     secrets: SecretSettings = SecretSettings()
     sync: SyncSettings = SyncSettings()
     export: ExportSettings = ExportSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
     customers: CustomerSettings = CustomerSettings()
     log: LogSettings = LogSettings()
     #: The console's keys by action id (`log.retry = "ctrl+r"`); ids in docs/console.md.

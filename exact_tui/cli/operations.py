@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import sys
 
 import click
@@ -177,4 +178,77 @@ def sync(app: AppContext, division: int | None, wait: bool, timeout: float) -> N
         time.sleep(0.5)
 
 
-COMMANDS = (status, doctor, worker, sync)
+@click.command()
+@click.option("--division", type=int, help="Only this division (default: every division).")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Entries dated from this day (YYYY-MM-DD; default: reconcile.days back).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait for the worker to finish the run and show what it found.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1),
+    default=900,
+    show_default=True,
+    help="Give up waiting after this many seconds (the run stays queued).",
+)
+@pass_app
+def reconcile(
+    app: AppContext,
+    division: int | None,
+    since: dt.datetime | None,
+    as_json: bool,
+    wait: bool,
+    timeout: float,
+) -> None:
+    """Reconcile: compare what Exact holds with the store (duplicates, missing, unrecorded).
+
+    The worker reads the period back from Exact; nothing is posted or deleted. Exit 1 when the
+    run found something or failed.
+    """
+    import time
+
+    from exact_tui.cli.output import print_reconcile
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.reconcile import ReconcileRefused, reconcile_report, request_reconcile
+    from exact_tui.services.status import status_report
+
+    store = app.store()
+    day = since.date() if since is not None else None
+    try:
+        run_id = request_reconcile(store, Actor.current("cli"), division=division, since=day)
+    except ReconcileRefused as exc:
+        fail(str(exc))
+    if not as_json:
+        scope = f"division {division}" if division is not None else "every division"
+        say(f"reconciliation {run_id} queued for {scope}", err=True)
+    if not status_report(store).worker_running:
+        say("no worker is running: the run waits until one starts (`exact-tui worker`)", err=True)
+    if not wait:
+        if as_json:
+            echo_json({"id": run_id, "state": "pending"})
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        report = reconcile_report(store, run_id)
+        if report.finished:
+            break
+        if time.monotonic() > deadline:
+            fail(f"gave up waiting after {timeout:g} s; reconciliation {run_id} stays queued")
+        time.sleep(0.5)
+    if as_json:
+        echo_json(dataclasses.asdict(report))
+    else:
+        print_reconcile(report)
+    if not report.clean:
+        sys.exit(1)
+
+
+COMMANDS = (status, doctor, worker, sync, reconcile)

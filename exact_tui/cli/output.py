@@ -24,6 +24,7 @@ from exact_tui.domain.text import clean_text, cut, terminal_safe_json
 if TYPE_CHECKING:
     from exact_tui.services.ingest import IngestSummary
     from exact_tui.services.jobs import JobRow
+    from exact_tui.services.reconcile import ReconcileReport
     from exact_tui.services.status import StatusReport
 
 
@@ -94,6 +95,22 @@ def print_jobs(rows: Sequence[JobRow]) -> None:
         )
 
 
+def print_reconcile(report: ReconcileReport) -> None:
+    """A reconciliation's result: the counts, then each finding with its entries."""
+    scope = f"division {report.division}" if report.division is not None else "every division"
+    say(f"Reconciliation {report.id} ({scope}, {report.trigger}): {report.state}")
+    say(f"  {plain(report.result)}")
+    for finding in report.findings:
+        entries = ", ".join(
+            f"{e.get('entry_number') or '?'} ({e.get('entry_id')})" for e in finding.entries
+        )
+        say(
+            f"  {'⚠' if finding.kind.value != 'unrecorded' else '?'} {finding.kind.label:<28} "
+            f"division {finding.division}  {plain(finding.message)}"
+            + (f"  [{entries}]" if entries and finding.kind.value != "duplicate" else "")
+        )
+
+
 def print_status(report: StatusReport) -> None:
     conn = report.connection
     if conn is None:
@@ -105,6 +122,8 @@ def print_status(report: StatusReport) -> None:
         say(f"  activated {when(conn.activated_at)}")
         if conn.exports_paused:
             say(f"  exports paused: {plain(conn.paused_reason) or 'by an operator'}")
+    for alarm in report.alarms:
+        say(f"⚠ {plain(alarm)}")
     queue = ", ".join(f"{state.value} {count}" for state, count in sorted(report.queue.items()))
     say(f"Queue: {queue or 'empty'}")
     docs = report.documents
@@ -130,3 +149,6 @@ def print_status(report: StatusReport) -> None:
         )
         if worker.detail:
             say(f"  ⚠ {plain(worker.detail)}")
+    last = report.reconcile
+    if last is not None:
+        say(f"Reconciliation: {when(last.finished_at)}: {plain(last.result)}")

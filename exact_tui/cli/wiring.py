@@ -149,6 +149,7 @@ def open_secrets(settings: Settings) -> SecretStore:
 def worker_setup(settings: Settings) -> WorkerSetup:
     """The worker's options from the settings."""
     from exact_tui.services.export import ExportOptions
+    from exact_tui.services.reconcile import ReconcileOptions
     from exact_tui.services.runtime import LinkOptions, WorkerSetup
     from exact_tui.services.worker import WorkerOptions
 
@@ -167,6 +168,12 @@ def worker_setup(settings: Settings) -> WorkerSetup:
             timezone=settings.sync.timezone,
         ),
         worker=WorkerOptions(daily_at=settings.sync.daily_at, timezone=settings.sync.timezone),
+        reconcile=ReconcileOptions(
+            days=settings.reconcile.days,
+            max_calls=settings.reconcile.max_calls,
+            timezone=settings.sync.timezone,
+        ),
+        reconcile_daily=settings.reconcile.daily,
     )
 
 

@@ -81,6 +81,8 @@ class EventOutcome(StrEnum):
     REQUEUED = "requeued"
     #: The document changed (ingest): routed and checked again.
     UPDATED = "updated"
+    #: Reconciliation found the posted entry twice in Exact, or not at all.
+    RECONCILED = "reconciled"
     LINKED = "linked"
     ACCOUNT_CREATED = "account_created"
 
@@ -117,6 +119,7 @@ _EVENT_OUTCOMES = labelled(
         EventOutcome.RECOVERED: "recovered",
         EventOutcome.REQUEUED: "queued again",
         EventOutcome.UPDATED: "document updated",
+        EventOutcome.RECONCILED: "reconciled",
         EventOutcome.LINKED: "customer linked",
         EventOutcome.ACCOUNT_CREATED: "customer created",
     },
@@ -541,6 +544,36 @@ def requeued(why: str) -> Transition:
     binding or link, a changed document)."""
     return Transition(
         JobState.PENDING, EventOutcome.REQUEUED, f"{why}: back to pending", route_again=True
+    )
+
+
+def reconciled_twice(message: str) -> Transition:
+    """Reconciliation found the document more than once in Exact: loud, for a person to
+    reverse the extra entries (then a retry looks it up again)."""
+    return Transition(
+        JobState.FAILED,
+        EventOutcome.RECONCILED,
+        f"{message}. Reverse the extra ones in Exact, then retry to look it up again",
+        level="error",
+        category=Category.DUPLICATE,
+        cause="posted more than once (found by reconciliation)",
+        last_error=message,
+    )
+
+
+def reconciled_missing(message: str, *, now: dt.datetime) -> Transition:
+    """Reconciliation did not find the posted entry in Exact (deleted there, or a wrong
+    settle): the job is looked up again, and sent again only as any unknown job is."""
+    return Transition(
+        JobState.UNKNOWN,
+        EventOutcome.RECONCILED,
+        f"{message}: it is looked up in Exact again",
+        level="warning",
+        category=Category.AMBIGUOUS,
+        cause="posted, but not found in Exact by reconciliation: looked up again",
+        next_attempt_at=now,
+        last_error=message,
+        sent_at=now,
     )
 
 

@@ -199,6 +199,41 @@ def journals_query(entry_ids: Sequence[str]) -> Query:
     )
 
 
+# ---------------------------------------------------------------- a period, for reconciliation
+
+#: What reconciliation reads of each entry: its key, number, reference and date.
+PERIOD_SALES_FIELDS: Final = ("EntryID", "EntryNumber", "YourRef", "Journal", "EntryDate")
+PERIOD_LINE_FIELDS: Final = ("EntryID", "EntryNumber", "Description", "Date")
+
+
+def sales_in_period(journals: Sequence[str], since: dt.date) -> Query:
+    """The sales entries of our journals dated `since` or later."""
+    condition = odata.any_of("Journal", list(journals)) & odata.compare("EntryDate", "ge", since)
+    return Query(select=PERIOD_SALES_FIELDS, filter=condition)
+
+
+def lines_in_period(gl_accounts: Sequence[str], since: dt.date) -> Query:
+    """The bank or journal lines on our receivables accounts dated `since` or later: every
+    entry we post has one (a payment's only line, a write-off's customer line)."""
+    accounts = [odata.guid(gl) for gl in gl_accounts]
+    condition = odata.any_of("GLAccount", accounts) & odata.compare("Date", "ge", since)
+    return Query(select=PERIOD_LINE_FIELDS, filter=condition)
+
+
+def reference_of_request(body: object) -> str | None:
+    """The reference an entry carries, from the request sent for it."""
+    lookup = lookup_for_request(body)
+    if lookup is None or not isinstance(body, Mapping):
+        return None
+    if "SalesEntryLines" in body:
+        return str(body.get("YourRef"))
+    for key in ("BankEntryLines", "GeneralJournalEntryLines"):
+        lines = body.get(key)
+        if isinstance(lines, list) and lines and isinstance(lines[0], Mapping):
+            return str(lines[0].get("Description"))
+    return None
+
+
 # ---------------------------------------------------------------- is it the document?
 
 

@@ -190,6 +190,19 @@ async def gl_accounts(request: Request) -> Response:
     raise ApiError(405, "Method not allowed here.")
 
 
+async def entries(request: Request) -> Response:
+    """Damage planted in the books: DELETE an entry, or POST …/copy to book it once more."""
+    sandbox = _sandbox(request)
+    division = _division(request)
+    key = str(request.path_params["key"])
+    try:
+        if request.method == "DELETE":
+            return JSONResponse(_record(sandbox.delete_entry(division, key)))
+        return JSONResponse(_record(sandbox.copy_entry(division, key)), status_code=201)
+    except KeyError as exc:
+        raise ApiError(404, str(exc.args[0])) from None
+
+
 async def move(request: Request) -> Response:
     moved = _sandbox(request).move_division(_division(request))
     return JSONResponse({"division": _division(request), "DivisionMoveDate": moved.isoformat()})
@@ -216,4 +229,6 @@ def routes() -> list[Route]:
         route("/divisions/{division:int}/glaccounts", gl_accounts, ["POST"]),
         route("/divisions/{division:int}/glaccounts/{key}", gl_accounts, ["PATCH", "DELETE"]),
         route("/divisions/{division:int}/move", move, ["POST"]),
+        route("/divisions/{division:int}/entries/{key}", entries, ["DELETE"]),
+        route("/divisions/{division:int}/entries/{key}/copy", entries, ["POST"]),
     ]

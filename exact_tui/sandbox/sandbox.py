@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from exact_tui.sandbox import masterdata
+from exact_tui.sandbox import masterdata, planted
 from exact_tui.sandbox.calls import CallLog
 from exact_tui.sandbox.clock import SandboxClock
 from exact_tui.sandbox.errors import ApiError
@@ -241,6 +241,18 @@ class Sandbox:
             now = self.now()
             self.division(division).move(now, MOVED_TIMESTAMP_BASE)
             return now
+
+    # -- damage planted in the books (drills) ------------------------------------------------
+
+    def delete_entry(self, division: int, entry_id: str) -> Record:
+        """An entry deleted in Exact (with its lines); returns it."""
+        with self.lock:
+            return planted.delete_entry(self.division(division), entry_id)
+
+    def copy_entry(self, division: int, entry_id: str) -> Record:
+        """An entry booked a second time (a new EntryID and entry number); returns the copy."""
+        with self.lock:
+            return planted.copy_entry(self.division(division), entry_id, self.now(), self.rng)
 
     # -- what happened -----------------------------------------------------------------------
 

@@ -334,6 +334,9 @@ def record(
         apply(session, job, t, now=now, missing=missing, **extra)
         return True
     log.warning("job %s was claimed again during its attempt; outcome not applied", job_id)
+    # The request left before the claim moved on; kept on the job (`sent_request`), not on this
+    # late event, which would read as a request sent after the takeover.
+    extra["request"] = None
     if outcome is not None and outcome.kind is OutcomeKind.CREATED:
         stale = stale_created(outcome, facts(job))
         if stale is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -19,6 +19,12 @@ from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.exact_session import ExactSession, exact_session
 from exact_tui.services.export import ExportOptions, ExportService
 from exact_tui.services.masterdata import MasterDataImporter
+from exact_tui.services.reconcile import (
+    SCHEDULE,
+    ReconcileOptions,
+    Reconciler,
+    request_reconcile,
+)
 from exact_tui.services.tokens import KEY_REASON, set_status, tokens_problem
 from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
 from exact_tui.store.engine import Store
@@ -144,11 +150,20 @@ class ExactLink:
 class MasterDataSyncRunner:
     """The worker's `SyncRunner`: master-data import over the link."""
 
-    def __init__(self, store: Store, link: ExactLink, clock: Clock, timezone: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        link: ExactLink,
+        clock: Clock,
+        timezone: str,
+        *,
+        reconcile_daily: bool = False,
+    ) -> None:
         self.store = store
         self.link = link
         self.clock = clock
         self.timezone = timezone
+        self.reconcile_daily = reconcile_daily
 
     def ready(self) -> bool:
         return self.link.status() is ConnectionStatus.CONNECTED
@@ -158,7 +173,11 @@ class MasterDataSyncRunner:
         importer = MasterDataImporter(
             self.store, client, clock=self.clock, stop=stop, timezone=self.timezone
         )
-        return await importer.run(request, lanes)
+        result = await importer.run(request, lanes)
+        if request.trigger == "daily" and self.reconcile_daily:
+            # After the daily import, what Exact holds is compared with the store.
+            await asyncio.to_thread(request_reconcile, self.store, SCHEDULE, trigger="daily")
+        return result
 
 
 @dataclass(frozen=True)
@@ -168,6 +187,9 @@ class WorkerSetup:
     link: LinkOptions
     export: ExportOptions
     worker: WorkerOptions
+    reconcile: ReconcileOptions = field(default_factory=ReconcileOptions)
+    #: Queue a reconciliation after each daily import.
+    reconcile_daily: bool = True
 
 
 def build_worker(
@@ -188,12 +210,16 @@ def build_worker(
         return session.client if session is not None else None
 
     export = ExportService(store, client, options=setup.export, clock=clock)
+    sync = MasterDataSyncRunner(
+        store, link, clock, setup.worker.timezone, reconcile_daily=setup.reconcile_daily
+    )
     worker = Worker(
         store,
-        MasterDataSyncRunner(store, link, clock, setup.worker.timezone),
+        sync,
         export,
         options=setup.worker,
         clock=clock,
         daily_maintenance=link.keep_alive,
+        reconcile=Reconciler(store, client, options=setup.reconcile, clock=clock),
     )
     return worker, link

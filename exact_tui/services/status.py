@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from exact_tui.domain.states import ConnectionStatus, JobState
+from exact_tui.domain.states import Category, ConnectionStatus, JobState
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     ApiErrorRecord,
@@ -21,6 +21,7 @@ from exact_tui.store.models import (
     Invoice,
     OAuthToken,
     Payment,
+    ReconcileRun,
     SyncRun,
     WorkerHeartbeat,
     WriteOff,
@@ -114,6 +115,20 @@ class ChangeMark:
 
 
 @dataclass(frozen=True)
+class ReconcileInfo:
+    """The last reconciliation that finished."""
+
+    id: int
+    finished_at: dt.datetime | None
+    state: str
+    complete: bool
+    duplicates: int
+    missing: int
+    unrecorded: int
+    result: str | None
+
+
+@dataclass(frozen=True)
 class StatusReport:
     store_url: str
     schema_revision: str | None
@@ -124,6 +139,32 @@ class StatusReport:
     workers: list[WorkerInfo] = field(default_factory=list)
     #: Moves whenever something a screen shows was written, so open screens read again.
     change_mark: ChangeMark = field(default_factory=lambda: ChangeMark(0, 0, 0, 0))
+    #: Jobs Exact holds more than once, and jobs whose reference another entry carries:
+    #: each needs a person (shown loudly).
+    duplicates: int = 0
+    conflicts: int = 0
+    reconcile: ReconcileInfo | None = None
+
+    @property
+    def alarms(self) -> list[str]:
+        """What must not go unnoticed, in words."""
+        words = []
+        if self.duplicates:
+            words.append(
+                f"{self.duplicates} document{'s' if self.duplicates != 1 else ''} in Exact "
+                "more than once: reverse the extra entries, then retry"
+            )
+        if self.conflicts:
+            words.append(
+                f"{self.conflicts} document{'s' if self.conflicts != 1 else ''} whose reference "
+                "another entry in Exact carries: check them, then retry"
+            )
+        last = self.reconcile
+        if last is not None and last.state == "failed":
+            words.append(f"the last reconciliation failed: {last.result}")
+        elif last is not None and (last.missing or last.unrecorded):
+            words.append(f"the last reconciliation found: {last.result}")
+        return words
 
     @property
     def worker_running(self) -> bool:
@@ -268,6 +309,15 @@ def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusRepo
                 )
             )
         )
+        loud = dict(
+            session.exec(
+                select(ExportJob.category, func.count())
+                .where(col(ExportJob.state) == JobState.FAILED)
+                .where(col(ExportJob.category).in_((Category.DUPLICATE, Category.CONFLICT)))
+                .group_by(col(ExportJob.category))
+            ).all()
+        )
+        reconcile = _last_reconcile(session)
     return StatusReport(
         store_url=store.url,
         schema_revision=store.schema().current,
@@ -277,4 +327,28 @@ def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusRepo
         documents=documents,
         workers=workers,
         change_mark=change_mark,
+        duplicates=loud.get(Category.DUPLICATE, 0),
+        conflicts=loud.get(Category.CONFLICT, 0),
+        reconcile=reconcile,
+    )
+
+
+def _last_reconcile(session: Session) -> ReconcileInfo | None:
+    run = session.exec(
+        select(ReconcileRun)
+        .where(col(ReconcileRun.state).in_(("done", "failed")))
+        .order_by(col(ReconcileRun.id).desc())
+        .limit(1)
+    ).first()
+    if run is None or run.id is None:
+        return None
+    return ReconcileInfo(
+        id=run.id,
+        finished_at=run.finished_at,
+        state=run.state,
+        complete=run.complete,
+        duplicates=run.duplicates,
+        missing=run.missing,
+        unrecorded=run.unrecorded,
+        result=run.result,
     )

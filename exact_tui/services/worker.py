@@ -113,6 +113,20 @@ class ExportRunner(Protocol):
         ...
 
 
+class ReconcileRunner(Protocol):
+    def claim(self, worker_id: str) -> int | None:
+        """A waiting reconciliation run, now this worker's; None when none waits."""
+        ...
+
+    def release(self, dead: set[str]) -> None:
+        """Runs the dead workers left running wait again."""
+        ...
+
+    async def run(self, run_id: int, lanes: Lanes, stop: asyncio.Event) -> None:
+        """Do the run, in each division's lane; its result is kept with it."""
+        ...
+
+
 def last_daily_slot(now: dt.datetime, at: dt.time, zone: str) -> dt.datetime:
     """The most recent moment (UTC) at or before `now` when the daily import was due."""
     tz = ZoneInfo(zone)
@@ -133,6 +147,8 @@ class Worker:
     #: Called once a day (token keep-alive); failures are logged, never fatal.
     daily_maintenance: Callable[[], Awaitable[None]] | None = None
     worker_id: str = ""
+    #: Reconciliation runs (asked for, or queued after the daily import), when configured.
+    reconcile: ReconcileRunner | None = None
 
     def __post_init__(self) -> None:
         self.host = socket.gethostname()
@@ -144,6 +160,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._division_tasks: dict[int, asyncio.Task[None]] = {}
         self._sync_task: asyncio.Task[None] | None = None
+        self._reconcile_task: asyncio.Task[None] | None = None
         self._last_maintenance: dt.datetime | None = None
         #: Why the worker is waiting for the store, while it is (shown on the heartbeat).
         self.storage_problem: str | None = None
@@ -210,6 +227,8 @@ class Worker:
         self._beat("running")
         dead = self._dead_owners()
         self._release_sync_requests(dead)
+        if self.reconcile is not None:
+            self.reconcile.release(dead)
         recovered = self.export.recover(dead)
         if recovered:
             log.warning("%d job(s) left in flight by a stopped worker are now unknown", recovered)
@@ -265,7 +284,11 @@ class Worker:
         self._beat("running")
 
     async def _drain(self) -> None:
-        tasks = [t for t in (*self._division_tasks.values(), self._sync_task) if t is not None]
+        tasks = [
+            t
+            for t in (*self._division_tasks.values(), self._sync_task, self._reconcile_task)
+            if t is not None
+        ]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -279,6 +302,7 @@ class Worker:
             request = self._claim_sync_request()
             if request is not None:
                 self._sync_task = asyncio.create_task(self._run_sync(request))
+        reconciling = self._start_reconcile()
         self.export.prepare()
         for division in self.export.due_divisions():
             task = self._division_tasks.get(division)
@@ -286,7 +310,28 @@ class Worker:
                 self._division_tasks[division] = asyncio.create_task(self._drain_division(division))
         running = [t for t in self._division_tasks.values() if not t.done()]
         sync_running = self._sync_task is not None and not self._sync_task.done()
-        return bool(running) or sync_running or (self.sync.ready() and self._has_pending_sync())
+        return (
+            bool(running)
+            or sync_running
+            or reconciling
+            or (self.sync.ready() and self._has_pending_sync())
+        )
+
+    def _start_reconcile(self) -> bool:
+        """Start a waiting reconciliation run (one at a time, when connected); True while
+        one runs."""
+        if self.reconcile is None:
+            return False
+        task = self._reconcile_task
+        if (task is None or task.done()) and self.sync.ready():
+            run_id = self.reconcile.claim(self.worker_id)
+            if run_id is not None:
+                runner = self.reconcile
+                self._reconcile_task = asyncio.create_task(
+                    runner.run(run_id, self.lanes, self._stopping)
+                )
+        task = self._reconcile_task
+        return task is not None and not task.done()
 
     async def _drain_division(self, division: int) -> None:
         while not self.stopping:

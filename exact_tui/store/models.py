@@ -590,6 +590,55 @@ class SyncRequest(SQLModel, table=True):
     result: str | None = Field(default=None, max_length=2000)
 
 
+class ReconcileRun(SQLModel, table=True):
+    """A reconciliation (docs/export.md §Reconciliation): asked for by a person or the daily
+    schedule, run by the worker, its result kept. `division` None: every division; `since`
+    None: the default period."""
+
+    __tablename__ = "reconcile_run"
+    __table_args__ = (Index("ix_reconcile_run_state", "state", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    division: int | None = Field(default=None, sa_type=BigInteger)
+    since: dt.date | None = None
+    trigger: str = Field(default="manual", max_length=20)
+    state: str = Field(default="pending", max_length=20)
+    requested_by: str = Field(max_length=100)
+    requested_at: dt.datetime = _now_field()
+    picked_by: str | None = Field(default=None, max_length=100)
+    picked_at: dt.datetime | None = _time_field()
+    finished_at: dt.datetime | None = _time_field()
+    #: Exact was read whole for the period (else nothing is called missing).
+    complete: bool = True
+    calls: int = 0
+    entries: int = 0
+    duplicates: int = 0
+    missing: int = 0
+    unrecorded: int = 0
+    result: str | None = Field(default=None, max_length=2000)
+
+
+class ReconcileFinding(SQLModel, table=True):
+    """One difference a reconciliation found."""
+
+    __tablename__ = "reconcile_finding"
+    __table_args__ = (Index("ix_reconcile_finding_run", "run_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column_args=[ForeignKey("reconcile_run.id", ondelete="CASCADE")])
+    division: int = Field(sa_type=BigInteger)
+    kind: str = Field(max_length=20)
+    document_kind: DocumentKind = Field(sa_type=EnumText(DocumentKind))
+    reference: str = Field(max_length=100)
+    job_id: int | None = None
+    number: str | None = Field(default=None, max_length=64)
+    #: [{"entry_id": …, "entry_number": …}] of the entries concerned.
+    entries: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True))
+    )
+    message: str = Field(default="", max_length=2000)
+
+
 class WorkerHeartbeat(SQLModel, table=True):
     __tablename__ = "worker_heartbeat"
 

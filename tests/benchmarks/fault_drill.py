@@ -15,7 +15,16 @@ drill compares the store with the sandbox's ledger. It prints:
 - duplicates in Exact (must be 0): documents with more than one entry, accounts created twice;
 - documents lost (0): posted without an entry in Exact, or in Exact while the store says not;
 - documents not in a named final or waiting state (0);
-- posts without a lookup after an ambiguous attempt (0), from every job's event log.
+- posts without a lookup after an ambiguous attempt (0), from every job's event log;
+- conflicts settled as posted (0): posted jobs whose recorded entry is another document's.
+
+The storm also holds requests Exact commits seconds after the client gave up (`commit_late`),
+documents whose references collide unless they are made unique as Exact compares them (invoice
+numbers that differ only in case; 64-character settlement numbers sharing their first 60), and
+workers stopped (SIGSTOP) past their lease while another takes over, then let go on (SIGCONT).
+Afterwards `exact-tui reconcile` reads the day back from Exact: it must find nothing; then one
+posted entry is deleted and another booked twice through the sandbox's control API, and it must
+find both, with the calls it spent.
 """
 
 from __future__ import annotations
@@ -45,7 +54,9 @@ import httpx
 from sqlmodel import col, select
 from stdnum.nl import btw
 
-from exact_tui.domain.states import Category, ConnectionStatus, JobState, MappingKind
+from exact_tui.domain.reconciliation import collated
+from exact_tui.domain.states import Category, ConnectionStatus, DocumentKind, JobState, MappingKind
+from exact_tui.exact import entries
 from exact_tui.sandbox import CLIENT_ID, REDIRECT_URI
 from exact_tui.secret_store import open_secret_store
 from exact_tui.services.audit import Actor
@@ -55,6 +66,7 @@ from exact_tui.services.connection import (
     connect_settings,
     prepare_connect,
 )
+from exact_tui.services.export.documents import load_documents
 from exact_tui.services.ingest import ingest_bytes
 from exact_tui.services.intents import Intents
 from exact_tui.store.engine import Store, open_store
@@ -91,6 +103,16 @@ ACTOR = Actor("drill", "cli")
 #: How long after the client gave up a late commit lands (compressed: the real one was 75 s
 #: against a 30 s timeout).
 LATE_COMMIT_SECONDS = 3.0
+#: Colliding references: every so many invoices one gets a twin whose number differs only in
+#: case, and every so many payments is a settlement whose long number shares its first 60
+#: characters with every other.
+CASE_TWIN_EVERY = 12
+#: Every so many kills the worker is first stopped past its lease (SIGSTOP, SIGCONT).
+STALL_EVERY = 4
+#: The drill's lease: short, so a stopped worker loses its claims within the drill.
+LEASE_SECONDS = 5
+SETTLEMENT_EVERY = 6
+SETTLEMENT = "SETTLEMENT-ADYEN-MERCHANTACCOUNT-FLEXWERK-2026-12-04-BATCH-"
 
 
 def fault_plan(seed: int, *, hang_seconds: float) -> dict[str, Any]:
@@ -141,10 +163,25 @@ class DrillReport:
     faults: dict[str, int] = field(default_factory=dict)
     posts: int = 0
     lookups: int = 0
+    #: Posted jobs whose recorded entry is another document's (a conflict settled as posted).
+    wrong_settles: int = 0
+    #: Jobs held as conflicts (loud, for a person): none expected in the drill.
+    conflicts: int = 0
+    #: Workers stopped (SIGSTOP) past their lease and let go on (SIGCONT), and the requests
+    #: the fence kept from leaving.
+    stalls: int = 0
+    fenced: int = 0
+    case_twins: int = 0
+    settlements: int = 0
+    #: Reconciliation after the drain, and after damage planted in the books.
+    reconciled: dict[str, int] = field(default_factory=dict)
+    damaged: dict[str, int] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
-        return not (self.duplicates or self.lost or self.unnamed or self.unsafe_posts)
+        return not (
+            self.duplicates or self.lost or self.unnamed or self.unsafe_posts or self.wrong_settles
+        )
 
     def lines(self) -> list[str]:
         return [
@@ -157,10 +194,27 @@ class DrillReport:
             f"duplicates in Exact           {self.duplicates}",
             f"accounts created twice        {self.accounts_twice}",
             f"documents lost                {self.lost}",
+            f"conflicts settled as posted   {self.wrong_settles}",
+            f"conflicts held for a person   {self.conflicts}",
             f"not in a named state          {self.unnamed}",
             f"posts without lookup after ambiguous attempt  {self.unsafe_posts}",
+            f"colliding references          {self.case_twins} case twins, "
+            f"{self.settlements} long settlement numbers",
+            f"workers stopped past lease    {self.stalls} (requests fenced: {self.fenced})",
+            f"reconciliation after drill    {_found(self.reconciled)}",
+            f"reconciliation after damage   {_found(self.damaged)} "
+            "(planted: 1 entry deleted, 1 booked twice)",
             f"elapsed                       {self.elapsed:.1f} s",
         ]
+
+
+def _found(run: dict[str, int]) -> str:
+    if not run:
+        return "not run"
+    return (
+        f"{run['duplicates']} duplicates / {run['missing']} missing / "
+        f"{run['unrecorded']} unrecorded, {run['calls']} calls"
+    )
 
 
 # ---------------------------------------------------------------- processes
@@ -189,6 +243,7 @@ def drill_env(home: Path, db_url: str, *, timeout: float) -> dict[str, str]:
         "EXACT_TUI_EXPORT_LOOKUP_SAFETY_DELAY_SECONDS": "0.5",
         # Past the latest late commit of the storm (LATE_COMMIT_SECONDS), with room to spare.
         "EXACT_TUI_EXPORT_SETTLE_HORIZON_SECONDS": str(2 * LATE_COMMIT_SECONDS),
+        "EXACT_TUI_EXPORT_LEASE_SECONDS": str(LEASE_SECONDS),
         "EXACT_TUI_EXPORT_BACKOFF_BASE_SECONDS": "0.2",
         "EXACT_TUI_EXPORT_BACKOFF_CAP_SECONDS": "2",
         "EXACT_TUI_LOG_LEVEL": "WARNING",
@@ -283,6 +338,8 @@ def documents(
     customers: dict[str, dict[str, Any]] = {}
     files: list[dict[str, Any]] = []
     invoices: list[tuple[str, str, str]] = []  # number, customer, iban
+    payments = 0
+    who_settles = "ADYEN"
     current: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
 
     def customer_for(division: int) -> str:
@@ -323,10 +380,13 @@ def documents(
                 )
             if rng.random() < 0.02:
                 lines[0]["vat_code"] = "21-EU"  # nobody mapped it: waits for a person
-            current["invoices"].append(
-                {"number": number, "date": day.isoformat(), "customer": who,
-                 "bank_account": iban, "lines": lines}
-            )  # fmt: skip
+            record = {"number": number, "date": day.isoformat(), "customer": who,
+                      "bank_account": iban, "lines": lines}  # fmt: skip
+            current["invoices"].append(record)
+            if len(invoices) % CASE_TWIN_EVERY == 0:
+                # A twin whose number differs only in case: the same customer, lines and date,
+                # so only the reference can tell the two apart in Exact.
+                current["invoices"].append({**record, "number": number.lower()})
             invoices.append((number, who, iban))
         elif roll < 0.8:
             invoice, who, iban = rng.choice(invoices)
@@ -335,6 +395,14 @@ def documents(
                       "bank_account": iban, "amount": amount}  # fmt: skip
             if rng.random() < 0.8:
                 record["invoice"] = invoice
+            payments += 1
+            if payments % SETTLEMENT_EVERY == 1:
+                # A settlement: a 64-character number sharing its first 60 with every other,
+                # the same customer and amount.
+                record = {**record, "number": f"{SETTLEMENT}{n:05d}", "amount": "25.00",
+                          "customer": who_settles, "bank_account": BANKS[NL][0]}  # fmt: skip
+                record.pop("invoice", None)
+                customers.setdefault(who_settles, {"number": who_settles, "name": "Adyen"})
             current["payments"].append(record)
         else:
             invoice, _who, _iban = rng.choice(invoices)
@@ -377,38 +445,58 @@ def unsafe_posts(events: list[ExportEvent]) -> int:
     return unsafe
 
 
+def _reference(job: ExportJob, documents: dict[tuple[DocumentKind, int], Any]) -> str:
+    """The reference the job's entry carries: from the request sent, else the document."""
+    sent = entries.reference_of_request(job.sent_request)
+    if sent is not None:
+        return sent
+    if job.document_kind is DocumentKind.INVOICE:
+        return entries.reference(job.document_number)
+    document = documents.get((job.document_kind, job.document_id))
+    return entries.line_reference(
+        job.document_number, document.invoice_number if document else None
+    )
+
+
 def check(store: Store, ledger: dict[str, Any], report: DrillReport) -> None:
-    entries: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
-    by_id: dict[str, str] = {}
+    """Compare the store with the ledger, by reference as Exact compares it and by EntryID."""
+    found: dict[tuple[str, str], dict[str, dict[str, Any]]] = collections.defaultdict(dict)
+    by_id: dict[str, tuple[str, str]] = {}
     accounts: collections.Counter[str] = collections.Counter()
-    for number, division in ledger["divisions"].items():
-        for entry in division["sales_entries"]:
-            entries[f"invoice {entry['YourRef']}"].append(entry)
-        for section in ("bank_entries", "general_journal_entries"):
+    sections = {
+        "sales_entries": ("invoice", "YourRef"),
+        "bank_entries": ("payment", None),
+        "general_journal_entries": ("write_off", None),
+    }
+    for division_number, division in ledger["divisions"].items():
+        for section, (kind, field_name) in sections.items():
             for entry in division[section]:
-                number = str(entry["lines"][0]["Description"]).split(" ")[0]
-                kind = "payment" if section == "bank_entries" else "write_off"
-                entries[f"{kind} {number}"].append(entry)
+                text = entry[field_name] if field_name else entry["lines"][0]["Description"]
+                key = (kind, collated(str(text)))
+                found[key][str(entry["EntryID"]).lower()] = entry
+                by_id[str(entry["EntryID"]).lower()] = key
         for account in division["accounts"]:
-            accounts[f"{number} {account['SearchCode']}"] += 1
-    for key, found in entries.items():
-        for entry in found:
-            by_id[str(entry["EntryID"])] = key
-    report.duplicates = sum(1 for found in entries.values() if len(found) > 1)
+            accounts[f"{division_number} {account['SearchCode']}"] += 1
+    report.duplicates = sum(1 for entries_ in found.values() if len(entries_) > 1)
     report.accounts_twice = sum(1 for n in accounts.values() if n > 1)
     states: collections.Counter[str] = collections.Counter()
-    lost = unnamed = unsafe = 0
+    lost = unnamed = unsafe = wrong = 0
     with store.read() as session:
         jobs = list(session.exec(select(ExportJob)))
+        documents = load_documents(session, [(j.document_kind, j.document_id) for j in jobs])
         for job in jobs:
             states[job.state.value] += 1
-            key = f"{job.document_kind.value} {job.document_number}"
-            in_exact = key in entries
+            key = (job.document_kind.value, collated(_reference(job, documents)))
+            entry_id = (job.exact_entry_id or "").lower()
             if job.state is JobState.POSTED:
-                if by_id.get(job.exact_entry_id or "") != key:
-                    lost += 1
-            elif in_exact:
+                if entry_id not in by_id:
+                    lost += 1  # posted here, no such entry in Exact
+                elif by_id[entry_id] != key:
+                    wrong += 1  # settled on another document's entry
+            elif key in found:
                 lost += 1  # in Exact while the store says otherwise
+            if job.category is Category.CONFLICT:
+                report.conflicts += 1
             if job.state not in SETTLED:
                 unnamed += 1
             events = list(
@@ -425,7 +513,13 @@ def check(store: Store, ledger: dict[str, Any], report: DrillReport) -> None:
                 if isinstance(e.request, dict) and any(k in e.request for k in ENTRY_KEYS)
             )
             report.lookups += sum(1 for e in events if e.outcome in ("lookup", "not_in_exact"))
+            report.fenced += sum(1 for e in events if e.outcome == "fenced")
+        report.case_twins = sum(
+            1 for job in jobs if job.document_number != job.document_number.upper()
+        )
+        report.settlements = sum(1 for job in jobs if job.document_number.startswith(SETTLEMENT))
     report.lost = lost + max(report.documents - len(jobs), 0)
+    report.wrong_settles = wrong
     report.unnamed = unnamed
     report.unsafe_posts = unsafe
     report.states = dict(states)
@@ -523,6 +617,9 @@ def _drill(
         }
     day = dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
     files = documents(rng, report.documents, known, day)
+    report.documents = sum(
+        len(batch.get(key, [])) for batch in files for key in ("invoices", "payments", "write_offs")
+    )
     control.post(
         "/_sandbox/faults", json=fault_plan(rng.randrange(10**6), hang_seconds=3)
     ).raise_for_status()
@@ -575,12 +672,23 @@ def _drill(
     for n in range(kills):
         started(worker)
         time.sleep(rng.uniform(0.1, 2.0))
+        if n % STALL_EVERY == 1:
+            # Stopped (as by a frozen VM) past its lease, while another worker takes over its
+            # claims; then it goes on where it was, and only then is it killed.
+            worker.send_signal(signal.SIGSTOP)
+            other = procs.start("worker")
+            time.sleep(LEASE_SECONDS + 2)
+            worker.send_signal(signal.SIGCONT)
+            time.sleep(1.5)
+            report.stalls += 1
+        else:
+            other = None
         worker.send_signal(signal.SIGKILL)
         worker.wait()  # reaped, so its pid is seen dead by the next worker
         report.kills += 1
         reconnect_if_asked()
         feed(per_kill)
-        worker = procs.start("worker")
+        worker = other or procs.start("worker")
         if (n + 1) % 5 == 0:
             say(f"  {n + 1} kills")
     feed(len(files))
@@ -614,6 +722,45 @@ def _drill(
     calls = control.get("/_sandbox/calls").json()
     report.faults = {k: v for k, v in calls["faults"].items() if v}
     check(store, control.get("/_sandbox/ledger").json(), report)
+    say("reconciliation: after the drill, then after damage planted in Exact")
+    worker = procs.start("worker")
+    started(worker)
+    report.reconciled = reconcile_run(procs, day)
+    plant_damage(store, control)
+    report.damaged = reconcile_run(procs, day)
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(60)
+
+
+def reconcile_run(procs: Processes, day: dt.date) -> dict[str, int]:
+    """`exact-tui reconcile --json` over the drill's day, done by the running worker."""
+    child = procs.start("reconcile", "--since", day.isoformat(), "--json", "--timeout", "120")
+    child.wait(180)
+    log = sorted(procs.logs.glob("*-reconcile.log"))[-1].read_text()
+    report = json.loads(log[log.index("{") :])
+    return {key: int(report[key]) for key in ("duplicates", "missing", "unrecorded", "calls")}
+
+
+def plant_damage(store: Store, control: httpx.Client) -> None:
+    """What someone might do in Exact: delete one posted invoice's entry, and book another
+    posted invoice's entry a second time (through the sandbox's control API)."""
+    with store.read() as session:
+        posted = list(
+            session.exec(
+                select(ExportJob)
+                .where(col(ExportJob.state) == JobState.POSTED)
+                .where(col(ExportJob.document_kind) == DocumentKind.INVOICE)
+                .order_by(col(ExportJob.id))
+                .limit(2)
+            )
+        )
+    deleted, copied = posted
+    control.delete(
+        f"/_sandbox/divisions/{deleted.division}/entries/{deleted.exact_entry_id}"
+    ).raise_for_status()
+    control.post(
+        f"/_sandbox/divisions/{copied.division}/entries/{copied.exact_entry_id}/copy"
+    ).raise_for_status()
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 from exact_tui.exact.http import BeforeSend
@@ -11,6 +12,13 @@ from exact_tui.exact.ratelimit import RateState
 
 
 class ExactApi(Protocol):
+    #: Requests sent per division (what reconciliation reports as the calls it spent).
+    calls: Counter[int]
+
+    def iter_rows(
+        self, division: int, path: str, query: Query | None = None, *, max_pages: int = 10_000
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
     async def get_page(self, division: int, path: str, query: Query | None = None) -> Page: ...
 
     async def get_all(

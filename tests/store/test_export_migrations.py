@@ -1,5 +1,5 @@
-"""0003 gives export jobs a claim token and the request sent; existing jobs keep their state
-and start at claim 0 with nothing recorded."""
+"""0003 gives export jobs a claim token and the request sent (existing jobs keep their state and
+start at claim 0 with nothing recorded); 0004 adds reconciliation's runs and findings."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from alembic import command
 from sqlalchemy import text
 from sqlmodel import select
 
-from exact_tui.domain.states import JobState
+from exact_tui.domain.states import DocumentKind, JobState
 from exact_tui.store import migrations
 from exact_tui.store.engine import create_engine, open_store
-from exact_tui.store.models import ExportJob
+from exact_tui.store.models import ExportJob, ReconcileFinding, ReconcileRun
 
 
 def test_jobs_of_an_older_store_migrate_with_claim_zero(empty_db_url: str) -> None:
@@ -45,5 +45,34 @@ def test_jobs_of_an_older_store_migrate_with_claim_zero(empty_db_url: str) -> No
         with store.read() as session:
             again = session.get(ExportJob, job.id)
         assert again is not None and (again.claim, again.sent_request) == (1, {"YourRef": "INV-1"})
+    finally:
+        store.dispose()
+
+
+def test_a_store_before_reconciliation_gains_its_tables(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
+    with engine.connect() as conn, conn.begin():
+        command.upgrade(migrations.config(conn), "0003")
+    engine.dispose()
+    store = open_store(empty_db_url)
+    try:
+        with store.write() as session:
+            run = ReconcileRun(requested_by="ops", duplicates=1)
+            session.add(run)
+            session.flush()
+            assert run.id is not None
+            session.add(
+                ReconcileFinding(
+                    run_id=run.id,
+                    division=101001,
+                    kind="duplicate",
+                    document_kind=DocumentKind.INVOICE,
+                    reference="INV-1",
+                    entries=[{"entry_id": "a", "entry_number": 1}],
+                )
+            )
+        with store.read() as session:
+            (finding,) = session.exec(select(ReconcileFinding)).all()
+        assert finding.entries == [{"entry_id": "a", "entry_number": 1}]
     finally:
         store.dispose()

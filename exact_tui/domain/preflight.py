@@ -188,7 +188,7 @@ class _Checker:
     def mapped(self, kind: MappingKind, platform_code: str) -> str | None:
         exact_code = self.facts.mappings.get((kind, platform_code))
         if exact_code is None:
-            self.add(kind.value, platform_code, f"{_KIND_LABEL[kind]} {platform_code} missing")
+            self.add(kind.value, platform_code, f"{kind.label} {platform_code} missing")
         return exact_code
 
     def sales_line(self, line: LineFacts) -> ResolvedLine | None:
@@ -237,7 +237,7 @@ class _Checker:
         """Whether a mapping's target may go on a sales line; if not, says why."""
         problem = mapping_problem(kind, target, self.facts.today)
         if problem is not None:
-            words = f"{_KIND_LABEL[kind]} {platform_code} → {exact_code} {_words(problem)}"
+            words = f"{kind.label} {platform_code} → {exact_code} {_words(problem)}"
             self.add(kind.value, platform_code, words)
         return problem is None
 
@@ -245,7 +245,7 @@ class _Checker:
         self, kind: MappingKind, platform_code: str | None, gl: GLFacts | None
     ) -> tuple[bool, str | None]:
         """Whether the line's cost center/unit is fine, and the Exact code it carries."""
-        label = _KIND_LABEL[kind]
+        label = kind.label
         rule = 0
         if gl is not None:
             rule = gl.use_costcenter if kind is MappingKind.COST_CENTER else gl.use_costunit
@@ -267,14 +267,6 @@ class _Checker:
             self.add(kind.value, platform_code, f"GL {gl.code} does not allow a {label}")
             return False, None
         return True, exact_code
-
-
-_KIND_LABEL = {
-    MappingKind.GL: "GL",
-    MappingKind.VAT: "VAT code",
-    MappingKind.COST_CENTER: "cost center",
-    MappingKind.COST_UNIT: "cost unit",
-}
 
 
 def _words(problem: TargetProblem) -> str:

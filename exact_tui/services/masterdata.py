@@ -96,12 +96,19 @@ class Entity:
         return self.model.__table__  # type: ignore[no-any-return]
 
 
-def _journal(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
+def _coded(division: int, row: Mapping[str, Any], *, code_width: int) -> dict[str, Any]:
+    """The fields every cached list of Exact's has: division, ID, code and description."""
     return {
         "division": division,
         "id": _guid(row["ID"]),
-        "code": clean_line(row.get("Code"), 20) or "",
+        "code": clean_line(row.get("Code"), code_width) or "",
         "description": clean_line(row.get("Description"), 200) or "",
+    }
+
+
+def _journal(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **_coded(division, row, code_width=20),
         "type": _int(row.get("Type")),
         "gl_account": _guid(row["GLAccount"]) if row.get("GLAccount") else None,
         "bank_account_iban": clean_line(row.get("BankAccountIBAN"), 34),
@@ -113,10 +120,7 @@ def _journal(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _gl_account(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "division": division,
-        "id": _guid(row["ID"]),
-        "code": clean_line(row.get("Code"), 20) or "",
-        "description": clean_line(row.get("Description"), 200) or "",
+        **_coded(division, row, code_width=20),
         "type": _int(row.get("Type")),
         "balance_type": clean_line(row.get("BalanceType"), 1),
         "balance_side": clean_line(row.get("BalanceSide"), 1),
@@ -130,11 +134,8 @@ def _gl_account(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
 def _vat_code(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
     percentage = odata.as_decimal(row.get("Percentage")) or Decimal(0)
     return {
-        "division": division,
-        "id": _guid(row["ID"]),
         # Exact pads VAT codes ("2  "); entries reference them trimmed.
-        "code": clean_line(row.get("Code"), 10) or "",
-        "description": clean_line(row.get("Description"), 200) or "",
+        **_coded(division, row, code_width=10),
         "percentage": percentage,
         "type": clean_line(row.get("Type"), 1),
         "transaction_type": clean_line(row.get("VATTransactionType"), 1),
@@ -144,10 +145,7 @@ def _vat_code(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _cost(division: int, row: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "division": division,
-        "id": _guid(row["ID"]),
-        "code": clean_line(row.get("Code"), 20) or "",
-        "description": clean_line(row.get("Description"), 200) or "",
+        **_coded(division, row, code_width=20),
         # Usable while EndDate is empty or still ahead: Exact documents no Active flag on cost
         # units and marks it obsolete on cost centers (docs/sandbox.md).
         "end_date": _date(row.get("EndDate")),

@@ -4,7 +4,6 @@ missing), what each blocks, and the targets a mapping or setting may take."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -328,52 +327,8 @@ def mapping_targets(
     (mapped GL codes go on sales lines), sales VAT codes, active cost centers and units —
     none blocked."""
     with store.read() as session:
-        if kind is MappingKind.GL:
-            gls = session.exec(
-                select(GLAccount)
-                .where(
-                    col(GLAccount.division) == division,
-                    col(GLAccount.type) == GL_REVENUE,
-                    col(GLAccount.is_blocked).is_(False),
-                    *code_or_description(GLAccount, text),
-                )
-                .order_by(col(GLAccount.code))
-                .limit(limit)
-            )
-            return [TargetChoice(g.code, g.description, gl_detail(g)) for g in gls]
-        if kind is MappingKind.VAT:
-            vats = session.exec(
-                select(VATCode)
-                .where(
-                    col(VATCode.division) == division,
-                    col(VATCode.is_blocked).is_(False),
-                    or_(
-                        col(VATCode.transaction_type).is_(None),
-                        col(VATCode.transaction_type) != VAT_PURCHASE,
-                    ),
-                    *code_or_description(VATCode, text),
-                )
-                .order_by(col(VATCode.code))
-                .limit(limit)
-            )
-            return [TargetChoice(v.code, v.description, vat_detail(v)) for v in vats]
-        model: Any = CostCenter if kind is MappingKind.COST_CENTER else CostUnit
-        costs: Iterable[CostCenter | CostUnit] = session.exec(
-            select(model)
-            .where(
-                col(model.division) == division,
-                or_(col(model.end_date).is_(None), col(model.end_date) > today),
-                *code_or_description(model, text),
-            )
-            .order_by(col(model.code))
-            .limit(limit)
-        )
-        return [
-            TargetChoice(
-                c.code, c.description, f"active until {c.end_date}" if c.end_date else "active"
-            )
-            for c in costs
-        ]
+        rows = _offered(session, MAPPING_TABLES[kind], division, _fitting(kind, today), text, limit)
+    return [TargetChoice(row.code, row.description, _detail(row)) for row in rows]
 
 
 def setting_targets(
@@ -382,31 +337,52 @@ def setting_targets(
     """The journals or GL accounts a division setting may take: a sales journal (type 20),
     a general journal (type 90), a receivables GL account (type 20), any GL account for
     write-offs and collection costs — none blocked."""
-    wanted = SETTING_RULES[setting].type
+    rule = SETTING_RULES[setting]
+    model: Any = SETTING_TABLES[rule.table]
+    conditions: list[Any] = [col(model.is_blocked).is_(False)]
+    if rule.type is not None:
+        conditions.append(col(model.type) == rule.type)
     with store.read() as session:
-        if SETTING_RULES[setting].table is TargetTable.JOURNAL:
-            journals = session.exec(
-                select(Journal)
-                .where(
-                    col(Journal.division) == division,
-                    col(Journal.type) == wanted,
-                    col(Journal.is_blocked).is_(False),
-                    *code_or_description(Journal, text),
-                )
-                .order_by(col(Journal.code))
-                .limit(limit)
-            )
-            return [
-                TargetChoice(j.code, j.description, f"{type_words(JOURNAL_TYPES, j.type)} journal")
-                for j in journals
-            ]
-        conditions = [col(GLAccount.division) == division, col(GLAccount.is_blocked).is_(False)]
-        if wanted is not None:
-            conditions.append(col(GLAccount.type) == wanted)
-        gls = session.exec(
-            select(GLAccount)
-            .where(*conditions, *code_or_description(GLAccount, text))
-            .order_by(col(GLAccount.code))
+        rows = _offered(session, model, division, conditions, text, limit)
+    return [TargetChoice(row.code, row.description, _detail(row)) for row in rows]
+
+
+def _fitting(kind: MappingKind, today: dt.date) -> list[Any]:
+    """domain/targets.py's rule for a `kind` mapping as SQL conditions, so the picker pages in
+    the store (tests/services/test_admin.py holds the two to agreeing)."""
+    if kind is MappingKind.GL:
+        return [col(GLAccount.type) == GL_REVENUE, col(GLAccount.is_blocked).is_(False)]
+    if kind is MappingKind.VAT:
+        kind_ok = or_(
+            col(VATCode.transaction_type).is_(None), col(VATCode.transaction_type) != VAT_PURCHASE
+        )
+        return [col(VATCode.is_blocked).is_(False), kind_ok]
+    model: Any = MAPPING_TABLES[kind]
+    return [or_(col(model.end_date).is_(None), col(model.end_date) > today)]
+
+
+def _offered(
+    session: Session, model: Any, division: int, conditions: list[Any], text: str | None, limit: int
+) -> list[TargetRow]:
+    """A division's rows of `model` that meet `conditions` and the search text, by code."""
+    return list(
+        session.exec(
+            select(model)
+            .where(col(model.division) == division, *conditions, *code_or_description(model, text))
+            .order_by(col(model.code))
             .limit(limit)
         )
-        return [TargetChoice(g.code, g.description, gl_detail(g)) for g in gls]
+    )
+
+
+def _detail(row: TargetRow) -> str:
+    """What makes a target fit, in words ("revenue · cost center required", "21 % · sales")."""
+    match row:
+        case GLAccount():
+            return gl_detail(row)
+        case VATCode():
+            return vat_detail(row)
+        case Journal():
+            return f"{type_words(JOURNAL_TYPES, row.type)} journal"
+        case CostCenter() | CostUnit():
+            return f"active until {row.end_date}" if row.end_date else "active"

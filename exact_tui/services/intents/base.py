@@ -81,6 +81,22 @@ class IntentBase:
             moved += 1
         return moved
 
+    def _unblock(
+        self,
+        session: Session,
+        why: str,
+        *,
+        division: int | None,
+        categories: Sequence[Category],
+        kinds: Sequence[str],
+        code: str | None = None,
+    ) -> int:
+        """The jobs waiting on what was just saved, back to pending; how many."""
+        blocked = self._blocked(
+            session, division=division, categories=categories, kinds=kinds, code=code
+        )
+        return self._requeue(session, blocked, why)
+
     def _blocked(
         self,
         session: Session,

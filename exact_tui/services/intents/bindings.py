@@ -32,13 +32,11 @@ class BindingIntents(IntentBase):
         """Route a bank account's documents to a division and one of its bank journals. The
         division is bound to the bank account's organization if it is not bound yet; a
         division bound to another organization is refused."""
-        iban = iban.replace(" ", "").upper()
+        iban = _compact_iban(iban)
         journal_code = journal_code.strip()
         target = f"{iban} → {division}/{journal_code}"
         with self._writing("bind", target) as session:
-            bank = session.exec(select(BankAccount).where(col(BankAccount.iban) == iban)).first()
-            if bank is None or bank.id is None:
-                raise IntentRefused(f"there is no bank account {iban}")
+            bank, bank_id = _bank_account(session, iban)
             self._division(session, division)
             journal = target_of(row_by_code(session, Journal, division, journal_code))
             if journal is None:
@@ -65,11 +63,11 @@ class BindingIntents(IntentBase):
                         bound_at=self.clock.now(),
                     )
                 )
-            row = session.get(BankAccountBinding, bank.id)
+            row = session.get(BankAccountBinding, bank_id)
             previous = f"{row.division}/{row.journal_code}" if row else None
             if row is None:
                 row = BankAccountBinding(
-                    bank_account_id=bank.id,
+                    bank_account_id=bank_id,
                     division=division,
                     journal_code=journal_code,
                     bound_by=self.actor.name,
@@ -79,7 +77,7 @@ class BindingIntents(IntentBase):
             row.bound_by = self.actor.name
             row.bound_at = self.clock.now()
             session.add(row)
-            routed_here = _jobs_of_bank_account(session, bank.id)
+            routed_here = _jobs_of_bank_account(session, bank_id)
             blocked = [
                 job
                 for job in self._blocked(
@@ -90,7 +88,7 @@ class BindingIntents(IntentBase):
             if previous is not None and previous != f"{division}/{journal_code}":
                 # A new route: what waits on the old one goes the new way (nothing of it is in
                 # Exact yet; in flight and unknown jobs keep the division they were sent to).
-                waiting = _jobs_of_bank_account(session, bank.id, REROUTABLE)
+                waiting = _jobs_of_bank_account(session, bank_id, REROUTABLE)
                 known = {job.id for job in blocked}
                 blocked += [
                     job
@@ -117,17 +115,15 @@ class BindingIntents(IntentBase):
     def unbind_bank_account(self, iban: str) -> IntentResult:
         """Take a bank account's route away: its documents not yet in Exact wait for a new
         binding (jobs in flight or unknown keep the division they were sent to)."""
-        iban = iban.replace(" ", "").upper()
+        iban = _compact_iban(iban)
         with self._writing("unbind", iban) as session:
-            bank = session.exec(select(BankAccount).where(col(BankAccount.iban) == iban)).first()
-            if bank is None or bank.id is None:
-                raise IntentRefused(f"there is no bank account {iban}")
-            row = session.get(BankAccountBinding, bank.id)
+            _, bank_id = _bank_account(session, iban)
+            row = session.get(BankAccountBinding, bank_id)
             if row is None:
                 raise IntentRefused(f"bank account {iban} is not bound")
             previous = f"{row.division}/{row.journal_code}"
             session.delete(row)
-            waiting = _jobs_of_bank_account(session, bank.id, REROUTABLE)
+            waiting = _jobs_of_bank_account(session, bank_id, REROUTABLE)
             jobs = list(
                 session.exec(select(ExportJob).where(col(ExportJob.id).in_(sorted(waiting))))
             )
@@ -183,6 +179,18 @@ class BindingIntents(IntentBase):
             )
             audit.record(session, self.actor, "bind", target=target)
         return IntentResult(f"division {division} bound to {_org(organization)}")
+
+
+def _compact_iban(iban: str) -> str:
+    return iban.replace(" ", "").upper()
+
+
+def _bank_account(session: Session, iban: str) -> tuple[BankAccount, int]:
+    """The bank account with this (compact) IBAN, and its id; refused when there is none."""
+    bank = session.exec(select(BankAccount).where(col(BankAccount.iban) == iban)).first()
+    if bank is None or bank.id is None:
+        raise IntentRefused(f"there is no bank account {iban}")
+    return bank, bank.id
 
 
 def _org(organization: Organization | None) -> str:

@@ -50,11 +50,12 @@ class SettingsIntents(IntentBase):
             row.updated_by = self.actor.name
             row.updated_at = self.clock.now()
             session.add(row)
-            blocked = self._blocked(
-                session, division=division, categories=(Category.MAPPING,), kinds=("setting",)
-            )
-            moved = self._requeue(
-                session, blocked, f"settings of division {division} changed by {self.actor.name}"
+            moved = self._unblock(
+                session,
+                f"settings of division {division} changed by {self.actor.name}",
+                division=division,
+                categories=(Category.MAPPING,),
+                kinds=("setting",),
             )
             audit.record(
                 session,

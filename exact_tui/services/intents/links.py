@@ -53,17 +53,13 @@ class LinkIntents(IntentBase):
             link.linked_by = self.actor.name
             link.linked_at = self.clock.now()
             session.add(link)
-            blocked = self._blocked(
+            moved = self._unblock(
                 session,
+                f"customer {customer.number} linked to account {found.code} by {self.actor.name}",
                 division=division,
                 categories=(Category.CUSTOMER,),
                 kinds=("customer",),
                 code=customer.number,
-            )
-            moved = self._requeue(
-                session,
-                blocked,
-                f"customer {customer.number} linked to account {found.code} by {self.actor.name}",
             )
             audit.record(
                 session,

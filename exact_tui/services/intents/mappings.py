@@ -51,17 +51,13 @@ class MappingIntents(IntentBase):
             row.updated_by = self.actor.name
             row.updated_at = self.clock.now()
             session.add(row)
-            blocked = self._blocked(
+            moved = self._unblock(
                 session,
+                f"{words} {platform_code} → {exact_code} mapped by {self.actor.name}",
                 division=division,
                 categories=(Category.MAPPING,),
                 kinds=(kind.value,),
                 code=platform_code,
-            )
-            moved = self._requeue(
-                session,
-                blocked,
-                f"{words} {platform_code} → {exact_code} mapped by {self.actor.name}",
             )
             audit.record(
                 session,

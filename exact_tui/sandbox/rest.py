@@ -18,6 +18,7 @@ from exact_tui.sandbox.odata.format import Json, entity_json, entity_uri
 from exact_tui.sandbox.odata.query import (
     Query,
     enforce_rules,
+    line_fields,
     next_link,
     paginate,
     parse_query,
@@ -82,7 +83,7 @@ class _Call:
             assert entity is not None
             self.check_access(client, entity)
             rate_headers = sandbox.limits.consume((client, path.division))
-            if self.json is None:
+            if self.json is None and not (path.count and _accepts_text(self.request)):
                 raise ApiError(415, "Unsupported media type requested.")
             response = self.dispatch(entity)
         except ApiError as error:
@@ -193,7 +194,7 @@ class _Call:
         uri = entity_uri(self.base, self.path.division, entity.path, row.get(entity.key))
         expanded: dict[str, list[Json]] = {}
         for name in query.expand:
-            expanded[name] = self.lines(entity, name, row)
+            expanded[name] = self.lines(entity, name, row, query)
         return entity_json(
             row,
             fields=entity.fields,
@@ -205,13 +206,15 @@ class _Call:
             defaults=self.sandbox.world.audit_defaults,
         )
 
-    def lines(self, entity: EntitySet, navigation: str, row: Record) -> list[Json]:
+    def lines(
+        self, entity: EntitySet, navigation: str, row: Record, query: Query | None = None
+    ) -> list[Json]:
         target, rows = self.line_rows(entity, navigation, row)
         if target is None:
             return []
-        every = list(target.fields)
+        fields = line_fields(query, navigation, target) if query else list(target.fields)
         empty = parse_query({}, target)
-        return [self.to_json(line, target, every, [], empty) for line in rows]
+        return [self.to_json(line, target, fields, [], empty) for line in rows]
 
     def line_rows(
         self, entity: EntitySet, navigation: str, row: Record
@@ -286,6 +289,11 @@ class _Call:
 
 
 _TYPES = {entity.type_name: entity.fields for entity in ENTITY_SETS}
+
+
+def _accepts_text(request: Request) -> bool:
+    """`$count` answers text/plain, so it may be asked for."""
+    return "text/plain" in request.headers.get("accept", "").lower()
 
 
 def _ended(row: Record, now: datetime) -> bool:

@@ -126,6 +126,9 @@ async def test_errors_follow_the_representation_and_other_types_are_415(
     assert message is not None and "No property 'Active'" in str(message.text)
     html = await _raw(world, f"{NL}/financial/Journals", "text/html")
     assert html.status_code == 415
+    count = await _raw(world, f"{NL}/financial/Journals/$count", "text/plain")
+    assert (count.status_code, count.text) == (200, str(len(SMALL.division(NL).journals)))
+    assert (await _raw(world, f"{NL}/financial/Journals", "text/plain")).status_code == 415
 
 
 async def test_the_client_counts_the_empty_page_after_an_exact_multiple(

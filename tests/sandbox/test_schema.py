@@ -209,3 +209,25 @@ def test_the_schema_names_its_sources_and_holds_together() -> None:
                 assert FieldType.of(spec["type"]) is not FieldType.COMPLEX or spec[
                     "type"
                 ].startswith("Exact.Web.Api.Models."), (path, name)
+
+
+async def test_select_reaches_into_an_expanded_collection(api: Api, sandbox: Sandbox) -> None:
+    """OData v2 `$select=SalesEntryLines/AmountFC` with `$expand=SalesEntryLines`."""
+    assert (await api.post(f"{NL.number}/salesentry/SalesEntries", sales_body(sandbox))).is_success
+    path = f"{NL.number}/salesentry/SalesEntries"
+    (entry,) = await api.results(
+        path,
+        {"$select": "YourRef,SalesEntryLines/AmountFC,SalesEntryLines/GLAccountCode",
+         "$expand": "SalesEntryLines"},
+    )  # fmt: skip
+    (line,) = entry["SalesEntryLines"]["results"]
+    assert set(line) == {"__metadata", "AmountFC", "GLAccountCode"}
+    assert entry["YourRef"] == "INV-1001"
+    unexpanded = await api.get(path, {"$select": "SalesEntryLines/AmountFC"})
+    assert unexpanded.status_code == 400
+    assert "Only properties specified in $expand can be traversed" in error_text(unexpanded)
+    unknown = await api.get(path, {"$select": "SalesEntryLines/Foo", "$expand": "SalesEntryLines"})
+    assert unknown.status_code == 400
+    assert error_text(unknown) == (
+        "No property 'Foo' exists in type 'Exact.Web.Api.Models.SalesEntryLine' at position 0."
+    )

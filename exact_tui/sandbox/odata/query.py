@@ -22,7 +22,7 @@ from exact_tui.sandbox.odata.filter import (
 )
 from exact_tui.sandbox.odata.format import literal
 from exact_tui.sandbox.odata.types import Record, Value
-from exact_tui.sandbox.schema import EntitySet
+from exact_tui.sandbox.schema import EntitySet, lookup
 
 KNOWN_OPTIONS = frozenset(
     {"$select", "$filter", "$orderby", "$top", "$skip", "$expand", "$inlinecount", "$skiptoken",
@@ -57,6 +57,26 @@ def _non_negative(name: str, raw: str) -> int:
     return value
 
 
+def _check_line_field(name: str, entity: EntitySet) -> None:
+    """`SalesEntryLines/AmountFC`: a field of an expanded collection (OData v2 $select)."""
+    navigation, _, field = name.partition("/")
+    spec = entity.navigations.get(navigation)
+    if spec is None:
+        raise _property_error(navigation, entity)
+    target = lookup(spec.target) if spec.target else None
+    if target is not None and field != "*" and field not in target.fields:
+        raise _property_error(field, target)
+
+
+def line_fields(query: Query, navigation: str, target: EntitySet) -> list[str]:
+    """The fields of an expanded collection's rows: those `$select` names under it, else all."""
+    prefix = f"{navigation}/"
+    chosen = [name[len(prefix) :] for name in query.select or () if name.startswith(prefix)]
+    if not chosen or "*" in chosen:
+        return list(target.fields)
+    return [name for name in chosen if name in target.fields]
+
+
 def _property_error(name: str, entity: EntitySet) -> Exception:
     return bad_request(f"No property '{name}' exists in type '{entity.type_name}' at position 0.")
 
@@ -72,7 +92,9 @@ def parse_query(params: Mapping[str, str], entity: EntitySet) -> Query:
     if "$select" in params:
         names = tuple(part.strip() for part in params["$select"].split(",") if part.strip())
         for name in names:
-            if name != "*" and name not in entity.fields and name not in entity.navigations:
+            if "/" in name:
+                _check_line_field(name, entity)
+            elif name != "*" and name not in entity.fields and name not in entity.navigations:
                 raise _property_error(name, entity)
         select = names or None
 
@@ -101,6 +123,12 @@ def parse_query(params: Mapping[str, str], entity: EntitySet) -> Query:
     for name in expand:
         if name not in entity.navigations:
             raise _property_error(name, entity)
+    for name in select or ():
+        if "/" in name and name.split("/", 1)[0] not in expand:
+            raise bad_request(
+                "Only properties specified in $expand can be traversed in $select query "
+                f"options. Selected item: '{name}'."
+            )
 
     inlinecount = params.get("$inlinecount", "none")
     if inlinecount not in ("allpages", "none"):

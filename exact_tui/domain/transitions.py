@@ -478,7 +478,7 @@ def lookup_failed(
 def interrupted(job: JobFacts, *, now: dt.datetime, why: str) -> Transition:
     """An in-flight job whose worker died or whose lease ran out: its request may have reached
     Exact, so it is looked up before anything is sent again (the settling horizon counts from
-    when it was sent, or from now when that is not known)."""
+    now, when the claim was found dead)."""
     return Transition(
         JobState.UNKNOWN,
         EventOutcome.RECOVERED,

@@ -76,6 +76,8 @@ class ConsoleActions:
 
     #: Ask the worker for a master-data import of every division ("Retrieve data").
     sync_now: Callable[[], str] | None = None
+    #: Ask the worker to reconcile every division: what Exact holds against the store.
+    reconcile: Callable[[], str] | None = None
     pause_exports: Callable[[], str] | None = None
     resume_exports: Callable[[], str] | None = None
     #: "Unlink": delete the tokens, stop exports, status Inactive.
@@ -330,6 +332,17 @@ def operator_actions(
             raise ActionRefused(str(exc)) from None
         return f"Retrieve data: import request {request} queued for the worker"
 
+    def reconcile() -> str:
+        from exact_tui.services.reconcile import ReconcileRefused, request_reconcile
+
+        if not connected(store):
+            raise ActionRefused("not connected to Exact: connect first (c), then reconcile")
+        try:
+            run = request_reconcile(store, actor)
+        except ReconcileRefused as exc:
+            raise ActionRefused(str(exc)) from None
+        return f"Reconcile: run {run} queued for the worker; what it finds shows on Status"
+
     def disconnect() -> str:
         from exact_tui.services.connection import ConnectionService
 
@@ -354,5 +367,7 @@ def operator_actions(
             raise ActionRefused(str(exc)) from None
         return _ConsoleConnectFlow(flow)
 
-    base = ConsoleActions(sync_now=sync_now, disconnect=disconnect, connect=connect)
+    base = ConsoleActions(
+        sync_now=sync_now, reconcile=reconcile, disconnect=disconnect, connect=connect
+    )
     return intent_actions(Intents(store, actor, clock=clock, timezone=timezone), base)

@@ -262,6 +262,18 @@ STATUS_ACTIONS: tuple[Action[StatusScreen], ...] = (
         anywhere=True,
     ),
     Action(
+        "status.reconcile",
+        "e",
+        "Reconcile",
+        "Ask the worker to compare what Exact holds with the store: documents in Exact twice, "
+        "posted here but missing there, or in Exact but not recorded here",
+        run=lambda screen: screen.reconcile_now(),
+        writes="reconcile",
+        applies=_has_tokens,
+        when="when connected",
+        anywhere=True,
+    ),
+    Action(
         "status.pause",
         "p",
         "Pause exports",
@@ -315,6 +327,11 @@ class StatusScreen(ConsoleScreen):
         if sync is not None:
             self.act("retrieve data", sync)
 
+    def reconcile_now(self) -> None:
+        reconcile = self.services.actions.reconcile
+        if reconcile is not None:
+            self.act("reconcile", reconcile)
+
     def pause_or_resume(self) -> None:
         actions = self.services.actions
         call = actions.resume_exports if _paused(self) else actions.pause_exports
@@ -341,12 +358,21 @@ class StatusScreen(ConsoleScreen):
             return
         now = self.services.now()
         palette = self.palette
-        self.query_one("#connection", Static).update(
-            connection_panel(report.connection, palette, self.services.timezone, now)
-        )
-        self.query_one("#worker", Static).update(
-            worker_panel(report.workers, report.worker_running, palette, now)
-        )
+        connection = connection_panel(report.connection, palette, self.services.timezone, now)
+        for alarm in report.alarms:
+            # Duplicates and conflicts in Exact wait for a person: first, and loud.
+            connection = join(Text(f"⚠ {alarm}", palette.error), "\n", connection)
+        self.query_one("#connection", Static).update(connection)
+        worker = worker_panel(report.workers, report.worker_running, palette, now)
+        last = report.reconcile
+        if last is not None:
+            worker = join(
+                worker,
+                "\n",
+                Text(f"last reconciled {ago(last.finished_at, now)}: ", palette.muted),
+                plain(last.result or last.state),
+            )
+        self.query_one("#worker", Static).update(worker)
         self._show_divisions(report, palette, now)
         self.bindings_may_change()
 

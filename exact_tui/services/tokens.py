@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from filelock import FileLock
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlalchemy import text, update
+from sqlmodel import Session, col
 
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.exact.errors import ConnectionUnusable, ReconnectNeeded, Transient
@@ -37,7 +37,7 @@ from exact_tui.exact.oauth import (
     refresh_due,
 )
 from exact_tui.secret_store import SecretStore, SecretStoreError, TokenCipher, register_secret
-from exact_tui.store.engine import Store
+from exact_tui.store.engine import REFRESH_LOCK_KEY, Store
 from exact_tui.store.models import CONNECTION_ID, ExactConnection, OAuthToken
 
 log = logging.getLogger(__name__)
@@ -95,11 +95,11 @@ class FileRefreshLock:
             self._lock.release()
 
 
-class RowRefreshLock:
-    """PostgreSQL: `SELECT … FOR NO KEY UPDATE` on the connection row, held in a transaction of
-    its own for the length of the refresh. NO KEY, so the token row (whose foreign key points at
-    the connection) can still be written by the holder; writes to the connection row itself are
-    made after the lock is released."""
+class ServerRefreshLock:
+    """PostgreSQL: the advisory lock REFRESH_LOCK_KEY, held in a transaction of its own for the
+    length of the refresh. Not a row lock on the connection: the refresh saves its token in a
+    write transaction, and a writer that holds the store's write lock while it updates the
+    connection row would then wait for the refresh as the refresh waits for it."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -110,11 +110,9 @@ class RowRefreshLock:
         session.begin()
         try:
             await asyncio.to_thread(
-                lambda: session.exec(
-                    select(ExactConnection)
-                    .where(col(ExactConnection.id) == CONNECTION_ID)
-                    .with_for_update(key_share=True)
-                ).first()
+                session.execute,
+                text("SELECT pg_advisory_xact_lock(:key)"),
+                {"key": REFRESH_LOCK_KEY},
             )
             yield
         finally:
@@ -126,7 +124,7 @@ def refresh_lock_for(store: Store) -> RefreshLock:
     path = store.sqlite_path
     if path is not None:
         return FileRefreshLock(lock_path(path.resolve()))
-    return RowRefreshLock(store)
+    return ServerRefreshLock(store)
 
 
 # ---------------------------------------------------------------- the token row
@@ -331,8 +329,8 @@ class TokenManager:
                 result, saved = await self._refresh_locked(token, rejected=rejected is not None)
             except TokenRefused as exc:
                 refused = exc
-        # The connection row is written after the lock is released: on PostgreSQL the lock is
-        # a row lock on that very row.
+        # The connection row is written after the lock is released: the next refresh need not
+        # wait for it.
         if refused is not None:
             await asyncio.to_thread(
                 set_status,

@@ -1,4 +1,9 @@
-"""Opening the store: engine, SQLite pragmas, transactions, and the schema check on start."""
+"""Opening the store: engine, SQLite pragmas, transactions, and the schema check on start.
+
+`write()` has one contract on both databases: writers take turns, whole transactions at a
+time, and a reader never waits. SQLite gets it from `BEGIN IMMEDIATE`; PostgreSQL from a
+transaction-level advisory lock every write transaction takes first (docs/decisions.md).
+"""
 
 from __future__ import annotations
 
@@ -19,9 +24,15 @@ from exact_tui.store.failures import StoreError as StoreError
 from exact_tui.store.failures import store_failure, unusable_url
 from exact_tui.store.files import ensure_private_file
 
-#: How long a writer waits for another writer before SQLite says "database is locked".
+#: How long a writer waits for another writer before the store says it is locked.
 BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "exact_tui_immediate"
+#: The PostgreSQL advisory lock a write transaction holds until it ends (any constant that
+#: nothing else on the server uses; this one spells "exactTUI" in ASCII).
+WRITE_LOCK_KEY = 0x6578_6163_7454_5549
+#: The advisory lock a token refresh holds on PostgreSQL (services/tokens.py). It is taken
+#: before a write transaction, never inside one, so the two never wait for each other.
+REFRESH_LOCK_KEY = WRITE_LOCK_KEY + 1
 
 
 @dataclass(frozen=True)
@@ -58,9 +69,12 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A read-then-write unit of work: `BEGIN IMMEDIATE` on SQLite, so a second writer waits
-        for the lock up front instead of failing with SQLITE_BUSY half-way; committed on success,
-        rolled back on any exception."""
+        """A read-then-write unit of work, committed on success, rolled back on any exception.
+
+        It starts by taking the store's write lock (`BEGIN IMMEDIATE` on SQLite, the advisory
+        lock `WRITE_LOCK_KEY` on PostgreSQL), so what it reads stays true until it commits: a
+        second writer waits up front (up to BUSY_TIMEOUT_MS) instead of failing half-way or
+        overwriting the first one's update with one computed from a stale read."""
         with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
             yield session
 
@@ -93,6 +107,15 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _postgres_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(_IMMEDIATE, False):
+            # SET LOCAL: the wait limit ends with the transaction, as the lock does.
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+
+
 def create_engine(url: str) -> Engine:
     """An engine for `url`; a SQLite file and its directory are created private (0600 / 0700)
     before SQLite first writes to them."""
@@ -107,7 +130,10 @@ def create_engine(url: str) -> Engine:
         )
         _sqlite_setup(engine)
         return engine
-    return sa_create_engine(parsed, pool_pre_ping=True)
+    engine = sa_create_engine(parsed, pool_pre_ping=True)
+    if engine.dialect.name == "postgresql":
+        _postgres_setup(engine)
+    return engine
 
 
 def open_store(url: str, *, upgrade: bool = True) -> Store:

@@ -180,6 +180,7 @@ def _from_sqlite(error: sqlite3.Error, url: str) -> StorageFailure | None:
 # PostgreSQL's SQLSTATE classes (postgresql.org/docs/current/errcodes-appendix.html).
 _PG_DISK_FULL = "53100"
 _PG_READ_ONLY = "25006"
+_PG_LOCK_NOT_AVAILABLE = "55P03"
 
 
 def _from_postgres(error: BaseException, url: str) -> StorageFailure | None:
@@ -190,6 +191,12 @@ def _from_postgres(error: BaseException, url: str) -> StorageFailure | None:
         return _full(where)
     if sqlstate == _PG_READ_ONLY:
         return _read_only(where, first_line)
+    if sqlstate == _PG_LOCK_NOT_AVAILABLE:
+        return StorageFailure(
+            f"the store {where} stayed locked by another process ({first_line}): try again; "
+            "if it persists, look for the session holding it (pg_stat_activity)",
+            StorageProblem.LOCKED,
+        )
     if sqlstate is None or str(sqlstate).startswith("08"):
         # No SQLSTATE: the connection itself failed (refused, unknown host, bad password).
         return StorageFailure(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 
 import pytest
 from sqlmodel import select
@@ -12,8 +13,8 @@ from exact_tui.domain.states import ConnectionStatus
 from exact_tui.exact.errors import ReconnectNeeded, Transient
 from exact_tui.exact.oauth import TokenRefusal, TokenRefused
 from exact_tui.services.exact_session import exact_session
-from exact_tui.services.tokens import FileRefreshLock, lock_path
-from exact_tui.store.models import ExactConnection, OAuthToken
+from exact_tui.services.tokens import FileRefreshLock, lock_path, refresh_lock_for
+from exact_tui.store.models import CONNECTION_ID, ExactConnection, OAuthToken
 from tests.connection.kit import ACTOR, NL, World
 
 
@@ -211,6 +212,53 @@ async def test_the_lock_file_sits_beside_the_database(connected: World) -> None:
     assert (lock.stat().st_mode & 0o077) == 0
     with connected.store.read() as session:
         assert len(session.exec(select(OAuthToken)).all()) == 1
+
+
+async def test_a_refresh_and_a_writer_of_the_connection_row_never_wait_for_each_other(
+    connected: World,
+) -> None:
+    """The refresh holds its lock while it saves a token in a write transaction; meanwhile
+    another writer holds the write lock and updates the connection row. Neither may wait for
+    the other (a row lock on the connection would make them: a stall until the lock timeout)."""
+    store = connected.store
+    writer_has_the_lock = threading.Event()
+    refresh_holds = threading.Event()
+    errors: list[BaseException] = []
+
+    def other_writer() -> None:
+        try:
+            assert refresh_holds.wait(10)
+            with store.write() as session:
+                writer_has_the_lock.set()
+                conn = session.get(ExactConnection, CONNECTION_ID)
+                assert conn is not None
+                conn.last_refresh_at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+                session.add(conn)
+                session.flush()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    async with refresh_lock_for(store).hold():
+        refresh_holds.set()
+        assert await asyncio.to_thread(writer_has_the_lock.wait, 10)
+
+        def save() -> None:
+            with store.write() as session:
+                token = session.get(OAuthToken, CONNECTION_ID)
+                assert token is not None
+                token.version += 1
+                session.add(token)
+
+        await asyncio.to_thread(save)
+    await asyncio.to_thread(thread.join)
+    assert errors == []
+    with store.read() as session:
+        conn = session.get(ExactConnection, CONNECTION_ID)
+        token = session.get(OAuthToken, CONNECTION_ID)
+    assert conn is not None and conn.last_refresh_at == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert token is not None and token.version == 2
 
 
 async def test_the_sandbox_clock_is_what_the_session_sees(connected: World) -> None:

@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from exact_tui.store import migrations
 from exact_tui.store.engine import Store, StoreError, open_store
@@ -143,35 +143,61 @@ def test_foreign_keys_are_enforced(store: Store) -> None:
         session.add(BankAccount(iban="X", organization_id=999, content_hash="h"))
 
 
+def _counter(session: Session) -> Organization:
+    return session.exec(select(Organization).where(Organization.code == "COUNTER")).one()
+
+
 def test_second_writer_waits_for_the_first(store: Store) -> None:
-    """BEGIN IMMEDIATE: a writer that reads-then-writes while another holds the lock waits and
-    then succeeds, instead of failing with 'database is locked' half-way."""
+    """write() takes the store's write lock first (BEGIN IMMEDIATE on SQLite, an advisory lock
+    on PostgreSQL): a writer that reads-then-writes while another holds it waits, then reads
+    the first one's result, instead of failing half-way or losing the first one's update."""
     with store.write() as session:
         session.add(Organization(code="COUNTER", name="0", content_hash="h"))
-    first_holds_lock = threading.Event()
+    first_has_read = threading.Event()
+    second_starts = threading.Event()
+    seen: dict[str, str] = {}
     errors: list[BaseException] = []
 
-    def increment(hold: float) -> None:
+    def increment(who: str) -> None:
         try:
+            if who == "second":
+                second_starts.set()
             with store.write() as session:
-                org = session.exec(select(Organization).where(Organization.code == "COUNTER")).one()
-                first_holds_lock.set()
-                time.sleep(hold)
+                org = _counter(session)
+                seen[who] = org.name
+                if who == "first":
+                    first_has_read.set()
+                    assert second_starts.wait(5)
+                    # Time for the second to reach its read: without the lock it reads "0".
+                    time.sleep(0.3)
                 org.name = str(int(org.name) + 1)
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
-    first = threading.Thread(target=increment, args=(0.3,))
+    first = threading.Thread(target=increment, args=("first",))
     first.start()
-    assert first_holds_lock.wait(5)
-    second = threading.Thread(target=increment, args=(0,))
+    assert first_has_read.wait(5)
+    second = threading.Thread(target=increment, args=("second",))
     second.start()
     first.join()
     second.join()
     assert errors == []
+    assert seen == {"first": "0", "second": "1"}  # the second read after the first committed
     with store.read() as session:
-        org = session.exec(select(Organization).where(Organization.code == "COUNTER")).one()
-    assert org.name == "2"  # no lost update
+        assert _counter(session).name == "2"  # no lost update
+
+
+def test_a_reader_never_waits_for_a_writer(store: Store) -> None:
+    """While a write transaction holds the lock, a read sees the last committed state at once."""
+    with store.write() as session:
+        session.add(Organization(code="COUNTER", name="0", content_hash="h"))
+    with store.write() as writing:
+        _counter(writing).name = "1"
+        writing.flush()
+        with store.read() as reading:
+            assert _counter(reading).name == "0"
+    with store.read() as reading:
+        assert _counter(reading).name == "1"
 
 
 @pytest.mark.sqlite_only("only SQLite has an in-memory database to refuse")

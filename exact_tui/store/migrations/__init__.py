@@ -52,11 +52,10 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def upgrade(engine: Engine, *, check_only: bool = False) -> str | None:
-    """Bring the schema to head inside one write transaction (two processes starting at once
-    take turns) and return the revision found before. Refuses a schema newer than the code."""
+    """Bring the schema to head inside one write transaction of `engine` (the store's write
+    engine: two processes starting at once take turns on its lock) and return the revision
+    found before. Refuses a schema newer than the code."""
     with engine.connect() as conn, conn.begin():
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(732181)"))
         current = current_revision(conn)
         if current == HEAD:
             return current

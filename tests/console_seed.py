@@ -51,6 +51,9 @@ def seed(store: Store, *, customer_name: str = "Jansen BV", text: str | None = N
     """Two divisions (one refused), eight jobs in every interesting state, their events.
     `text`, when given, is planted in every free-text field (the hostile-text test)."""
     odd = text or ""
+    # A document number holds at most 64 characters (the column, as ingest checks): it carries
+    # as much of `text` as fits.
+    numbered = odd[: 64 - len("INV-2026-0000")]
     with store.write() as s:
         s.add(
             ExactConnection(
@@ -124,7 +127,7 @@ def seed(store: Store, *, customer_name: str = "Jansen BV", text: str | None = N
             s.add(
                 Invoice(
                     id=n,
-                    number=f"INV-2026-{n:04d}{odd}",
+                    number=f"INV-2026-{n:04d}{numbered}",
                     date=dt.date(2026, 2, n),
                     customer_id=1 if n % 2 else 2,
                     bank_account_id=1,
@@ -213,7 +216,7 @@ def seed(store: Store, *, customer_name: str = "Jansen BV", text: str | None = N
             ),
         ]
         numbers = {
-            DocumentKind.INVOICE: lambda n: f"INV-2026-{n:04d}{odd}",
+            DocumentKind.INVOICE: lambda n: f"INV-2026-{n:04d}{numbered}",
             DocumentKind.PAYMENT: lambda n: f"PAY-2026-{n:04d}",
             DocumentKind.WRITE_OFF: lambda n: f"WO-2026-{n:04d}",
         }
@@ -244,7 +247,7 @@ def seed(store: Store, *, customer_name: str = "Jansen BV", text: str | None = N
         s.flush()
         request = {
             "Journal": "70",
-            "YourRef": f"INV-2026-0004{odd}",
+            "YourRef": f"INV-2026-0004{numbered}",
             "Customer": "guid",
             "SalesEntryLines": [
                 {

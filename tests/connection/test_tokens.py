@@ -197,7 +197,7 @@ async def test_a_session_needs_a_connection(world: World) -> None:
             pass
 
 
-@pytest.mark.sqlite_only("on PostgreSQL the refresh locks the connection row instead of a file")
+@pytest.mark.sqlite_only("on PostgreSQL the refresh lock is an advisory lock, not a file")
 async def test_the_lock_file_sits_beside_the_database(connected: World) -> None:
     path = connected.store.sqlite_path
     assert path is not None

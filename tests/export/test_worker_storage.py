@@ -1,6 +1,6 @@
-"""The worker on a store that cannot be written (a full disk): it backs off, says why on its
-heartbeat, and goes on when there is room again; `--until-idle` stops with the reason. Nothing
-is lost or posted twice on the way."""
+"""The worker on a store that cannot be written (a full disk, a read-only database): it backs
+off, says why on its heartbeat, and goes on when it can write again; `--until-idle` stops with
+the reason. Nothing is lost or posted twice on the way."""
 
 from __future__ import annotations
 
@@ -25,9 +25,13 @@ QUICK = WorkerOptions(
 )
 
 
-def fill(store: Store) -> Callable[[], None]:
-    """Cap the SQLite file at its current size, so that every write needing a new page fails
-    with SQLITE_FULL ("database or disk is full"), as on a full disk. Returns the undo."""
+def unwritable(store: Store) -> tuple[Callable[[], None], str]:
+    """Make every write to the store fail as the environment would; returns the undo and the
+    words the failure is reported with. SQLite: the file capped at its current size, so every
+    write needing a new page fails with SQLITE_FULL, as on a full disk. PostgreSQL (whose disk a
+    test cannot fill): the database made read-only, so every write fails with SQLSTATE 25006."""
+    if not store.is_sqlite:
+        return _read_only_database(store), "cannot be written"
     raw = store.engine.raw_connection()
     try:
         raw.driver_connection.execute("VACUUM")  # no free pages left for a write to reuse
@@ -45,7 +49,20 @@ def fill(store: Store) -> Callable[[], None]:
         event.remove(store.engine, "connect", cap)
         store.engine.dispose()
 
-    return undo
+    return undo, "is full"
+
+
+def _read_only_database(store: Store) -> Callable[[], None]:
+    name = store.engine.url.database
+
+    def alter(setting: str) -> None:
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("SET default_transaction_read_only = off")
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" {setting}')
+        store.engine.dispose()  # connections opened from now on have the database's setting
+
+    alter("SET default_transaction_read_only = on")
+    return lambda: alter("RESET default_transaction_read_only")
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -66,9 +83,9 @@ async def test_until_idle_stops_with_the_reason_and_a_later_run_loses_nothing(
     xw: ExportWorld,
 ) -> None:
     numbers = _ingest(xw, 30)
-    undo = fill(xw.store)
+    undo, words = unwritable(xw.store)
     worker = Worker(xw.store, _NoSync(), xw.service, QUICK)
-    with pytest.raises(StorageUnavailable, match="is full"):
+    with pytest.raises(StorageUnavailable, match=words):
         await asyncio.wait_for(worker.run(until_idle=True), 30)
     undo()
     await Worker(xw.store, _NoSync(), xw.service, QUICK).run(until_idle=True)
@@ -85,13 +102,13 @@ async def test_a_running_worker_backs_off_says_why_and_goes_on(
     xw: ExportWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     numbers = _ingest(xw, 30)
-    undo = fill(xw.store)
+    undo, words = unwritable(xw.store)
     worker = Worker(xw.store, _NoSync(), xw.service, QUICK)
     caplog.set_level(logging.WARNING, logger="exact_tui")
     running = asyncio.create_task(worker.run())
     try:
         await until(lambda: worker.storage_problem is not None)
-        assert worker.storage_problem is not None and "is full" in worker.storage_problem
+        assert worker.storage_problem is not None and words in worker.storage_problem
         assert not running.done()
 
         def shown() -> str | None:

@@ -3,13 +3,17 @@ its job, a change once Exact may hold the document refuses the whole file."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import col, select
 
 from exact_tui.services.ingest import IngestError, ingest_bytes
 from exact_tui.store.engine import Store
+from exact_tui.store.models import ExportJob, Invoice, InvoiceLine
 from tests.ingest.helpers import EXAMPLE, dump, encode, example, small
 
 
@@ -88,16 +92,18 @@ def test_a_failed_invoice_changed_is_updated_and_back_to_pending(seeded: Store) 
     assert str(job["document_date"]) == "2026-01-06"
     with seeded.engine.connect() as conn:
         lines = conn.execute(
-            text(
-                "SELECT l.position, l.amount, l.gl_code FROM invoice_line l "
-                "JOIN invoice i ON i.id = l.invoice_id WHERE i.number = 'INV-2026-0001' "
-                "ORDER BY l.position"
-            )
+            select(InvoiceLine.position, InvoiceLine.amount, InvoiceLine.gl_code)
+            .join(Invoice, col(Invoice.id) == col(InvoiceLine.invoice_id))
+            .where(Invoice.number == "INV-2026-0001")
+            .order_by(col(InvoiceLine.position))
         ).all()
         events = conn.execute(
             text("SELECT outcome, message FROM export_event WHERE job_id = :id"), {"id": job["id"]}
         ).all()
-    assert [tuple(line) for line in lines] == [(0, 240000, "8000"), (1, 10000, "8010")]
+    assert [tuple(line) for line in lines] == [
+        (0, Decimal("2400.00"), "8000"),
+        (1, Decimal("100.00"), "8010"),
+    ]
     assert [tuple(event) for event in events] == [
         (
             "updated",
@@ -259,13 +265,16 @@ def test_new_documents_get_a_pending_job_each(store: Store) -> None:
     assert summary.jobs_created == 3
     with store.engine.connect() as conn:
         jobs = conn.execute(
-            text(
-                "SELECT document_kind, document_number, document_date, state, attempts "
-                "FROM export_job ORDER BY id"
-            )
+            select(
+                ExportJob.document_kind,
+                ExportJob.document_number,
+                ExportJob.document_date,
+                ExportJob.state,
+                ExportJob.attempts,
+            ).order_by(col(ExportJob.id))
         ).all()
     assert [tuple(job) for job in jobs] == [
-        ("invoice", "INV-1", "2026-01-05", "pending", 0),
-        ("payment", "PAY-1", "2026-01-10", "pending", 0),
-        ("write_off", "WO-1", "2026-03-01", "pending", 0),
+        ("invoice", "INV-1", dt.date(2026, 1, 5), "pending", 0),
+        ("payment", "PAY-1", dt.date(2026, 1, 10), "pending", 0),
+        ("write_off", "WO-1", dt.date(2026, 3, 1), "pending", 0),
     ]

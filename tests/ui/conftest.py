@@ -43,7 +43,18 @@ def make_app(seeded: Store) -> AppFactory:
 
 def screen_text(app: ConsoleApp) -> str:
     """What the terminal shows now, as plain lines."""
+    # The one place the tests reach into Textual's internals: Textual has no public way to read
+    # the screen as text (`App.export_screenshot()` renders SVG from this same compositor).
+    # Textual is pinned in pyproject.toml, so an upgrade that moves it fails here, loudly.
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def settle(pilot: Any) -> None:
+    """Let the app handle every message already sent and finish every worker already started:
+    after this, nothing the keys pressed so far set off is still on its way."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -17,7 +17,7 @@ from exact_tui.ui.screens.help import HelpScreen
 from exact_tui.ui.screens.job_detail import JobDetailScreen
 from exact_tui.ui.screens.status import StatusScreen
 from tests.console_seed import MAPPING_CAUSE, add_event, beat
-from tests.ui.conftest import AppFactory, screen_text, wait_for
+from tests.ui.conftest import AppFactory, screen_text, settle, wait_for
 
 SIZE = (120, 36)
 
@@ -224,9 +224,15 @@ async def test_wired_retry_moves_the_job(make_app: AppFactory, seeded: Store) ->
         await pilot.press("R")
         await wait_for(pilot, lambda: "Retry 3 jobs in this filter" in screen_text(app))
         await pilot.press("n")
-        await pilot.press("R", "y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportLogScreen))
+        await settle(pilot)
+        assert calls == [4]
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "Retry 3 jobs in this filter" in screen_text(app))
+        await pilot.press("y")
         await wait_for(pilot, lambda: len(calls) == 2)
-        assert calls[1] == JobFilter(state=JobState.NEEDS_MAPPING)
+        await settle(pilot)
+        assert calls == [4, JobFilter(state=JobState.NEEDS_MAPPING)]
 
 
 async def test_read_only_offers_no_write_key(make_app: AppFactory, seeded: Store) -> None:
@@ -243,7 +249,8 @@ async def test_read_only_offers_no_write_key(make_app: AppFactory, seeded: Store
         assert writes and not actions & writes
         assert "read-only" in screen_text(app).splitlines()[0]
         await pilot.press("r", "R", "u")
-        await pilot.pause(0.2)
+        await settle(pilot)
+        assert app.screen is screen  # no confirmation was asked for
         assert calls == []
 
 

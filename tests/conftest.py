@@ -2,7 +2,7 @@
 
 Every store a test opens comes from here: `db_url` (a fresh copy of the migrated template),
 `store` (that copy, opened), `empty_db_url` (a database with no schema yet) and `stores` (for a
-folder's own template). With EXACT_TUI_TEST_PG set they are PostgreSQL databases, otherwise
+folder's own template). With TEST_PG_URL set they are PostgreSQL databases, otherwise
 SQLite files (tests/stores.py). A test that holds on one database only by nature is marked
 `sqlite_only(reason)` or `postgres_only(reason)` and is skipped, with that reason, on the other.
 """

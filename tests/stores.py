@@ -1,5 +1,5 @@
 """Where the tests' stores live: SQLite files by default, PostgreSQL databases when the
-environment variable EXACT_TUI_TEST_PG names a server (`scripts/with-postgres` sets it).
+environment variable TEST_PG_URL names a server (`scripts/with-postgres` sets it).
 
 Migrating a fresh database costs more than most tests, so the run migrates one template and
 every test gets a copy of it: a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on
@@ -28,7 +28,7 @@ from exact_tui.store.engine import Store, open_store
 
 #: The environment variable naming the PostgreSQL server the suite runs on (an SQLAlchemy URL,
 #: e.g. postgresql+psycopg://postgres@/postgres?host=/tmp/dir); unset: SQLite files.
-PG_SETTING = "EXACT_TUI_TEST_PG"
+PG_SETTING = "TEST_PG_URL"
 #: The file name a copied SQLite store has (what `doctor` prints).
 FILE_NAME = "exact-tui.db"
 
@@ -237,6 +237,6 @@ def stored_text(url: str) -> str:
 
 
 def stores_for_run(base: Path) -> Stores:
-    """The run's stores: on the PostgreSQL server named by EXACT_TUI_TEST_PG, or SQLite files
+    """The run's stores: on the PostgreSQL server named by TEST_PG_URL, or SQLite files
     under `base`."""
     return PostgresStores(_SERVER) if on_postgres() else SqliteStores(base)

@@ -537,11 +537,14 @@ def run_drill(
     timeout: float = 1.0,
     drain_seconds: float = 180.0,
     say: Any = print,
+    db_url: str | None = None,
 ) -> DrillReport:
+    """The drill on the store at `db_url` (empty or just migrated; by default a new SQLite
+    file in `workdir`), every process of it started with that URL."""
     started = time.monotonic()
     home = Path(workdir or tempfile.mkdtemp(prefix="exact-tui-drill-"))
     (home / "logs").mkdir(parents=True, exist_ok=True)
-    db_url = f"sqlite:///{home / 'store.db'}"
+    db_url = db_url or f"sqlite:///{home / 'store.db'}"
     env = drill_env(home, db_url, timeout=timeout)
     procs = Processes(env, home / "logs")
     port = _free_port()

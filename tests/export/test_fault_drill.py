@@ -10,9 +10,16 @@ from tests.benchmarks.fault_drill import run_drill
 
 
 @pytest.mark.slow
-def test_a_small_fault_drill_loses_and_doubles_nothing(tmp_path: Path) -> None:
+def test_a_small_fault_drill_loses_and_doubles_nothing(tmp_path: Path, empty_db_url: str) -> None:
+    # An empty store (this folder's db_url is the configured store of another sandbox).
     report = run_drill(
-        docs=100, kills=5, seed=11, workdir=tmp_path, drain_seconds=60, say=lambda *_: None
+        docs=100,
+        kills=5,
+        seed=11,
+        workdir=tmp_path,
+        drain_seconds=60,
+        say=lambda *_: None,
+        db_url=empty_db_url,
     )
     assert report.kills == 5 and report.documents >= 100  # with the case twins
     assert (report.duplicates, report.lost, report.unnamed, report.unsafe_posts) == (0, 0, 0, 0)

@@ -1,6 +1,6 @@
-"""The worker on a store that cannot be written (a full disk, a read-only database): it backs
-off, says why on its heartbeat, and goes on when it can write again; `--until-idle` stops with
-the reason. Nothing is lost or posted twice on the way."""
+"""The worker on a store that cannot be written (a full disk): it backs off, says why on its
+heartbeat, and goes on when it can write again; `--until-idle` stops with the reason. Nothing
+is lost or posted twice on the way."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 
 from exact_tui.domain.states import JobState
 from exact_tui.services.status import status_report
@@ -25,13 +25,13 @@ QUICK = WorkerOptions(
 )
 
 
-def unwritable(store: Store) -> tuple[Callable[[], None], str]:
-    """Make every write to the store fail as the environment would; returns the undo and the
-    words the failure is reported with. SQLite: the file capped at its current size, so every
-    write needing a new page fails with SQLITE_FULL, as on a full disk. PostgreSQL (whose disk a
-    test cannot fill): the database made read-only, so every write fails with SQLSTATE 25006."""
+def full(store: Store) -> Callable[[], None]:
+    """Make the store behave as on a full disk; returns the undo. SQLite: the file capped at its
+    current size, so every write needing a new page fails with SQLITE_FULL while a small
+    in-place update (the heartbeat's) still fits. PostgreSQL, whose disk a test cannot fill:
+    every row written fails with SQLSTATE 53100 (disk_full), but the heartbeat's."""
     if not store.is_sqlite:
-        return _read_only_database(store), "cannot be written"
+        return _full_server_database(store)
     raw = store.engine.raw_connection()
     try:
         raw.driver_connection.execute("VACUUM")  # no free pages left for a write to reuse
@@ -49,20 +49,29 @@ def unwritable(store: Store) -> tuple[Callable[[], None], str]:
         event.remove(store.engine, "connect", cap)
         store.engine.dispose()
 
-    return undo, "is full"
+    return undo
 
 
-def _read_only_database(store: Store) -> Callable[[], None]:
-    name = store.engine.url.database
+def _full_server_database(store: Store) -> Callable[[], None]:
+    refuse = "test_disk_full"
+    with store.engine.begin() as conn:
+        tables = [t for t in inspect(conn).get_table_names() if t != "worker_heartbeat"]
+        conn.exec_driver_sql(
+            f"CREATE FUNCTION {refuse}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'could not extend file: No space left on device' "
+            "USING ERRCODE = 'disk_full'; END $$"
+        )
+        for table in tables:
+            conn.exec_driver_sql(
+                f'CREATE TRIGGER {refuse} BEFORE INSERT OR UPDATE OR DELETE ON "{table}" '
+                f"FOR EACH ROW EXECUTE FUNCTION {refuse}()"
+            )
 
-    def alter(setting: str) -> None:
-        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("SET default_transaction_read_only = off")
-            conn.exec_driver_sql(f'ALTER DATABASE "{name}" {setting}')
-        store.engine.dispose()  # connections opened from now on have the database's setting
+    def undo() -> None:
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP FUNCTION {refuse}() CASCADE")
 
-    alter("SET default_transaction_read_only = on")
-    return lambda: alter("RESET default_transaction_read_only")
+    return undo
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -83,9 +92,9 @@ async def test_until_idle_stops_with_the_reason_and_a_later_run_loses_nothing(
     xw: ExportWorld,
 ) -> None:
     numbers = _ingest(xw, 30)
-    undo, words = unwritable(xw.store)
+    undo = full(xw.store)
     worker = Worker(xw.store, _NoSync(), xw.service, QUICK)
-    with pytest.raises(StorageUnavailable, match=words):
+    with pytest.raises(StorageUnavailable, match="is full"):
         await asyncio.wait_for(worker.run(until_idle=True), 30)
     undo()
     await Worker(xw.store, _NoSync(), xw.service, QUICK).run(until_idle=True)
@@ -102,13 +111,13 @@ async def test_a_running_worker_backs_off_says_why_and_goes_on(
     xw: ExportWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     numbers = _ingest(xw, 30)
-    undo, words = unwritable(xw.store)
+    undo = full(xw.store)
     worker = Worker(xw.store, _NoSync(), xw.service, QUICK)
     caplog.set_level(logging.WARNING, logger="exact_tui")
     running = asyncio.create_task(worker.run())
     try:
         await until(lambda: worker.storage_problem is not None)
-        assert worker.storage_problem is not None and words in worker.storage_problem
+        assert worker.storage_problem is not None and "is full" in worker.storage_problem
         assert not running.done()
 
         def shown() -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from exact_tui.services.console import ConsoleActions, ConsoleServices
 from exact_tui.store.engine import Store
@@ -54,6 +55,14 @@ async def settle(pilot: Any) -> None:
     after this, nothing the keys pressed so far set off is still on its way."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def hold_cursors(pilot: Any) -> None:
+    """A text field's cursor blinks on a timer: hold every one shown, as at the moment of typing,
+    so a snapshot never depends on when it was taken."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
     await pilot.pause()
 
 

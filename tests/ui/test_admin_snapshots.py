@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.conftest import AppFactory, wait_for
+from tests.ui.conftest import AppFactory, hold_cursors, wait_for
 
 SIZES = [(80, 24), (120, 36)]
 #: Workers that wait for a dialog to be answered: a snapshot never waits for them.
@@ -35,6 +35,7 @@ def _keys(*keys: str, offered: list[str] | None = None) -> Any:
         if offered is not None:
             await wait_for(pilot, lambda: getattr(pilot.app.screen, "takeable", None) == offered)
             await _settle(pilot)
+        await hold_cursors(pilot)
 
     return run
 

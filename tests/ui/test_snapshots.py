@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from exact_tui.services.console import ConsoleActions
-from tests.ui.conftest import AppFactory
+from exact_tui.ui.widgets.filter_bar import TYPING_PAUSE
+from tests.ui.conftest import AppFactory, hold_cursors
 
 
 async def _settle(pilot: Any) -> None:
@@ -24,6 +25,11 @@ def _keys_then_settle(*keys: str) -> Any:
         for key in keys:
             await pilot.press(key)
             await _settle(pilot)
+        # Text typed into a bar is applied after a pause in typing: wait it out, then let the
+        # search it starts draw, so the picture never depends on how fast the keys went.
+        await pilot.pause(TYPING_PAUSE * 2)
+        await _settle(pilot)
+        await hold_cursors(pilot)
 
     return run
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from exact_tui import secret_store
 from exact_tui.store import migrations
 from exact_tui.store.engine import Store, StoreError, open_store
-from exact_tui.store.failures import sqlite_file
+from exact_tui.store.failures import describe_store, sqlite_file
 from exact_tui.store.models import OAuthToken
 
 
@@ -137,7 +137,7 @@ def _store_checks(inp: DoctorInput) -> list[Check]:
     except StoreError as exc:
         return [Check("database", "schema", Level.FAIL, str(exc))]
     except Exception as exc:  # a driver error names the real cause; show it
-        return [Check("database", "open", Level.FAIL, f"{inp.db_url}: {exc}")]
+        return [Check("database", "open", Level.FAIL, f"{describe_store(inp.db_url)}: {exc}")]
     try:
         info = store.schema()
         checks.append(Check("database", "url", Level.OK, store.url))

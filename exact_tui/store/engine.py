@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import Session
 
 from exact_tui.store import migrations
 from exact_tui.store.failures import StoreError as StoreError
-from exact_tui.store.failures import store_failure, unusable_url
+from exact_tui.store.failures import parse_url, store_failure, unusable_url
 from exact_tui.store.files import ensure_private_file
 
 #: How long a writer waits for another writer before the store says it is locked.
@@ -119,7 +119,7 @@ def _postgres_setup(engine: Engine) -> None:
 def create_engine(url: str) -> Engine:
     """An engine for `url`; a SQLite file and its directory are created private (0600 / 0700)
     before SQLite first writes to them."""
-    parsed = make_url(url)
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise StoreError("the store must be a file: give a path or a sqlite:///PATH URL")

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sqlite3
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 
@@ -58,12 +59,25 @@ _SQLITE_NOTADB = 26
 _READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
+#: The password in a URL that cannot be parsed: `scheme://user:PASSWORD@`.
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def parse_url(url: str) -> URL:
+    """SQLAlchemy's reading of a store URL; one it cannot read (an unknown form, a port that
+    is no number, an unclosed IPv6 bracket) raises `ArgumentError`."""
+    try:
+        return make_url(url)
+    except ValueError as exc:  # make_url lets int() and urllib's ValueErrors through
+        raise ArgumentError(f"cannot read the URL: {exc}") from None
+
+
 def describe_store(url: str) -> str:
     """How messages name a store: its file for SQLite, its URL without password otherwise."""
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
     except ArgumentError:
-        return url
+        return _PASSWORD_IN_URL.sub(r"\1***@", url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         return parsed.database
     return parsed.render_as_string(hide_password=True)
@@ -71,7 +85,7 @@ def describe_store(url: str) -> str:
 
 def sqlite_file(url: str) -> Path | None:
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
     except ArgumentError:
         return None
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
@@ -177,10 +191,17 @@ def _from_sqlite(error: sqlite3.Error, url: str) -> StorageFailure | None:
     return None
 
 
-# PostgreSQL's SQLSTATE classes (postgresql.org/docs/current/errcodes-appendix.html).
+# PostgreSQL's SQLSTATE codes and classes (postgresql.org/docs/current/errcodes-appendix.html).
 _PG_DISK_FULL = "53100"
 _PG_READ_ONLY = "25006"
 _PG_LOCK_NOT_AVAILABLE = "55P03"
+_PG_NO_PRIVILEGE = "42501"
+#: Operator intervention (a shutdown or restart of the server, a cancelled query), insufficient
+#: resources (memory, connections), system errors: the server, not exact-tui.
+_PG_SERVER_CLASSES = ("57", "53", "58")
+#: A deadlock, a serialization failure: another writer, for now.
+_PG_LOCKED = frozenset({"40001", "40P01"})
+_PG_DAMAGED = frozenset({"XX001", "XX002"})
 
 
 def _from_postgres(error: BaseException, url: str) -> StorageFailure | None:
@@ -196,6 +217,27 @@ def _from_postgres(error: BaseException, url: str) -> StorageFailure | None:
             f"the store {where} stayed locked by another process ({first_line}): try again; "
             "if it persists, look for the session holding it (pg_stat_activity)",
             StorageProblem.LOCKED,
+        )
+    if sqlstate == _PG_NO_PRIVILEGE:
+        return StorageFailure(
+            f"the database user of the store {where} lacks a privilege exact-tui needs "
+            f"({first_line}): let it create and change tables in its database (or in the "
+            "schema it uses), as the database's owner does",
+            StorageProblem.READ_ONLY,
+        )
+    if sqlstate in _PG_LOCKED:
+        return StorageFailure(
+            f"the store {where} was busy with another writer ({first_line}): what failed "
+            "was not written; try again",
+            StorageProblem.LOCKED,
+        )
+    if sqlstate in _PG_DAMAGED:
+        return _damaged(where, first_line)
+    if sqlstate is not None and str(sqlstate)[:2] in _PG_SERVER_CLASSES:
+        return StorageFailure(
+            f"the server of the store {where} stopped what exact-tui asked ({first_line}): "
+            "what failed was not written; try again once the server is up",
+            StorageProblem.UNREACHABLE,
         )
     if sqlstate is None or str(sqlstate).startswith("08"):
         # No SQLSTATE: the connection itself failed (refused, unknown host, bad password).

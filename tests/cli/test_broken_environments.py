@@ -229,6 +229,9 @@ def test_a_store_whose_folder_is_a_file(
     [
         ("nosuchdb://host/x", "is not a database URL exact-tui knows"),
         ("postgresql+nosuchdriver://host/x", "is not a database URL exact-tui knows"),
+        # URLs SQLAlchemy cannot read at all: a port that is no number, an unclosed bracket.
+        ("postgresql+psycopg://u:hunter2@host:port/x", "is not a database URL exact-tui knows"),
+        ("postgresql+psycopg://u:hunter2@[::1/x", "is not a database URL exact-tui knows"),
     ],
 )
 def test_a_store_url_that_cannot_work(
@@ -236,6 +239,10 @@ def test_a_store_url_that_cannot_work(
 ) -> None:
     runs = run_all([["--db", url, *args] for args in store_commands(ingest_file)], env)
     assert_refused(runs, phrase)
+    assert all("hunter2" not in run.stderr for run in runs)
+    doctor = run_cli(["--db", url, "doctor"], env)
+    assert_doctor_explains(doctor, phrase)
+    assert "hunter2" not in doctor.stdout
 
 
 def test_config_toml_that_is_a_folder(
@@ -485,6 +492,9 @@ def test_the_troubleshooting_page_lists_these_messages() -> None:
         "does not exist or is not a folder",
         "is not a database URL exact-tui knows",
         "needs a database driver that is not installed",
+        "stopped what exact-tui asked",
+        "lacks a privilege exact-tui needs",
+        "was busy with another writer",
         "is a folder, not a config file",
         "can be changed by others",
         "it belongs to another user",

@@ -150,7 +150,10 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
         raise _translated(exc, url) from None
     store = Store(engine)
     try:
-        migrations.upgrade(store._write_engine, check_only=not upgrade)
+        # A store at head (nearly every open) is only read: a command that reads, or the
+        # console, must not wait for the write lock a long ingest holds.
+        if store.schema().current != migrations.head_revision():
+            migrations.upgrade(store._write_engine, check_only=not upgrade)
     except migrations.SchemaTooNew as exc:
         engine.dispose()
         raise StoreError(str(exc)) from None

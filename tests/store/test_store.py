@@ -200,6 +200,30 @@ def test_a_reader_never_waits_for_a_writer(store: Store) -> None:
         assert _counter(reading).name == "1"
 
 
+def test_opening_an_up_to_date_store_waits_for_no_writer(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`status`, `jobs` or the read-only console during a long ingest (one transaction per
+    file, tens of seconds for a large one): opening the store only reads its schema revision,
+    so it neither waits for the writer's lock nor gives up when the wait runs out."""
+    from exact_tui.store import engine
+
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 100)  # a writer that outlasts the wait
+    writer = open_store(db_url)
+    try:
+        with writer.write() as session:
+            session.add(Organization(code="LONG-INGEST", name="in progress", content_hash="h"))
+            session.flush()  # the writer holds the lock from here to the end of the block
+            reader = open_store(db_url)
+            try:
+                with reader.read() as other:
+                    assert other.exec(select(Organization)).all() == []  # not committed yet
+            finally:
+                reader.dispose()
+    finally:
+        writer.dispose()
+
+
 @pytest.mark.sqlite_only("only SQLite has an in-memory database to refuse")
 def test_memory_database_is_refused() -> None:
     with pytest.raises(StoreError, match="must be a file"):

@@ -123,7 +123,9 @@ def any_of(name: str, values: Sequence[object]) -> Filter:
 
 @dataclass(frozen=True)
 class Query:
-    """The query options of one GET; `params()` gives what goes on the URL."""
+    """The query options of one GET; `params()` gives what goes on the URL. Every field named
+    must be one Exact documents for the resource, and not obsolete (docs/sandbox.md, "The
+    schema"; the contract tests hold the client to it)."""
 
     select: Sequence[str] = ()
     filter: Filter | None = None

@@ -5,6 +5,8 @@ The day someone selects, filters on or posts an invented or obsolete field, this
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import random
 from collections import Counter
@@ -15,9 +17,12 @@ import pytest
 
 from exact_tui.domain.states import JobState
 from exact_tui.sandbox.seed import nl_vat_number
+from exact_tui.services.audit import Actor
 from exact_tui.services.connection import ConnectionService
+from exact_tui.services.export.api import ExactApi
 from exact_tui.services.ingest import ingest_bytes
 from exact_tui.services.masterdata import MasterDataImporter
+from exact_tui.services.reconcile import Reconciler, reconcile_report, request_reconcile
 from exact_tui.services.worker import Lanes, SyncRequestInfo
 from exact_tui.store.engine import Store
 from tests.connection.kit import World, secret_env
@@ -62,6 +67,7 @@ class RecordedWorld(World):
     """The tests' sandbox world, with every request the client sends kept."""
 
     states: dict[str, JobState] = field(default_factory=dict)
+    reconciled: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -128,6 +134,16 @@ async def recorded(store: Store, monkeypatch: pytest.MonkeyPatch) -> RecordedWor
         await _lost_answers(world)
         await xw.run(advance=60)
         world.states = xw.states()
+
+        # And the period read back, as the daily reconciliation does.
+        async def source() -> ExactApi | None:
+            return xw.client
+
+        reconciler = Reconciler(xw.store, source, clock=world)
+        run_id = request_reconcile(xw.store, Actor("ops", "cli"), since=dt.date(2026, 1, 1))
+        assert reconciler.claim("contract") == run_id
+        await reconciler.run(run_id, Lanes(), asyncio.Event())
+        world.reconciled = reconcile_report(xw.store, run_id).clean
     return world
 
 
@@ -145,6 +161,7 @@ async def test_the_lost_answers_were_settled_by_lookups(recorded: RecordedWorld)
     document ended posted."""
     assert len(recorded.states) == 5  # two invoices, a payment, two write-offs
     assert set(recorded.states.values()) == {JobState.POSTED}
+    assert recorded.reconciled
     lookups = Counter(
         s.resource.path
         for s in recorded.recorder.sent

@@ -40,7 +40,8 @@ BOUND_IBAN = "NL67INGB0006543210"
 SHARED_VAT = "NL 8544.78.372 B01"
 AMBIGUOUS_CUSTOMER = "C0003"
 AMBIGUOUS_CAUSE = (
-    f"customer {AMBIGUOUS_CUSTOMER}: 2 Exact accounts match by VAT number in division {DIVISION}"
+    f"customer {AMBIGUOUS_CUSTOMER} is ambiguous: 2 Exact accounts match by VAT number in "
+    f"division {DIVISION}"
 )
 BINDING_CAUSE = f"bank account {UNBOUND_IBAN} is not bound to a division"
 

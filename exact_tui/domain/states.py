@@ -36,7 +36,12 @@ class JobState(StrEnum):
 
     @property
     def label(self) -> str:
-        return _JOB_STATES[self]
+        return _JOB_STATES[self][1]
+
+    @property
+    def mark(self) -> str:
+        """The sign a list shows before the label ("✔ posted", "⚠ blocked")."""
+        return _JOB_STATES[self][0]
 
     @property
     def is_final(self) -> bool:
@@ -51,15 +56,15 @@ class JobState(StrEnum):
 _JOB_STATES = labelled(
     JobState,
     {
-        JobState.PENDING: "pending",
-        JobState.IN_FLIGHT: "in flight",
-        JobState.POSTED: "posted",
-        JobState.FAILED: "failed",
+        JobState.PENDING: ("·", "pending"),
+        JobState.IN_FLIGHT: ("➜", "in flight"),
+        JobState.POSTED: ("✔", "posted"),
+        JobState.FAILED: ("✖", "failed"),
         # Held for a person: a binding, a mapping or a customer link (the category says which).
-        JobState.NEEDS_MAPPING: "blocked",
-        JobState.RETRY_WAIT: "retry wait",
-        JobState.UNKNOWN: "unknown",
-        JobState.SKIPPED: "skipped",
+        JobState.NEEDS_MAPPING: ("⚠", "blocked"),
+        JobState.RETRY_WAIT: ("↻", "retry wait"),
+        JobState.UNKNOWN: ("?", "unknown"),
+        JobState.SKIPPED: ("–", "skipped"),
     },
 )
 

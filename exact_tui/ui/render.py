@@ -69,18 +69,6 @@ def join(*parts: Text | str, separator: str = "") -> Text:
     return result
 
 
-_STATE_MARKS = {
-    JobState.PENDING: "·",
-    JobState.IN_FLIGHT: "➜",
-    JobState.POSTED: "✔",
-    JobState.FAILED: "✖",
-    JobState.NEEDS_MAPPING: "⚠",
-    JobState.RETRY_WAIT: "↻",
-    JobState.UNKNOWN: "?",
-    JobState.SKIPPED: "–",
-}
-
-
 def state_style(state: JobState, palette: Palette) -> Style:
     if state in (JobState.FAILED, JobState.UNKNOWN):
         return palette.error
@@ -94,7 +82,7 @@ def state_style(state: JobState, palette: Palette) -> Style:
 
 
 def state_text(state: JobState, palette: Palette) -> Text:
-    return Text(f"{_STATE_MARKS[state]} {state.label}", style=state_style(state, palette))
+    return Text(f"{state.mark} {state.label}", style=state_style(state, palette))
 
 
 def level_style(level: str, palette: Palette) -> Style:

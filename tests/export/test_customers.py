@@ -156,7 +156,9 @@ async def test_ambiguous_holds_for_a_person_when_asked_without_a_call(xw: Export
     await xw.run()
     job = xw.job("INV-1")
     assert (job.state, job.category) == (JobState.NEEDS_MAPPING, Category.CUSTOMER)
-    assert job.cause == "customer TWIN: 2 Exact accounts match by VAT number in division 101001"
+    assert job.cause == (
+        "customer TWIN is ambiguous: 2 Exact accounts match by VAT number in division 101001"
+    )
     assert job.missing is not None and job.missing[0]["kind"] == "customer"
     assert xw.sandbox.calls.count() == 0 and _link(xw, "TWIN") is None
 

@@ -66,6 +66,11 @@ async def hold_cursors(pilot: Any) -> None:
     await pilot.pause()
 
 
+def flat(app: ConsoleApp) -> str:
+    """The screen's words as one line: a sentence may wrap at 80 columns."""
+    return " ".join(screen_text(app).split())
+
+
 async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     """Let the app run until `predicate()` holds (workers and timers included)."""
     loop = asyncio.get_running_loop()

@@ -284,4 +284,5 @@ class CustomerResolver:
 
 
 def hold_cause(customer: CustomerInfo, division: int, match: MatchResult) -> str:
-    return f"customer {customer.number}: {match.why} in division {division}"
+    """Why a customer is held: "customer P-1003 is ambiguous: 2 Exact accounts match …"."""
+    return f"customer {customer.number} is ambiguous: {match.why} in division {division}"

@@ -36,7 +36,7 @@ class RetryIntents(IntentBase):
             job = session.get(ExportJob, job_id)
             if job is None:
                 raise IntentRefused(f"there is no job {job_id}")
-            label = f"{job.document_kind.value.replace('_', '-')} {job.document_number}"
+            label = f"{job.document_kind.label} {job.document_number}"
             decision = retry_decision(job.state, job.category)
             if decision.action is RetryAction.NONE:
                 raise IntentRefused(f"{label}: nothing to retry ({decision.why})")

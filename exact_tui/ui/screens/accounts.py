@@ -43,8 +43,8 @@ from exact_tui.ui.widgets.scope_bar import Scope, ScopeBar
 PAGE = 100
 #: Fetch the next page when the cursor comes this close to the last row.
 NEAR_END = 10
-#: Search code and VAT number show from 100 columns, how a link was made from 120; narrower,
-#: the detail line under the table has them. The name takes the most of the room left.
+#: Search code, VAT number and city show from 100 columns, how a link was made from 140;
+#: narrower, the detail line under the table has them. The name takes most of the room left.
 WIDE = 100
 ACCOUNT_COLUMNS = (
     Col("Code", 6),
@@ -53,18 +53,18 @@ ACCOUNT_COLUMNS = (
     Col("VAT number", 15, needs=WIDE),
     Col("City", 11, needs=WIDE),
     Col("Linked customer", 16, flex=True, weight=2),
-    Col("How linked", 14, flex=True, needs=120),
+    Col("How linked", 14, flex=True, needs=140),
 )
 #: A customer's candidates: the city always (two accounts of one name differ by it), why each
 #: may be theirs before whom it is linked to now.
 FOCUS_COLUMNS = (
     Col("Code", 6),
-    Col("Search code", 11, needs=WIDE),
+    Col("Search code", 11, needs=140),
     Col("Name", 16, flex=True, weight=3),
     Col("VAT number", 15, needs=WIDE),
     Col("City", 11),
     Col("Why it may be theirs", 18, flex=True, weight=2),
-    Col("Linked customer", 14, flex=True, needs=WIDE),
+    Col("Linked customer", 14, flex=True, needs=130),
 )
 
 
@@ -405,7 +405,10 @@ class AccountsScreen(AdminScreen):
         if focus.linked is not None and focus.linked.id not in self._reasons:
             accounts.insert(0, focus.linked)
         self._fill(accounts, keep=keep)
-        self.query_one("#accounts", FitTable).focus()
+        if self._focus_number is not None:
+            # From a jump: the candidates take the keys at once. From a search, the search
+            # keeps them until the operator leaves it.
+            self.query_one("#accounts", FitTable).focus()
 
     def _show_summary(self) -> None:
         palette = self.palette

@@ -78,10 +78,21 @@ def bank_account_cells(account: BankAccountInfo, palette: Palette) -> list[Text]
 def summary_text(overview: DivisionsOverview, palette: Palette) -> Text:
     bound = sum(1 for d in overview.divisions if d.organization is not None)
     unbound = [a for a in overview.bank_accounts if not a.bound]
-    parts: list[Text | str] = [
-        f"{counted(len(overview.divisions), 'division')}, {bound} bound to an organization",
-        f"{counted(len(overview.bank_accounts), 'bank account')}",
-    ]
+    parts: list[Text | str] = []
+    if overview.divisions:
+        parts.append(
+            f"{counted(len(overview.divisions), 'division')}, {bound} bound to an organization"
+        )
+    else:
+        parts.append(
+            Text("No divisions imported yet: connect, then Retrieve data", style=palette.muted)
+        )
+    if not overview.bank_accounts:
+        parts.append(
+            Text("no bank accounts yet: they arrive with `exact-tui ingest`", style=palette.muted)
+        )
+        return join(*parts, separator="  ·  ")
+    parts.append(counted(len(overview.bank_accounts), "bank account"))
     if unbound:
         held = sum(a.blocked for a in unbound)
         parts.append(
@@ -90,12 +101,8 @@ def summary_text(overview: DivisionsOverview, palette: Palette) -> Text:
                 style=palette.warning,
             )
         )
-    elif overview.bank_accounts:
-        parts.append(Text("every bank account bound", style=palette.success))
     else:
-        parts.append(
-            Text("no bank accounts yet: they arrive with `exact-tui ingest`", style=palette.muted)
-        )
+        parts.append(Text("every bank account bound", style=palette.success))
     return join(*parts, separator="  ·  ")
 
 

@@ -43,7 +43,10 @@ def make_app(seeded: Store) -> AppFactory:
 
 
 def screen_text(app: ConsoleApp) -> str:
-    """What the terminal shows now, as plain lines."""
+    """What the terminal shows now, as plain lines.
+
+    The one place the tests read Textual's private compositor: Textual offers the screen only as an
+    SVG picture (`export_screenshot`), and the pilot tests read words, not pictures."""
     # The one place the tests reach into Textual's internals: Textual has no public way to read
     # the screen as text (`App.export_screenshot()` renders SVG from this same compositor).
     # Textual is pinned in pyproject.toml, so an upgrade that moves it fails here, loudly.

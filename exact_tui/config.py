@@ -103,6 +103,26 @@ class ExportSettings(_Section):
         return self
 
 
+class WorkerSettings(_Section):
+    """Several workers sharing one store (docs/worker.md §Several workers)."""
+
+    #: How often a worker writes its heartbeat and renews and rebalances its divisions.
+    heartbeat_seconds: float = Field(default=5.0, ge=0.5, le=300)
+    #: How long a division's lease holds without renewal; a worker whose heartbeat is older
+    #: than this is dead to the others, and its divisions and claims are taken over.
+    lease_seconds: float = Field(default=30.0, ge=2, le=3600)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_beats(self) -> WorkerSettings:
+        # A lease is renewed with each heartbeat: it must survive a late one.
+        if self.lease_seconds < 3 * self.heartbeat_seconds:
+            raise ValueError(
+                f"lease_seconds ({self.lease_seconds:g}) must be at least three times "
+                f"heartbeat_seconds ({self.heartbeat_seconds:g})"
+            )
+        return self
+
+
 class ReconcileSettings(_Section):
     """Reconciliation (docs/export.md): what Exact holds against what the store holds."""
 
@@ -130,6 +150,7 @@ class Settings(_Section):
     secrets: SecretSettings = SecretSettings()
     sync: SyncSettings = SyncSettings()
     export: ExportSettings = ExportSettings()
+    worker: WorkerSettings = WorkerSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
     customers: CustomerSettings = CustomerSettings()
     log: LogSettings = LogSettings()

@@ -147,8 +147,18 @@ def print_status(report: StatusReport) -> None:
             f"Worker: running on {plain(worker.host)} (pid {worker.pid}), "
             f"beat {when(worker.beat_at)}"
         )
+        if worker.share:
+            say(f"  {worker.share}")
         if worker.detail:
             say(f"  ⚠ {plain(worker.detail)}")
+    if alive:
+        for worker in report.workers:
+            if worker.lost:
+                say(
+                    f"Worker: {plain(worker.host)} (pid {worker.pid}): no heartbeat since "
+                    f"{when(worker.beat_at)}, taken for dead (its divisions and jobs move to "
+                    "the others)"
+                )
     last = report.reconcile
     if last is not None:
         say(f"Reconciliation: {when(last.finished_at)}: {plain(last.result)}")

@@ -167,7 +167,12 @@ def worker_setup(settings: Settings) -> WorkerSetup:
             on_ambiguous=settings.customers.on_ambiguous,
             timezone=settings.sync.timezone,
         ),
-        worker=WorkerOptions(daily_at=settings.sync.daily_at, timezone=settings.sync.timezone),
+        worker=WorkerOptions(
+            daily_at=settings.sync.daily_at,
+            timezone=settings.sync.timezone,
+            heartbeat_seconds=settings.worker.heartbeat_seconds,
+            lease_seconds=settings.worker.lease_seconds,
+        ),
         reconcile=ReconcileOptions(
             days=settings.reconcile.days,
             max_calls=settings.reconcile.max_calls,

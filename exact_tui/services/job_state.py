@@ -29,7 +29,7 @@ from exact_tui.domain.transitions import (
     Transition,
     stale_created,
 )
-from exact_tui.store.models import ExportEvent, ExportJob
+from exact_tui.store.models import DivisionLease, ExportEvent, ExportJob
 
 log = logging.getLogger("exact_tui.export")
 
@@ -237,8 +237,9 @@ def claim_to_send(
 ) -> int | None:
     """Committed before any request: in_flight, leased to `owner`, one more attempt, a new
     claim token (returned; None when the job changed since it was read at `seen`)."""
+    # On PostgreSQL a row another worker is claiming is skipped, not waited for.
     job = session.exec(
-        select(ExportJob).where(col(ExportJob.id) == job_id).with_for_update()
+        select(ExportJob).where(col(ExportJob.id) == job_id).with_for_update(skip_locked=True)
     ).first()
     if job is None or job.state not in SENDABLE or job.updated_at != seen:
         return None
@@ -259,8 +260,9 @@ def claim_to_look_up(
     session: Session, job_id: int, *, owner: str, lease_seconds: float, now: dt.datetime
 ) -> int | None:
     """An unknown job leased to `owner` for its lookup, under a new claim token."""
+    # On PostgreSQL a row another worker is claiming is skipped, not waited for.
     job = session.exec(
-        select(ExportJob).where(col(ExportJob.id) == job_id).with_for_update()
+        select(ExportJob).where(col(ExportJob.id) == job_id).with_for_update(skip_locked=True)
     ).first()
     if job is None or job.state is not JobState.UNKNOWN or not _lease_free(job, now):
         return None
@@ -279,21 +281,36 @@ def fence(
     lease_seconds: float,
     now: dt.datetime,
     request: dict[str, Any] | None,
+    owner: str | None = None,
 ) -> bool:
     """Right before a request leaves: True (and the lease renewed, the entry's request and
-    the time recorded) only while the job is still in flight under `claim`. One statement,
-    so no other worker's claim can slip in between the check and the write."""
+    the time recorded) only while the job is still in flight under `claim` and, with `owner`,
+    no other worker holds the job's division (docs/worker.md §Several workers). One
+    statement, so no other worker's claim can slip in between the check and the write."""
     values: dict[str, Any] = {"lease_expires_at": now + dt.timedelta(seconds=lease_seconds)}
     if request is not None:
         values.update(sent_at=now, sent_request=request)
-    result = session.execute(
+    query = (
         update(ExportJob)
         .where(col(ExportJob.id) == job_id)
         .where(col(ExportJob.claim) == claim)
         .where(col(ExportJob.state) == JobState.IN_FLIGHT)
-        .values(**values)
     )
+    if owner is not None:
+        query = query.where(~_division_held_by_another(owner, now))
+    result = session.execute(query.values(**values))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _division_held_by_another(owner: str, now: dt.datetime) -> Any:
+    return (
+        select(DivisionLease.division)
+        .where(col(DivisionLease.division) == col(ExportJob.division))
+        .where(col(DivisionLease.owner).is_not(None))
+        .where(col(DivisionLease.owner) != owner)
+        .where(col(DivisionLease.expires_at) >= now)
+        .exists()
+    )
 
 
 def release(session: Session, job: ExportJob) -> None:

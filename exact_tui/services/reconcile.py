@@ -255,6 +255,7 @@ class Reconciler:
                 .where(col(ReconcileRun.state) == "pending")
                 .order_by(col(ReconcileRun.id))
                 .limit(1)
+                .with_for_update(skip_locked=True)
             ).first()
             if run is None:
                 return None
@@ -269,7 +270,9 @@ class Reconciler:
         change again)."""
         with self.store.write() as session:
             for run in session.exec(
-                select(ReconcileRun).where(col(ReconcileRun.state) == "running")
+                select(ReconcileRun)
+                .where(col(ReconcileRun.state) == "running")
+                .with_for_update(skip_locked=True)
             ):
                 if run.picked_by is None or run.picked_by in dead:
                     run.state, run.picked_by = "pending", None

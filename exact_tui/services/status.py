@@ -15,6 +15,7 @@ from exact_tui.store.models import (
     Audit,
     Budget,
     Division,
+    DivisionLease,
     ExactConnection,
     ExportEvent,
     ExportJob,
@@ -97,6 +98,21 @@ class WorkerInfo:
     alive: bool
     #: What the worker is waiting for, when it is (a storage error it backs off from).
     detail: str | None = None
+    #: The divisions whose lease it holds (docs/worker.md §Several workers).
+    divisions: tuple[int, ...] = ()
+    #: How long the oldest job due in its divisions has waited (None: it holds none).
+    lag: dt.timedelta | None = None
+    #: Heard from in the last day, but not within the lease: taken for dead by the others.
+    lost: bool = False
+
+    @property
+    def share(self) -> str | None:
+        """Its divisions and lag in words, when it holds any."""
+        if not self.divisions or self.lag is None:
+            return None
+        lag = int(self.lag.total_seconds())
+        names = ", ".join(str(d) for d in self.divisions)
+        return f"division{'s' if len(self.divisions) > 1 else ''} {names}  ·  lag {lag} s"
 
 
 @dataclass(frozen=True)
@@ -245,6 +261,38 @@ def _daily_hold(budget: Budget | None, now: dt.datetime) -> str | None:
     return "Exact's daily call budget is spent: exports wait for its reset"
 
 
+def _held_divisions(session: Session, now: dt.datetime) -> dict[str, list[int]]:
+    """The divisions each worker holds an unexpired lease on."""
+    held: dict[str, list[int]] = {}
+    for lease in session.exec(
+        select(DivisionLease)
+        .where(col(DivisionLease.owner).is_not(None))
+        .where(col(DivisionLease.expires_at) >= now)
+        .order_by(col(DivisionLease.division))
+    ):
+        assert lease.owner is not None
+        held.setdefault(lease.owner, []).append(lease.division)
+    return held
+
+
+#: Jobs a worker has to send or settle (a lag counts how long the oldest due one waited).
+_DUE_STATES = (JobState.PENDING, JobState.RETRY_WAIT, JobState.UNKNOWN)
+
+
+def _lag(session: Session, divisions: tuple[int, ...], now: dt.datetime) -> dt.timedelta:
+    """How long the oldest job due now in `divisions` has been due (zero: none is)."""
+    due_since = func.coalesce(col(ExportJob.next_attempt_at), col(ExportJob.created_at))
+    oldest: dt.datetime | None = session.exec(
+        select(func.min(due_since))
+        .where(col(ExportJob.division).in_(divisions))
+        .where(col(ExportJob.state).in_(_DUE_STATES))
+        .where(due_since <= now)
+    ).one()
+    if oldest is None:
+        return dt.timedelta(0)
+    return max(now - oldest, dt.timedelta(0))
+
+
 def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusReport:
     now = now or utcnow()
     with store.read() as session:
@@ -282,21 +330,28 @@ def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusRepo
             "payments": session.exec(select(func.count()).select_from(Payment)).one(),
             "write_offs": session.exec(select(func.count()).select_from(WriteOff)).one(),
         }
-        workers = [
-            WorkerInfo(
-                worker_id=beat.worker_id,
-                host=beat.host,
-                pid=beat.pid,
-                started_at=beat.started_at,
-                beat_at=beat.beat_at,
-                state=beat.state,
-                detail=beat.detail,
-                alive=beat.state == "running" and now - beat.beat_at <= HEARTBEAT_STALE,
+        held = _held_divisions(session, now)
+        workers = []
+        for beat in session.exec(
+            select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.beat_at).desc())
+        ):
+            running = beat.state == "running"
+            owned = tuple(held.get(beat.worker_id, ()))
+            workers.append(
+                WorkerInfo(
+                    worker_id=beat.worker_id,
+                    host=beat.host,
+                    pid=beat.pid,
+                    started_at=beat.started_at,
+                    beat_at=beat.beat_at,
+                    state=beat.state,
+                    detail=beat.detail,
+                    alive=running and now - beat.beat_at <= HEARTBEAT_STALE,
+                    divisions=owned,
+                    lag=_lag(session, owned, now) if owned else None,
+                    lost=running and HEARTBEAT_STALE < now - beat.beat_at <= dt.timedelta(days=1),
+                )
             )
-            for beat in session.exec(
-                select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.beat_at).desc())
-            )
-        ]
         connection = _connection(session)
         change_mark = ChangeMark(
             *(

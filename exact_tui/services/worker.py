@@ -1,10 +1,14 @@
-"""`exact-tui worker`: the one process that calls Exact (docs/architecture.md §Parts).
+"""`exact-tui worker`: the processes that call Exact (docs/architecture.md §Parts).
 
-It keeps a heartbeat, turns sync requests and export jobs into work, serves several divisions
-at once while keeping each division's requests in sequence (one lane per division), and stops
-cleanly: on SIGTERM/SIGINT no new request starts, what is in flight finishes, and the heartbeat
-says it stopped. After a kill -9 the next start finds the dead worker's claims and hands them to
-the export state machine (in_flight → unknown), which settles them by lookup before re-sending.
+A worker keeps a heartbeat, turns sync requests and export jobs into work, serves several
+divisions at once while keeping each division's requests in sequence (one lane per division),
+and stops cleanly: on SIGTERM/SIGINT no new request starts, what is in flight finishes, its
+divisions are released and the heartbeat says it stopped. Several workers, on several hosts,
+share one store (docs/worker.md §Several workers): each exports only the divisions whose lease
+it holds (`services.ownership`), a fair share of the busy ones, renewed with each heartbeat.
+A worker whose heartbeat went stale (a kill -9, a lost host) is dead to the others: its
+divisions are taken over once their leases run out, and its claims are handed to the export
+state machine (in_flight → unknown), which settles them by lookup before re-sending.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from exact_tui.domain.text import cut
+from exact_tui.services import ownership
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.store.engine import Store
 from exact_tui.store.failures import StorageFailure, store_failure
@@ -35,7 +40,11 @@ log = logging.getLogger("exact_tui.worker")
 @dataclass(frozen=True)
 class WorkerOptions:
     poll_seconds: float = 0.5
+    #: How often the worker writes its heartbeat and renews (and rebalances) its divisions.
     heartbeat_seconds: float = 5.0
+    #: How long a division's lease holds without renewal; a worker whose heartbeat is older
+    #: than this is dead to the others (docs/worker.md §Several workers).
+    lease_seconds: float = 30.0
     daily_at: dt.time = dt.time(3, 0)
     timezone: str = "Europe/Amsterdam"
     #: After a storage error (full disk, read-only or damaged store) the worker waits this long,
@@ -104,6 +113,10 @@ class ExportRunner(Protocol):
         """Divisions with jobs that may be sent now (nothing when exports are paused)."""
         ...
 
+    def busy_divisions(self) -> list[int]:
+        """Divisions with open jobs, due now or later: those worth owning."""
+        ...
+
     async def process_next(self, division: int, owner: str) -> bool:
         """Claim and send one due job of the division; False when there was none."""
         ...
@@ -166,6 +179,13 @@ class Worker:
         self.storage_problem: str | None = None
         self._storage_wait = 0.0
         self._noted_failure: StorageFailure | None = None
+        #: The divisions whose lease this worker holds and serves.
+        self.owned: set[int] = set()
+        #: Held but being given back: released once their lane is idle.
+        self._releasing: set[int] = set()
+        self._table: dict[int, ownership.Lease] = {}
+        self._busy: set[int] = set()
+        self._live = 1
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -225,7 +245,18 @@ class Worker:
 
     def _start(self) -> None:
         self._beat("running")
-        dead = self._dead_owners()
+        self._look_after_others(self._dead_owners(recent=False))
+        self._rebalance()
+
+    def _look_after_others(self, dead: set[str]) -> None:
+        """What stopped or dead workers left: their divisions are free, their imports and
+        reconciliation runs wait again, their jobs in flight become unknown (settled by
+        lookup)."""
+        if not dead:
+            return
+        with self.store.write() as session:
+            # Their divisions are free now, not when their leases run out.
+            ownership.release(session, *sorted(dead))
         self._release_sync_requests(dead)
         if self.reconcile is not None:
             self.reconcile.release(dead)
@@ -239,6 +270,9 @@ class Worker:
 
     def _final_beat(self) -> None:
         try:
+            with self.store.write() as session:
+                ownership.release(session, self.worker_id)
+            self.owned.clear()
             self._beat("stopped")
         except Exception as exc:
             failure = store_failure(exc, self.store.url)
@@ -304,10 +338,15 @@ class Worker:
                 self._sync_task = asyncio.create_task(self._run_sync(request))
         reconciling = self._start_reconcile()
         self.export.prepare()
-        for division in self.export.due_divisions():
+        due = self.export.due_divisions()
+        self._take_due(due)
+        for division in due:
+            if division not in self.owned:
+                continue
             task = self._division_tasks.get(division)
             if task is None or task.done():
                 self._division_tasks[division] = asyncio.create_task(self._drain_division(division))
+        self._release_idle()
         running = [t for t in self._division_tasks.values() if not t.done()]
         sync_running = self._sync_task is not None and not self._sync_task.done()
         return (
@@ -334,7 +373,7 @@ class Worker:
         return task is not None and not task.done()
 
     async def _drain_division(self, division: int) -> None:
-        while not self.stopping:
+        while not self.stopping and division in self.owned:
             async with self.lanes.lock(division):
                 try:
                     sent = await self.export.process_next(division, self.worker_id)
@@ -357,6 +396,7 @@ class Worker:
                 .where(SyncRequest.state == "pending")
                 .order_by(col(SyncRequest.id))
                 .limit(1)
+                .with_for_update(skip_locked=True)
             ).first()
             if request is None:
                 return None
@@ -372,7 +412,11 @@ class Worker:
     def _release_sync_requests(self, dead: set[str]) -> None:
         """Requests a dead worker was running go back to the queue (an import is idempotent)."""
         with self.store.write() as session:
-            for request in session.exec(select(SyncRequest).where(SyncRequest.state == "running")):
+            for request in session.exec(
+                select(SyncRequest)
+                .where(SyncRequest.state == "running")
+                .with_for_update(skip_locked=True)
+            ):
                 if request.picked_by is None or request.picked_by in dead:
                     request.state = "pending"
                     request.picked_by = None
@@ -414,8 +458,10 @@ class Worker:
 
     def _finish_sync(self, request: SyncRequestInfo, result: str, state: str) -> None:
         with self.store.write() as session:
-            row = session.get(SyncRequest, request.id)
-            if row is not None:
+            row = session.get(SyncRequest, request.id, with_for_update=True)
+            # Not ours any more: this worker was taken for dead meanwhile and the request
+            # went back to the queue (another worker may be running it).
+            if row is not None and row.state == "running" and row.picked_by == self.worker_id:
                 row.state = state
                 row.result = cut(result, width(SyncRequest.result))
                 if state == "pending":
@@ -429,6 +475,8 @@ class Worker:
         now = self.clock.now()
         slot = last_daily_slot(now, self.options.daily_at, self.options.timezone)
         with self.store.write() as session:
+            # Two workers at the same moment: the store's write lock makes them take turns,
+            # so one inserts and the other then sees it.
             seen = session.exec(
                 select(SyncRequest.id)
                 .where(SyncRequest.trigger.in_(("daily", "initial")))  # type: ignore[attr-defined]
@@ -457,6 +505,8 @@ class Worker:
             await asyncio.sleep(self.options.heartbeat_seconds)
             try:
                 self._beat("running")
+                self._look_after_others(self._dead_owners(recent=True))
+                self._rebalance()
             except Exception as exc:
                 failure = store_failure(exc, self.store.url)
                 if failure is None:
@@ -478,16 +528,103 @@ class Worker:
             row.detail = cut(self.storage_problem, width(WorkerHeartbeat.detail)) or None
             session.add(row)
 
-    def _dead_owners(self) -> set[str]:
-        """Workers on this host whose process is gone, and any worker marked stopped."""
-        dead: set[str] = set()
+    def _dead_owners(self, *, recent: bool) -> set[str]:
+        """Workers that stopped, whose heartbeat went stale (from any host), or, on this host,
+        whose process is gone. `recent`: only those heard of in the last day (what the
+        heartbeat looks at; an older one's claims have run out and are taken back anyway)."""
+        now = self.clock.now()
+        within = RECENT if recent else dt.timedelta(days=36500)
         with self.store.read() as session:
-            for beat in session.exec(select(WorkerHeartbeat)):
-                if beat.worker_id == self.worker_id:
-                    continue
-                if beat.state != "running" or (beat.host == self.host and not _alive(beat.pid)):
+            dead = ownership.dead_workers(session, now, self.options.lease_seconds, within=within)
+            for beat in session.exec(
+                select(WorkerHeartbeat)
+                .where(col(WorkerHeartbeat.host) == self.host)
+                .where(col(WorkerHeartbeat.state) == ownership.RUNNING)
+            ):
+                if not _alive(beat.pid):
                     dead.add(beat.worker_id)
+        dead.discard(self.worker_id)
         return dead
+
+    # ---------------------------------------------------------------- divisions
+
+    def _rebalance(self) -> None:
+        """Renew the leases held, then take free busy divisions up to the fair share among
+        the live workers and give back the idle ones and those over it."""
+        now = self.clock.now()
+        lease = self.options.lease_seconds
+        busy = set(self.export.busy_divisions())
+        with self.store.write() as session:
+            held = ownership.renew(session, self.worker_id, now, lease)
+            live = max(len(ownership.live_workers(session, now, lease)), 1)
+            table = ownership.leases(session)
+            self._releasing &= held
+            plan = ownership.plan(
+                me=self.worker_id,
+                busy=busy,
+                held=held - self._releasing,
+                table=table,
+                live=live,
+                now=now,
+            )
+            owned = held - self._releasing
+            for division in plan.take:
+                if division in self._releasing:
+                    self._releasing.discard(division)
+                    owned.add(division)
+                elif ownership.take(session, division, self.worker_id, now, lease):
+                    owned.add(division)
+        for division in plan.release:
+            owned.discard(division)
+            self._releasing.add(division)
+        self.owned = owned
+        self._busy, self._live, self._table = busy, live, table
+        self._release_idle()
+
+    def _take_due(self, due: list[int]) -> None:
+        """Due divisions nobody holds are taken at once (up to the share), not at the next
+        heartbeat: a lone worker serves new work within a poll."""
+        now = self.clock.now()
+        free = [
+            d
+            for d in due
+            if d not in self.owned
+            and d not in self._releasing
+            and (d not in self._table or self._table[d].free(now))
+        ]
+        if not free:
+            return
+        share = ownership.fair_share(len(self._busy | set(due)), self._live)
+        room = share - len(self.owned & (self._busy | set(due)))
+        if room <= 0:
+            return
+        with self.store.write() as session:
+            for division in free[:room]:
+                if ownership.take(
+                    session, division, self.worker_id, now, self.options.lease_seconds
+                ):
+                    self.owned.add(division)
+                else:
+                    # Another worker has it: look again at the next heartbeat.
+                    until = now + dt.timedelta(seconds=self.options.lease_seconds)
+                    self._table[division] = ownership.Lease(division, "another worker", until)
+
+    def _release_idle(self) -> None:
+        """Give back the divisions being released whose lane has finished its job."""
+        idle = {
+            d
+            for d in self._releasing
+            if (task := self._division_tasks.get(d)) is None or task.done()
+        }
+        if not idle:
+            return
+        with self.store.write() as session:
+            ownership.release(session, self.worker_id, divisions=idle)
+        self._releasing -= idle
+
+
+#: How far back the heartbeat looks for dead workers to take work back from.
+RECENT = dt.timedelta(days=1)
 
 
 def _alive(pid: int) -> bool:

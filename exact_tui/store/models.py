@@ -651,6 +651,22 @@ class WorkerHeartbeat(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=500)
 
 
+class DivisionLease(SQLModel, table=True):
+    """Which worker serves a division (docs/worker.md §Several workers): taken, renewed with
+    each heartbeat and released by its owner; free when `owner` is empty or the lease has run
+    out. One row per division, kept when released."""
+
+    __tablename__ = "division_lease"
+
+    division: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    owner: str | None = Field(default=None, max_length=100)
+    taken_at: dt.datetime | None = _time_field()
+    renewed_at: dt.datetime | None = _time_field()
+    expires_at: dt.datetime | None = _time_field()
+
+
 class Audit(SQLModel, table=True):
     """What an operator did: who, from where, what, and the result."""
 

@@ -244,6 +244,9 @@ def drill_env(home: Path, db_url: str, *, timeout: float) -> dict[str, str]:
         # Past the latest late commit of the storm (LATE_COMMIT_SECONDS), with room to spare.
         "EXACT_TUI_EXPORT_SETTLE_HORIZON_SECONDS": str(2 * LATE_COMMIT_SECONDS),
         "EXACT_TUI_EXPORT_LEASE_SECONDS": str(LEASE_SECONDS),
+        # A stopped worker's divisions move after the same lease (docs/worker.md).
+        "EXACT_TUI_WORKER_HEARTBEAT_SECONDS": "1",
+        "EXACT_TUI_WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
         "EXACT_TUI_EXPORT_BACKOFF_BASE_SECONDS": "0.2",
         "EXACT_TUI_EXPORT_BACKOFF_CAP_SECONDS": "2",
         "EXACT_TUI_LOG_LEVEL": "WARNING",

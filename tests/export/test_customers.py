@@ -4,12 +4,13 @@ in Exact before creating, every link saying how it was made, and both ambiguity 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import select
 
 from exact_tui.domain.states import Category, JobState, LinkMethod
 from exact_tui.services.export import ExportOptions
+from exact_tui.services.export.api import ExactApi
 from exact_tui.store.models import Customer, CustomerLink, ExactAccount
 from tests.export.kit import NL, ExportWorld, customer, invoice
 
@@ -202,3 +203,49 @@ async def test_a_refused_account_fails_the_job_with_exacts_words(xw: ExportWorld
     )
     assert job.last_error is not None and "Btw-nummer" in job.last_error
     assert job.cause is not None and job.cause.startswith("customer account refused")
+
+
+async def test_a_link_made_meanwhile_by_another_worker_wins_over_a_creation(
+    xw: ExportWorld,
+) -> None:
+    # Between this worker's look at the link (none) and its creation's answer, another worker
+    # links the customer to account 5: that link stays, and the entry goes to account 5.
+    other = _seed(xw, "5")["ID"]
+    inner = xw.client
+    assert inner is not None
+
+    class LinkedMeanwhile:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(inner, name)
+
+        async def post(self, division: int, path: str, body: Any, **kw: Any) -> Any:
+            answer = await inner.post(division, path, body, **kw)
+            if path == ACCOUNTS:
+                with xw.store.write() as session:
+                    found = session.exec(select(Customer).where(Customer.number == "RACE")).one()
+                    assert found.id is not None
+                    session.add(
+                        CustomerLink(
+                            customer_id=found.id,
+                            division=NL,
+                            exact_account_id=str(other),
+                            method=LinkMethod.MANUAL,
+                            linked_by="another worker",
+                        )
+                    )
+            return answer
+
+    xw.client = cast(ExactApi, LinkedMeanwhile())
+    xw.ingest(customers=[customer("RACE")], invoices=[invoice("INV-1", "RACE")])
+    await xw.run()
+    assert xw.job("INV-1").state is JobState.POSTED
+    link = _link(xw, "RACE")
+    assert link is not None and (link.exact_account_id, link.linked_by) == (
+        str(other),
+        "another worker",
+    )
+    (entry,) = xw.ledger()["sales_entries"]
+    assert str(entry["Customer"]).lower() == str(other).lower()
+    created = [e for e in xw.events("INV-1") if e.outcome == "account_created"]
+    assert len(created) == 1 and created[0].level == "warning"
+    assert "linked to account" in created[0].message and "duplicate" in created[0].message

@@ -1,16 +1,26 @@
 """0003 gives export jobs a claim token and the request sent (existing jobs keep their state and
-start at claim 0 with nothing recorded); 0004 adds reconciliation's runs and findings."""
+start at claim 0 with nothing recorded); 0004 adds reconciliation's runs and findings; 0005 the
+division leases of several workers."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from alembic import command
 from sqlalchemy import text
 from sqlmodel import select
 
 from exact_tui.domain.states import DocumentKind, JobState
+from exact_tui.services import ownership
 from exact_tui.store import migrations
 from exact_tui.store.engine import create_engine, open_store
-from exact_tui.store.models import ExportJob, ReconcileFinding, ReconcileRun
+from exact_tui.store.models import (
+    DivisionLease,
+    ExportJob,
+    ReconcileFinding,
+    ReconcileRun,
+    WorkerHeartbeat,
+)
 
 
 def test_jobs_of_an_older_store_migrate_with_claim_zero(empty_db_url: str) -> None:
@@ -74,5 +84,33 @@ def test_a_store_before_reconciliation_gains_its_tables(empty_db_url: str) -> No
         with store.read() as session:
             (finding,) = session.exec(select(ReconcileFinding)).all()
         assert finding.entries == [{"entry_id": "a", "entry_number": 1}]
+    finally:
+        store.dispose()
+
+
+def test_a_store_before_division_leases_gains_them_and_keeps_its_workers(
+    empty_db_url: str,
+) -> None:
+    engine = create_engine(empty_db_url)
+    with engine.connect() as conn, conn.begin():
+        command.upgrade(migrations.config(conn), "0004")
+        conn.execute(
+            text(
+                "INSERT INTO worker_heartbeat (worker_id, host, pid, started_at, beat_at, state)"
+                " VALUES ('old', 'h', 1, :at, :at, 'running')"
+            ),
+            {"at": dt.datetime(2026, 3, 2, tzinfo=dt.UTC)},
+        )
+    engine.dispose()
+    store = open_store(empty_db_url)
+    try:
+        with store.write() as session:
+            now = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+            assert ownership.take(session, 101001, "old", now, 30)
+            assert not ownership.take(session, 101001, "new", now, 30)
+        with store.read() as session:
+            lease = session.get(DivisionLease, 101001)
+            assert session.get(WorkerHeartbeat, "old") is not None
+        assert lease is not None and lease.owner == "old"
     finally:
         store.dispose()

@@ -75,3 +75,31 @@ def test_the_settling_horizon_is_a_setting_with_a_range(tmp_path: Path) -> None:
                 "EXACT_TUI_EXPORT_LOOKUP_SAFETY_DELAY_SECONDS": "30",
             },
         )
+
+
+@pytest.mark.parametrize("value", BAD)
+@pytest.mark.parametrize(
+    "variable", ["EXACT_TUI_WORKER_HEARTBEAT_SECONDS", "EXACT_TUI_WORKER_LEASE_SECONDS"]
+)
+def test_an_unusable_worker_timing_is_refused_by_name(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    key = variable.removeprefix("EXACT_TUI_WORKER_").lower()
+    with pytest.raises(ConfigError, match=rf"worker\.{key}"):
+        load_settings(tmp_path / "absent.toml", environ={variable: value})
+
+
+def test_a_lease_shorter_than_three_heartbeats_is_refused(tmp_path: Path) -> None:
+    environ = {"EXACT_TUI_WORKER_HEARTBEAT_SECONDS": "5", "EXACT_TUI_WORKER_LEASE_SECONDS": "10"}
+    with pytest.raises(ConfigError, match=r"lease_seconds \(10\) must be at least three times"):
+        load_settings(tmp_path / "absent.toml", environ=environ)
+
+
+def test_the_worker_timing_reaches_the_worker(tmp_path: Path) -> None:
+    from exact_tui.cli.wiring import worker_setup
+
+    environ = {"EXACT_TUI_WORKER_HEARTBEAT_SECONDS": "2", "EXACT_TUI_WORKER_LEASE_SECONDS": "12"}
+    options = worker_setup(load_settings(tmp_path / "absent.toml", environ=environ)).worker
+    assert (options.heartbeat_seconds, options.lease_seconds) == (2, 12)
+    defaults = worker_setup(load_settings(tmp_path / "absent.toml", environ={})).worker
+    assert (defaults.heartbeat_seconds, defaults.lease_seconds) == (5, 30)

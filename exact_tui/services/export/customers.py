@@ -6,6 +6,10 @@ When nothing matches, or several do and `customers.on_ambiguous = "create"`: one
 Exact (the cache may be stale, and an account created by an attempt whose answer was lost
 carries our customer number as SearchCode), then the account is created and linked. Every link
 records how it was made.
+
+Only the worker holding a division creates its customers (docs/worker.md §Several workers);
+the link's key (customer, division) is the backstop: a link written meanwhile by another
+worker is read back and its account used, never overwritten and never a failed export.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from exact_tui.domain.matching import (
@@ -54,6 +59,8 @@ class CustomerPlan:
     result: MatchResult
     #: Codes of the accounts involved, to say in words which account a link points at.
     codes: Mapping[str, str | None]
+    #: The account the customer's link named when the plan was made (None: no link).
+    linked: str | None = None
 
 
 def _facts(account: ExactAccount) -> AccountFacts:
@@ -103,7 +110,7 @@ def plan_customer(session: Session, division: int, customer: CustomerInfo) -> Cu
         accounts,
         linked_account_id=linked,
     )
-    return CustomerPlan(customer, result, {a.id: a.code for a in accounts})
+    return CustomerPlan(customer, result, {a.id: a.code for a in accounts}, linked)
 
 
 def live_accounts(rows: Iterable[Mapping[str, Any]]) -> list[AccountFacts]:
@@ -170,8 +177,9 @@ class CustomerResolver:
             return Resolution(result.account_id)
         if result.decision is Decision.MATCHED:
             assert result.account_id is not None and result.method is not None
-            await self._link(job_id, division, customer, result.account_id, result.method, plan)
-            return Resolution(result.account_id)
+            return Resolution(
+                await self._link(job_id, division, plan, result.account_id, result.method, plan)
+            )
         variants = entries.vat_variants(customer.vat_number, customer.vat_normalised)
         page = await client.get_page(
             division, entries.ACCOUNTS, entries.customer_check(variants, customer.number)
@@ -181,26 +189,31 @@ class CustomerResolver:
         ours = by_search_code(live, customer.number)
         if len(ours) == 1:
             # Carries our customer number: an earlier attempt created it, or someone set it.
-            await self._link(job_id, division, customer, ours[0].id, LinkMethod.SEARCH_CODE, codes)
-            return Resolution(ours[0].id)
+            return Resolution(
+                await self._link(job_id, division, plan, ours[0].id, LinkMethod.SEARCH_CODE, codes)
+            )
         if result.decision is Decision.NONE:
             found = match_customer(CustomerFacts(customer.number, customer.vat_normalised), live)
             if found.decision is Decision.MATCHED:
                 assert found.account_id is not None and found.method is not None
-                await self._link(job_id, division, customer, found.account_id, found.method, codes)
-                return Resolution(found.account_id)
+                return Resolution(
+                    await self._link(job_id, division, plan, found.account_id, found.method, codes)
+                )
             if found.decision is Decision.AMBIGUOUS and self.on_ambiguous == "hold":
                 return Resolution(None, hold=found)
-        return Resolution(await self._create(client, division, customer, job_id, before_send))
+        return Resolution(await self._create(client, division, plan, job_id, before_send))
 
     async def _create(
         self,
         client: ExactApi,
         division: int,
-        customer: CustomerInfo,
+        plan: CustomerPlan,
         job_id: int,
         before_send: BeforeSend | None,
     ) -> str:
+        """Create the account and link it; the account to post to (another worker's link,
+        when one was written meanwhile)."""
+        customer = plan.customer
         body = entries.new_customer_account(
             name=customer.name,
             customer_number=customer.number,
@@ -215,72 +228,110 @@ class CustomerResolver:
         created = await client.post(division, entries.ACCOUNTS, body, before_send=before_send)
         account_id = str(created.get("ID") or "")
         code = normalise_code(str(created.get("Code") or ""))
-        await asyncio.to_thread(
+        return await asyncio.to_thread(
             self._save_link,
             job_id,
             division,
-            customer,
+            plan,
             account_id,
             LinkMethod.CREATED,
             f"customer {customer.number} created in Exact as account {code or account_id}",
             body,
         )
-        return account_id
 
     async def _link(
         self,
         job_id: int,
         division: int,
-        customer: CustomerInfo,
+        plan: CustomerPlan,
         account_id: str,
         method: LinkMethod,
         codes: CustomerPlan | Mapping[str, str | None],
-    ) -> None:
+    ) -> str:
         known = codes.codes if isinstance(codes, CustomerPlan) else codes
         label = known.get(account_id) or account_id
-        message = f"customer {customer.number} linked to Exact account {label} ({method.label})"
-        await asyncio.to_thread(
-            self._save_link, job_id, division, customer, account_id, method, message, None
+        message = (
+            f"customer {plan.customer.number} linked to Exact account {label} ({method.label})"
+        )
+        return await asyncio.to_thread(
+            self._save_link, job_id, division, plan, account_id, method, message, None
         )
 
     def _save_link(
         self,
         job_id: int,
         division: int,
-        customer: CustomerInfo,
+        plan: CustomerPlan,
         account_id: str,
         method: LinkMethod,
         message: str,
         request: dict[str, Any] | None,
-    ) -> None:
+    ) -> str:
+        """Link the customer to `account_id` and note it on the job; the account the link
+        names afterwards. A link written since the plan was made (by another worker) wins:
+        it is kept, and its account returned."""
         now = self.clock.now()
+        customer = plan.customer
+        key = (customer.id, division)
+        outcome = EventOutcome.ACCOUNT_CREATED if request else EventOutcome.LINKED
+        status = 201 if request else None
         with self.store.write() as session:
-            link = session.get(CustomerLink, (customer.id, division))
+            link = session.get(CustomerLink, key, with_for_update=True)
             if link is None:
-                link = CustomerLink(
-                    customer_id=customer.id,
-                    division=division,
-                    exact_account_id=account_id,
-                    method=method,
-                    linked_by=WORKER,
-                    linked_at=now,
+                try:
+                    with session.begin_nested():
+                        session.add(
+                            CustomerLink(
+                                customer_id=customer.id,
+                                division=division,
+                                exact_account_id=account_id,
+                                method=method,
+                                linked_by=WORKER,
+                                linked_at=now,
+                            )
+                        )
+                        session.flush()
+                except IntegrityError:
+                    # Another worker inserted the link between our look and our insert (the
+                    # store's write lock keeps this from happening; the key is the backstop).
+                    link = session.get(
+                        CustomerLink, key, with_for_update=True, populate_existing=True
+                    )
+                    assert link is not None
+                else:
+                    job_state.note(
+                        session, job_id, outcome, message, now=now, http_status=status,
+                        request=request,
+                    )  # fmt: skip
+                    return account_id
+            if link.exact_account_id not in (account_id, plan.linked):
+                kept = link.exact_account_id
+                extra = (
+                    f"; account {account_id} is not linked (a duplicate to merge in Exact)"
+                    if request
+                    else ""
                 )
-            else:
-                link.exact_account_id = account_id
-                link.method = method
-                link.linked_by = WORKER
-                link.linked_at = now
+                job_state.note(
+                    session,
+                    job_id,
+                    outcome,
+                    f"{message}, but the customer was linked to account {kept} meanwhile "
+                    f"(by another worker): the entry goes to {kept}{extra}",
+                    now=now,
+                    level="warning",
+                    http_status=status,
+                    request=request,
+                )
+                return kept
+            link.exact_account_id = account_id
+            link.method = method
+            link.linked_by = WORKER
+            link.linked_at = now
             session.add(link)
-            outcome = EventOutcome.ACCOUNT_CREATED if request else EventOutcome.LINKED
             job_state.note(
-                session,
-                job_id,
-                outcome,
-                message,
-                now=now,
-                http_status=201 if request else None,
-                request=request,
+                session, job_id, outcome, message, now=now, http_status=status, request=request
             )
+            return account_id
 
 
 def hold_cause(customer: CustomerInfo, division: int, match: MatchResult) -> str:

@@ -282,11 +282,15 @@ class ExportService:
         now = self.clock.now()
         recovered = 0
         with self.store.write() as session:
+            # Locked, and skipped when another worker holds them: two workers recovering the
+            # same dead worker's jobs do each job once.
             rows = session.exec(
-                select(ExportJob).where(
+                select(ExportJob)
+                .where(
                     col(ExportJob.state).in_((JobState.IN_FLIGHT, JobState.UNKNOWN)),
                     col(ExportJob.lease_owner).in_(sorted(dead_owners)),
                 )
+                .with_for_update(skip_locked=True)
             ).all()
             for job in rows:
                 if job.state is JobState.IN_FLIGHT:
@@ -307,7 +311,7 @@ class ExportService:
             if session.exec(expired.limit(1)).first() is None:
                 return  # the usual case: no write transaction on an idle poll
         with self.store.write() as session:
-            for job in session.exec(expired).all():
+            for job in session.exec(expired.with_for_update(skip_locked=True)).all():
                 if job.state is JobState.IN_FLIGHT:
                     why = f"the claim of {job.lease_owner} ran out without news"
                     transition = interrupted(job_state.facts(job), now=now, why=why)
@@ -383,8 +387,9 @@ class ExportService:
         return result
 
     def _apply_local(self, session: Session, local: _Local) -> bool:
-        """Write a local decision if the job is still as it was read."""
-        job = session.get(ExportJob, local.job.id)
+        """Write a local decision if the job is still as it was read (the row locked first, so
+        two workers preparing the same batch write it once)."""
+        job = session.get(ExportJob, local.job.id, with_for_update=True, populate_existing=True)
         if job is None or (job.state, job.updated_at) != (local.job.state, local.job.updated_at):
             return False
         job.division = local.division
@@ -407,17 +412,28 @@ class ExportService:
         with self.store.read() as session:
             if self._auth_held(session):
                 return []
-            open_divisions = set(
-                session.exec(select(Division.code).where(col(Division.accessible)))
-            ) | set(session.exec(select(BankAccountBinding.division)))
-            refused = set(
-                session.exec(select(Division.code).where(col(Division.accessible).is_(False)))
-            )
             return sorted(
                 division
-                for division in open_divisions - refused
+                for division in _open_divisions(session)
                 if not self._holds.division_held(division, now)
                 and self._next_due(session, division, now, held_kinds=False) is not None
+            )
+
+    def busy_divisions(self) -> list[int]:
+        """Divisions with open jobs, due now or later (what several workers share out: a
+        division waiting out a rate limit or a lookup's delay keeps its owner). One index seek
+        per division."""
+        with self.store.read() as session:
+            return sorted(
+                division
+                for division in _open_divisions(session)
+                if session.exec(
+                    select(ExportJob.id)
+                    .where(col(ExportJob.division) == division)
+                    .where(col(ExportJob.state).in_(OPEN))
+                    .limit(1)
+                ).first()
+                is not None
             )
 
     def _next_due(
@@ -535,7 +551,7 @@ class ExportService:
         claim = await asyncio.to_thread(self._claim, job, owner)
         if claim is None:
             return
-        sent = await self._send(client, plan, claim)
+        sent = await self._send(client, plan, claim, owner)
         if sent.outcome.kind is OutcomeKind.FENCED:
             transition = Transition(
                 JobState.PENDING,
@@ -571,7 +587,7 @@ class ExportService:
 
     def _write_local(self, local: _Local) -> None:
         with self.store.write() as session:
-            job = session.get(ExportJob, local.job.id)
+            job = session.get(ExportJob, local.job.id, with_for_update=True)
             wait = local.transition
             if (
                 job is not None
@@ -597,7 +613,7 @@ class ExportService:
                 now=self.clock.now(),
             )
 
-    def _fence(self, job_id: int, claim: int, request: dict[str, Any] | None) -> bool:
+    def _fence(self, job_id: int, claim: int, owner: str, request: dict[str, Any] | None) -> bool:
         with self.store.write() as session:
             return job_state.fence(
                 session,
@@ -606,22 +622,26 @@ class ExportService:
                 lease_seconds=self.options.lease_seconds,
                 now=self.clock.now(),
                 request=request,
+                owner=owner,
             )
 
-    def _fence_for(self, job_id: int, claim: int, request: dict[str, Any] | None) -> BeforeSend:
+    def _fence_for(
+        self, job_id: int, claim: int, owner: str, request: dict[str, Any] | None
+    ) -> BeforeSend:
         """Run right before a request leaves: it leaves only while the claim is still ours
-        (and then the entry's request is on record before it can reach Exact)."""
+        and no other worker holds the job's division (and then the entry's request is on
+        record before it can reach Exact)."""
 
         async def check() -> None:
-            if not await asyncio.to_thread(self._fence, job_id, claim, request):
+            if not await asyncio.to_thread(self._fence, job_id, claim, owner, request):
                 raise Fenced(
-                    "this worker's claim on the job ran out (it stalled past its lease) and "
-                    "another took the job over"
+                    "this worker's claim on the job or its division ran out (it stalled past "
+                    "its lease) and another took over"
                 )
 
         return check
 
-    async def _send(self, client: ExactApi, plan: _Plan, claim: int) -> _Sent:
+    async def _send(self, client: ExactApi, plan: _Plan, claim: int, owner: str) -> _Sent:
         division = plan.route.division
         job_id = plan.job.id
         entry_sent = False
@@ -633,7 +653,7 @@ class ExportService:
                 division,
                 plan.customer,
                 job_id,
-                before_send=self._fence_for(job_id, claim, None),
+                before_send=self._fence_for(job_id, claim, owner, None),
             )
             if resolution.hold is not None:
                 customer = plan.customer.customer
@@ -649,7 +669,7 @@ class ExportService:
                 division,
                 ENDPOINTS[plan.job.kind],
                 request,
-                before_send=self._fence_for(job_id, claim, request),
+                before_send=self._fence_for(job_id, claim, owner, request),
             )
         except ExactError as exc:
             outcome = outcome_of(exc, division=division, entry_sent=entry_sent)
@@ -794,6 +814,15 @@ class ExportService:
                 budgets=budgets,
                 http_status=http_status,
             )
+
+
+def _open_divisions(session: Session) -> set[int]:
+    """Divisions that may be exported to: accessible or bound, and not refused by Exact."""
+    known = set(session.exec(select(Division.code).where(col(Division.accessible)))) | set(
+        session.exec(select(BankAccountBinding.division))
+    )
+    refused = set(session.exec(select(Division.code).where(col(Division.accessible).is_(False))))
+    return known - refused
 
 
 def _ms(started: float) -> int:

@@ -123,9 +123,21 @@ def worker_panel(
             plain(worker.host),
             f" (pid {worker.pid})  ·  last beat {ago(worker.beat_at, now)}"
             f"  ·  up {span((now - worker.started_at).total_seconds())}",
+            *(("\n  ", plain(worker.share)) if worker.share else ()),
             *(("\n  ", Text("⚠ ", palette.warning), plain(worker.detail)) if worker.detail else ()),
         )
         for worker in alive
+    ]
+    lines += [
+        join(
+            Text("✖ no heartbeat", style=palette.warning),
+            " from ",
+            plain(worker.host),
+            f" (pid {worker.pid}) since {ago(worker.beat_at, now)}: taken for dead, its"
+            " divisions and jobs move to the others",
+        )
+        for worker in workers
+        if worker.lost
     ]
     return join(*lines, separator="\n")
 

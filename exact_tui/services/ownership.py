@@ -1,0 +1,167 @@
+"""Which worker serves which division, when several share one store
+(docs/worker.md §Several workers).
+
+A division is served only by the worker holding its lease, a row of `division_lease`: taken by
+one conditional statement (free, or run out), renewed with each heartbeat, released by its owner
+when it stops or holds more than its share. A worker is alive while its heartbeat is younger
+than the lease; the share is the busy divisions divided among the live workers, rounded up, so
+none hoards while others are alive, and a dead or stopped worker's divisions are taken by the
+others within the lease and one heartbeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import insert, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from exact_tui.store.models import DivisionLease, WorkerHeartbeat
+
+RUNNING = "running"
+
+
+@dataclass(frozen=True)
+class Lease:
+    division: int
+    owner: str | None
+    expires_at: dt.datetime | None
+
+    def free(self, now: dt.datetime) -> bool:
+        return self.owner is None or self.expires_at is None or self.expires_at < now
+
+
+def fair_share(busy: int, live: int) -> int:
+    """The most busy divisions one worker holds while `live` workers are alive."""
+    return math.ceil(busy / max(live, 1))
+
+
+def live_workers(session: Session, now: dt.datetime, lease_seconds: float) -> list[str]:
+    """Workers whose heartbeat says running and is younger than the lease, from any host."""
+    since = now - dt.timedelta(seconds=lease_seconds)
+    return list(
+        session.exec(
+            select(WorkerHeartbeat.worker_id)
+            .where(col(WorkerHeartbeat.state) == RUNNING)
+            .where(col(WorkerHeartbeat.beat_at) >= since)
+            .order_by(col(WorkerHeartbeat.worker_id))
+        )
+    )
+
+
+def dead_workers(
+    session: Session, now: dt.datetime, lease_seconds: float, *, within: dt.timedelta
+) -> set[str]:
+    """Workers that stopped or whose heartbeat went stale, among those heard of in `within`
+    (older ones' claims have run out long since)."""
+    stale = now - dt.timedelta(seconds=lease_seconds)
+    return set(
+        session.exec(
+            select(WorkerHeartbeat.worker_id)
+            .where(col(WorkerHeartbeat.beat_at) >= now - within)
+            .where(or_(col(WorkerHeartbeat.state) != RUNNING, col(WorkerHeartbeat.beat_at) < stale))
+        )
+    )
+
+
+def leases(session: Session) -> dict[int, Lease]:
+    return {
+        row.division: Lease(row.division, row.owner, row.expires_at)
+        for row in session.exec(select(DivisionLease))
+    }
+
+
+def renew(session: Session, owner: str, now: dt.datetime, lease_seconds: float) -> set[int]:
+    """Extend every lease `owner` still holds; the divisions it holds (one lost while it
+    stalled is no longer among them)."""
+    session.execute(
+        update(DivisionLease)
+        .where(col(DivisionLease.owner) == owner)
+        .values(renewed_at=now, expires_at=now + dt.timedelta(seconds=lease_seconds))
+    )
+    return set(
+        session.exec(select(DivisionLease.division).where(col(DivisionLease.owner) == owner))
+    )
+
+
+def take(
+    session: Session, division: int, owner: str, now: dt.datetime, lease_seconds: float
+) -> bool:
+    """The division's lease for `owner` if it is free (no owner, or run out) or already
+    `owner`'s: one conditional statement, so of two workers taking it at once one wins."""
+    row = {"division": division, "owner": None}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(DivisionLease).values(row).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(DivisionLease).values(row).on_conflict_do_nothing())
+    elif session.get(DivisionLease, division) is None:
+        session.execute(insert(DivisionLease).values(row))
+    result = session.execute(
+        update(DivisionLease)
+        .where(col(DivisionLease.division) == division)
+        .where(
+            or_(
+                col(DivisionLease.owner).is_(None),
+                col(DivisionLease.owner) == owner,
+                col(DivisionLease.expires_at).is_(None),
+                col(DivisionLease.expires_at) < now,
+            )
+        )
+        .values(
+            owner=owner,
+            taken_at=now,
+            renewed_at=now,
+            expires_at=now + dt.timedelta(seconds=lease_seconds),
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release(session: Session, *owners: str, divisions: Iterable[int] | None = None) -> None:
+    """Free the leases `owners` hold (all of them when `divisions` is None): an owner gives
+    its own up; a dead worker's are freed by whoever found it dead."""
+    query = update(DivisionLease).where(col(DivisionLease.owner).in_(owners))
+    if divisions is not None:
+        query = query.where(col(DivisionLease.division).in_(sorted(divisions)))
+    session.execute(query.values(owner=None, expires_at=None))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a worker does with its leases after a look at the table."""
+
+    take: list[int]
+    release: list[int]
+
+
+def plan(
+    *,
+    me: str,
+    busy: Collection[int],
+    held: Collection[int],
+    table: dict[int, Lease],
+    live: int,
+    now: dt.datetime,
+) -> Plan:
+    """Take free busy divisions up to the fair share; give back held idle ones and those over
+    the share (the highest numbers first, so the choice is stable)."""
+    share = fair_share(len(busy), live)
+    mine = sorted(d for d in held if d in busy)
+    release = sorted(d for d in held if d not in busy) + mine[share:]
+    room = share - len(mine)
+    take: list[int] = []
+    if room > 0:
+        for division in sorted(busy):
+            if len(take) == room:
+                break
+            if division in held:
+                continue
+            lease = table.get(division)
+            if lease is None or lease.free(now) or lease.owner == me:
+                take.append(division)
+    return Plan(take, release)

@@ -9,8 +9,11 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from sqlmodel import col, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -18,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 from exact_tui.demo.world import TIMEZONE, DemoWorld, build_world  # noqa: E402
 from exact_tui.services.audit import Actor  # noqa: E402
 from exact_tui.services.console import ConsoleServices, operator_actions  # noqa: E402
-from exact_tui.store.engine import open_store  # noqa: E402
+from exact_tui.store.engine import Store, open_store  # noqa: E402
+from exact_tui.store.models import WorkerHeartbeat  # noqa: E402
 from exact_tui.ui.app import build_app  # noqa: E402
 
 SHOTS: list[tuple[str, Sequence[str]]] = [
@@ -57,6 +61,9 @@ async def settle(app: Any, pilot: Any) -> None:
 
 async def shoot(world: DemoWorld, db: Path, name: str, keys: Sequence[str], out: Path) -> None:
     store = open_store(f"sqlite:///{db}")
+    # The demo as it runs: its worker beats beside the console, as in `exact-tui demo`.
+    worker, link = replace(world, store=store).worker(poll_seconds=0.2)
+    running = asyncio.create_task(worker.run())
     actions = operator_actions(
         store,
         Actor("anna", "tui"),
@@ -65,13 +72,30 @@ async def shoot(world: DemoWorld, db: Path, name: str, keys: Sequence[str], out:
         transport=world.transport,
     )
     app = build_app(ConsoleServices(store, timezone=TIMEZONE, actions=actions))
-    async with app.run_test(size=(120, 36)) as pilot:
-        await settle(app, pilot)
-        for key in keys:
-            await pilot.press(key)
+    try:
+        await _beating(store)
+        async with app.run_test(size=(120, 36)) as pilot:
             await settle(app, pilot)
-        app.save_screenshot(filename=f"{name}.svg", path=str(out))
-    store.dispose()
+            for key in keys:
+                await pilot.press(key)
+                await settle(app, pilot)
+            app.save_screenshot(filename=f"{name}.svg", path=str(out))
+    finally:
+        worker.stop()
+        await running
+        await link.close()
+        store.dispose()
+
+
+async def _beating(store: Store) -> None:
+    """Wait until the worker has beaten once, so the console opens on a running worker."""
+    for _ in range(200):
+        with store.read() as session:
+            beat = select(WorkerHeartbeat).where(col(WorkerHeartbeat.state) == "running")
+            if session.exec(beat).first() is not None:
+                return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the demo's worker did not start")
 
 
 async def demo_world(directory: Path) -> DemoWorld:

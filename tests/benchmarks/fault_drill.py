@@ -313,6 +313,9 @@ def connect(store: Store, base_url: str) -> None:
     service = ConnectionService(store)
     attempt = service.begin(prepared)
     answer = httpx.get(attempt.authorize_url + "&auto_approve=1", follow_redirects=False)
+    if not answer.is_redirect:  # the consent page is in the storm too (a 429, a 503)
+        answer.raise_for_status()
+        raise httpx.HTTPStatusError("no redirect", request=answer.request, response=answer)
     asyncio.run(service.complete(prepared, attempt, answer.headers["location"], ACTOR))
 
 

@@ -139,6 +139,11 @@ class ExactClient:
     def rate_state(self, division: int) -> RateState:
         return self._states.get(division, RateState())
 
+    def forget_rate(self, division: int) -> None:
+        """Read the division's budget from the recorder again before its next request: another
+        process may have spent it since (a division that moved between workers)."""
+        self._states.pop(division, None)
+
     # ------------------------------------------------------------ the calls
 
     async def current_me(self) -> dict[str, Any]:

@@ -100,17 +100,18 @@ class WorkerInfo:
     detail: str | None = None
     #: The divisions whose lease it holds (docs/worker.md §Several workers).
     divisions: tuple[int, ...] = ()
-    #: How long the oldest job due in its divisions has waited (None: it holds none).
-    lag: dt.timedelta | None = None
+    #: How long, in seconds, the oldest job due in its divisions has waited (None: it holds
+    #: none).
+    lag_seconds: int | None = None
     #: Heard from in the last day, but not within the lease: taken for dead by the others.
     lost: bool = False
 
     @property
     def share(self) -> str | None:
         """Its divisions and lag in words, when it holds any."""
-        if not self.divisions or self.lag is None:
+        if not self.divisions or self.lag_seconds is None:
             return None
-        lag = int(self.lag.total_seconds())
+        lag = self.lag_seconds
         names = ", ".join(str(d) for d in self.divisions)
         return f"division{'s' if len(self.divisions) > 1 else ''} {names}  ·  lag {lag} s"
 
@@ -279,7 +280,7 @@ def _held_divisions(session: Session, now: dt.datetime) -> dict[str, list[int]]:
 _DUE_STATES = (JobState.PENDING, JobState.RETRY_WAIT, JobState.UNKNOWN)
 
 
-def _lag(session: Session, divisions: tuple[int, ...], now: dt.datetime) -> dt.timedelta:
+def _lag(session: Session, divisions: tuple[int, ...], now: dt.datetime) -> int:
     """How long the oldest job due now in `divisions` has been due (zero: none is)."""
     due_since = func.coalesce(col(ExportJob.next_attempt_at), col(ExportJob.created_at))
     oldest: dt.datetime | None = session.exec(
@@ -289,8 +290,8 @@ def _lag(session: Session, divisions: tuple[int, ...], now: dt.datetime) -> dt.t
         .where(due_since <= now)
     ).one()
     if oldest is None:
-        return dt.timedelta(0)
-    return max(now - oldest, dt.timedelta(0))
+        return 0
+    return max(int((now - oldest).total_seconds()), 0)
 
 
 def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusReport:
@@ -348,7 +349,7 @@ def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusRepo
                     detail=beat.detail,
                     alive=running and now - beat.beat_at <= HEARTBEAT_STALE,
                     divisions=owned,
-                    lag=_lag(session, owned, now) if owned else None,
+                    lag_seconds=_lag(session, owned, now) if owned else None,
                     lost=running and HEARTBEAT_STALE < now - beat.beat_at <= dt.timedelta(days=1),
                 )
             )

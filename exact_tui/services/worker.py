@@ -117,6 +117,10 @@ class ExportRunner(Protocol):
         """Divisions with open jobs, due now or later: those worth owning."""
         ...
 
+    def division_taken(self, division: int) -> None:
+        """This worker now holds `division`: its rate state is to be read again."""
+        ...
+
     async def process_next(self, division: int, owner: str) -> bool:
         """Claim and send one due job of the division; False when there was none."""
         ...
@@ -574,6 +578,7 @@ class Worker:
                     owned.add(division)
                 elif ownership.take(session, division, self.worker_id, now, lease):
                     owned.add(division)
+                    self.export.division_taken(division)
         for division in plan.release:
             owned.discard(division)
             self._releasing.add(division)
@@ -604,6 +609,7 @@ class Worker:
                     session, division, self.worker_id, now, self.options.lease_seconds
                 ):
                     self.owned.add(division)
+                    self.export.division_taken(division)
                 else:
                     # Another worker has it: look again at the next heartbeat.
                     until = now + dt.timedelta(seconds=self.options.lease_seconds)

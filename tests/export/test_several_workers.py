@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import datetime as dt
 import io
+import json
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
@@ -22,7 +24,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from exact_tui.cli.output import print_status
+from exact_tui.cli.output import echo_json, print_status
 from exact_tui.domain.states import JobState
 from exact_tui.exact.http import BeforeSend
 from exact_tui.exact.odata import Page, Query
@@ -32,7 +34,7 @@ from exact_tui.services.export import ExportOptions, ExportService
 from exact_tui.services.export.api import ExactApi
 from exact_tui.services.status import status_report
 from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
-from exact_tui.store.models import DivisionLease, WorkerHeartbeat
+from exact_tui.store.models import Budget, DivisionLease, WorkerHeartbeat
 from tests.export.kit import BE, IBAN_BE, NL, ExportWorld, customer, invoice
 
 #: Real seconds between heartbeats and polls: short, the tests wait for what happens.
@@ -118,6 +120,9 @@ class Watched:
 
     def rate_state(self, division: int) -> RateState:
         return self.inner.rate_state(division)
+
+    def forget_rate(self, division: int) -> None:
+        self.inner.forget_rate(division)
 
 
 @dataclass
@@ -343,9 +348,9 @@ async def test_status_shows_every_worker_with_its_divisions_and_lag(xw: ExportWo
     by_id = {w.worker_id: w for w in report.workers}
     assert (by_id["a"].host, by_id["a"].divisions) == ("host-a", (NL,))
     # The job was made (just before the clock moved on) about 90 s before `now`.
-    lag = by_id["a"].lag
-    assert lag is not None and dt.timedelta(seconds=80) <= lag <= dt.timedelta(seconds=100)
-    assert (by_id["b"].divisions, by_id["b"].lag, by_id["b"].alive) == ((), None, True)
+    lag = by_id["a"].lag_seconds
+    assert lag is not None and 80 <= lag <= 100
+    assert (by_id["b"].divisions, by_id["b"].lag_seconds, by_id["b"].alive) == ((), None, True)
     assert (by_id["c"].alive, by_id["c"].lost, by_id["c"].divisions) == (False, True, ())
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -354,3 +359,30 @@ async def test_status_shows_every_worker_with_its_divisions_and_lag(xw: ExportWo
     assert "running on host-a (pid 7)" in text
     assert re.search(rf"\n  division {NL}  ·  lag \d+ s\n", text)
     assert "Worker: host-c (pid 7): no heartbeat since" in text and "taken for dead" in text
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        echo_json(dataclasses.asdict(report))  # what `exact-tui status --json` prints
+    (listed,) = [w for w in json.loads(out.getvalue())["workers"] if w["worker_id"] == "a"]
+    assert (listed["divisions"], listed["lag_seconds"]) == ([NL], lag)
+
+
+async def test_a_division_taken_over_is_paced_by_the_budget_its_last_holder_left(
+    xw: ExportWorld,
+) -> None:
+    xw.ingest(customers=[customer("5")], invoices=[invoice("INV-1", "5")])
+    await xw.run()
+    assert xw.client is not None and xw.client.rate_state(NL).minutely is not None
+    # Another worker then held the division and spent its minute: 0 left, reset in 40 s.
+    reset = xw.world.now() + dt.timedelta(seconds=40)
+    with xw.store.write() as session:
+        budget = session.get(Budget, NL)
+        assert budget is not None
+        budget.minutely_remaining, budget.minutely_reset_at = 0, reset
+        session.add(budget)
+    xw.ingest(invoices=[invoice("INV-2", "5")])
+    xw.service.division_taken(NL)
+    xw.world.slept.clear()
+    await xw.run()
+    assert xw.job("INV-2").state is JobState.POSTED
+    # It waited for the reset the other worker's last answer gave, before its one request.
+    assert sum(xw.world.slept) >= 40 - 1

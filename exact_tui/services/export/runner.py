@@ -206,6 +206,9 @@ class ExportService:
         self._zone = ZoneInfo(self.options.timezone)
         self._holds = Holds()
         self._connection = ConnectionService(store, clock=self.clock.now)
+        #: Divisions this worker (re)took from another: their budget is read from the store
+        #: before their next request, not taken from what this worker last knew.
+        self._taken: set[int] = set()
         self.customers = CustomerResolver(store, self.clock, on_ambiguous=self.options.on_ambiguous)
 
     # ---------------------------------------------------------------- gate
@@ -436,6 +439,11 @@ class ExportService:
                 is not None
             )
 
+    def division_taken(self, division: int) -> None:
+        """The worker now holds `division` (docs/worker.md §Several workers): what it knew of
+        the division's rate limit may be stale, another worker spent it meanwhile."""
+        self._taken.add(division)
+
     def _next_due(
         self, session: Session, division: int, now: dt.datetime, *, held_kinds: bool = True
     ) -> _Job | None:
@@ -467,6 +475,9 @@ class ExportService:
         client = await self._client()
         if client is None:
             return False
+        if division in self._taken:
+            self._taken.discard(division)
+            client.forget_rate(division)
         taken = await asyncio.to_thread(self._take, division, now)
         if taken is None:
             return False

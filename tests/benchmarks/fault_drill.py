@@ -2,15 +2,17 @@
 killed -9 at random.
 
     .venv/bin/python tests/benchmarks/fault_drill.py [--docs 1000] [--kills 20] [--seed 1]
+    scripts/with-postgres .venv/bin/python tests/benchmarks/fault_drill.py --workers 4
 
 `exact-tui sandbox` runs as a process with every fault kind of its fault plan active (latency,
 5xx before and after committing, commit-then-hang past the client's timeout, connection resets
 before and after committing, 429 storms, token revocation, a lost token answer). `exact-tui
 worker` runs as a process on the shared SQLite store and is killed with SIGKILL at random
 moments, then started again, while invoices, payments and write-offs (for customers Exact knows
-and new ones) are ingested. When the connection needs a new consent (revoked tokens), the drill
-reconnects, as an operator would. After the kills the storm passes, the queue drains, and the
-drill compares the store with the sandbox's ledger. It prints:
+and new ones) are ingested. With `--workers N` (on PostgreSQL) N workers share the store, and
+each kill hits one of them while the others go on. When the connection needs a new consent
+(revoked tokens), the drill reconnects, as an operator would. After the kills the storm passes,
+the queue drains, and the drill compares the store with the sandbox's ledger. It prints:
 
 - duplicates in Exact (must be 0): documents with more than one entry, accounts created twice;
 - documents lost (0): posted without an entry in Exact, or in Exact while the store says not;
@@ -159,6 +161,7 @@ class DrillReport:
     accounts_twice: int
     reconnects: int
     elapsed: float
+    workers: int = 1
     states: dict[str, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)
     posts: int = 0
@@ -186,6 +189,7 @@ class DrillReport:
     def lines(self) -> list[str]:
         return [
             f"documents                     {self.documents}",
+            f"workers at once               {self.workers}",
             f"worker kills (SIGKILL)        {self.kills}",
             f"reconnects after revocation   {self.reconnects}",
             f"faults fired                  {json.dumps(self.faults, sort_keys=True)}",
@@ -544,6 +548,7 @@ def run_drill(
     drain_seconds: float = 180.0,
     say: Any = print,
     db_url: str | None = None,
+    workers: int = 1,
 ) -> DrillReport:
     """The drill on the store at `db_url` (empty or just migrated; by default a new SQLite
     file in `workdir`), every process of it started with that URL."""
@@ -557,7 +562,7 @@ def run_drill(
     base_url = f"http://127.0.0.1:{port}"
     rng = random.Random(seed)
     sandbox = procs.start("sandbox", "--port", str(port), "--seed", str(seed))
-    report = DrillReport(docs, 0, 0, 0, 0, 0, 0, 0, 0.0)
+    report = DrillReport(docs, 0, 0, 0, 0, 0, 0, 0, 0.0, workers)
     try:
         _wait_for(base_url, sandbox)
         control = httpx.Client(base_url=base_url, timeout=10)
@@ -568,7 +573,9 @@ def run_drill(
         with environment(env):
             store = open_store(db_url)
             try:
-                _drill(store, procs, control, base_url, rng, report, kills, say, drain_seconds)
+                _drill(
+                    store, procs, control, base_url, rng, report, kills, say, drain_seconds, workers
+                )
             finally:
                 store.dispose()
     finally:
@@ -577,19 +584,12 @@ def run_drill(
     return report
 
 
-def _drill(
-    store: Store,
-    procs: Processes,
-    control: httpx.Client,
-    base_url: str,
-    rng: random.Random,
-    report: DrillReport,
-    kills: int,
-    say: Any,
-    drain_seconds: float,
-) -> None:
+def prepare_store(store: Store, procs: Processes, base_url: str) -> dict[int, list[ExactAccount]]:
+    """What an operator does before exports run: connect, the initial import (a worker run
+    until idle), the organization and its bank accounts, bindings, settings and mappings of
+    both divisions. Returns, per division, customer accounts Exact knows with a VAT number."""
     connect(store, base_url)
-    initial = procs.start("worker", "--until-idle")  # the initial import, before the storm
+    initial = procs.start("worker", "--until-idle")  # the initial import, before any document
     if initial.wait(120) != 0:
         raise RuntimeError("the initial import failed: see the worker's log")
     intents = Intents(store, ACTOR)
@@ -611,7 +611,7 @@ def _drill(
         for kind, platform, exact in MAPPINGS[division]:
             intents.map(division, kind, platform, exact)
     with store.read() as session:
-        known = {
+        return {
             division: list(
                 session.exec(
                     select(ExactAccount)
@@ -624,6 +624,21 @@ def _drill(
             )
             for division in BANKS
         }
+
+
+def _drill(
+    store: Store,
+    procs: Processes,
+    control: httpx.Client,
+    base_url: str,
+    rng: random.Random,
+    report: DrillReport,
+    kills: int,
+    say: Any,
+    drain_seconds: float,
+    workers: int = 1,
+) -> None:
+    known = prepare_store(store, procs, base_url)
     day = dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
     files = documents(rng, report.documents, known, day)
     report.documents = sum(
@@ -677,9 +692,13 @@ def _drill(
 
     per_kill = max(1, len(files) // (kills + 1))
     feed(per_kill)
-    worker = procs.start("worker")
+    pool = [procs.start("worker") for _ in range(workers)]
     for n in range(kills):
-        started(worker)
+        for each in pool:
+            started(each)
+        # With several workers, one of them (the others go on serving their divisions).
+        index = rng.randrange(len(pool)) if len(pool) > 1 else 0
+        worker = pool[index]
         time.sleep(rng.uniform(0.1, 2.0))
         if n % STALL_EVERY == 1:
             # Stopped (as by a frozen VM) past its lease, while another worker takes over its
@@ -697,7 +716,7 @@ def _drill(
         report.kills += 1
         reconnect_if_asked()
         feed(per_kill)
-        worker = other or procs.start("worker")
+        pool[index] = other or procs.start("worker")
         if (n + 1) % 5 == 0:
             say(f"  {n + 1} kills")
     feed(len(files))
@@ -726,8 +745,10 @@ def _drill(
         if waiting is None:
             break
         time.sleep(0.5)
-    worker.send_signal(signal.SIGTERM)
-    worker.wait(60)
+    for worker in pool:
+        worker.send_signal(signal.SIGTERM)
+    for worker in pool:
+        worker.wait(60)
     calls = control.get("/_sandbox/calls").json()
     report.faults = {k: v for k, v in calls["faults"].items() if v}
     check(store, control.get("/_sandbox/ledger").json(), report)
@@ -778,8 +799,24 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, help="Keep the store and logs here.")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="Workers at once (several: on PostgreSQL)."
+    )
     args = parser.parse_args()
-    report = run_drill(docs=args.docs, kills=args.kills, seed=args.seed, workdir=args.workdir)
+    db_url = os.environ.get("TEST_PG_URL") if args.workers > 1 else None
+    if args.workers > 1 and not db_url:
+        sys.exit(
+            "fault_drill: several workers share a PostgreSQL store: "
+            "scripts/with-postgres .venv/bin/python tests/benchmarks/fault_drill.py --workers 4"
+        )
+    report = run_drill(
+        docs=args.docs,
+        kills=args.kills,
+        seed=args.seed,
+        workdir=args.workdir,
+        db_url=db_url,
+        workers=args.workers,
+    )
     for line in report.lines():
         print(line)
     sys.exit(0 if report.clean else 1)

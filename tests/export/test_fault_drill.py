@@ -36,3 +36,24 @@ def test_a_small_fault_drill_loses_and_doubles_nothing(tmp_path: Path, empty_db_
     assert {"error_after_commit", "commit_then_hang"} <= set(report.faults)
     assert report.lookups > 0
     assert report.states.get("posted", 0) >= 90
+
+
+@pytest.mark.slow
+@pytest.mark.postgres_only("several workers on several hosts share a PostgreSQL store")
+def test_a_small_drill_with_several_workers_loses_and_doubles_nothing(
+    tmp_path: Path, empty_db_url: str
+) -> None:
+    report = run_drill(
+        docs=60,
+        kills=3,
+        seed=5,
+        workdir=tmp_path,
+        drain_seconds=60,
+        say=lambda *_: None,
+        db_url=empty_db_url,
+        workers=3,
+    )
+    assert report.workers == 3 and report.kills == 3
+    assert (report.duplicates, report.lost, report.unnamed, report.unsafe_posts) == (0, 0, 0, 0)
+    assert report.accounts_twice == 0 and report.wrong_settles == 0
+    assert report.states.get("posted", 0) >= 50

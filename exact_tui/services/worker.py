@@ -341,8 +341,10 @@ class Worker:
             if request is not None:
                 self._sync_task = asyncio.create_task(self._run_sync(request))
         reconciling = self._start_reconcile()
-        self.export.prepare()
-        due = self.export.due_divisions()
+        # In a thread: routing a large batch must not hold up the heartbeat, or the other
+        # workers would take this one for dead.
+        await asyncio.to_thread(self.export.prepare)
+        due = await asyncio.to_thread(self.export.due_divisions)
         self._take_due(due)
         for division in due:
             if division not in self.owned:

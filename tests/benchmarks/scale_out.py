@@ -12,8 +12,8 @@ sampler reads the store every 0.1 s. Printed for 1, 2 and 4 workers:
 
 - entries twice, accounts created twice, documents lost (bar 0 each), 429s received (bar 0);
 - the most workers seen in flight in one division at a sampled moment (bar 1);
-- the share of the allowed calls used while the division had work queued (bar ≥ 95 %; the
-  minute in which its queue ran dry counts in proportion);
+- the share of the allowed calls used while the division had work queued, from the first job
+  routed to it (bar ≥ 95 %; the minute in which its queue ran dry counts in proportion);
 - throughput (documents a second) and its ratio to one worker's.
 
 Then four workers, one of them killed (SIGKILL) while it holds a division with work queued: the
@@ -235,6 +235,7 @@ def _measure(
     run.documents = len(documents["invoices"])
     started = time.time()
     ingest_bytes(store, "scale.json", json.dumps(documents).encode())
+    first_open: dict[int, float] = {}
     last_open: dict[int, float] = {}
     victim: str | None = None
     killed_at = 0.0
@@ -248,6 +249,7 @@ def _measure(
             continue
         for division, count in sample.open_by_division.items():
             if count:
+                first_open.setdefault(division, sample.at)
                 last_open[division] = sample.at
         for division, owners in sample.in_flight_owners.items():
             run.most_in_flight = max(run.most_in_flight, len(owners))
@@ -279,9 +281,10 @@ def _measure(
             row["count"] for row in calls if row["division"] == division and row["status"] != 429
         )
         # The sandbox's minutes are aligned to its clock: every minute the division had work
-        # queued in allows MINUTELY calls, the last one in proportion to the part queued.
+        # queued in (jobs routed to it) allows MINUTELY calls, the last one in proportion to
+        # the part queued.
         end = last_open.get(division, started) + offset
-        first = math.floor((started + offset) / window)
+        first = math.floor((first_open.get(division, started) + offset) / window)
         last = math.floor(end / window)
         part = (end - last * window) / window
         run.allowed += round((last - first + part) * MINUTELY)

@@ -190,6 +190,8 @@ class Worker:
         self._table: dict[int, ownership.Lease] = {}
         self._busy: set[int] = set()
         self._live = 1
+        #: Dead workers whose leftovers this worker has taken back already.
+        self._handled_dead: set[str] = set()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -249,7 +251,8 @@ class Worker:
 
     def _start(self) -> None:
         self._beat("running")
-        self._look_after_others(self._dead_owners(recent=False))
+        self._handled_dead = self._dead_owners(recent=False)
+        self._look_after_others(self._handled_dead)
         self._rebalance()
 
     def _look_after_others(self, dead: set[str]) -> None:
@@ -511,7 +514,10 @@ class Worker:
             await asyncio.sleep(self.options.heartbeat_seconds)
             try:
                 self._beat("running")
-                self._look_after_others(self._dead_owners(recent=True))
+                # Each dead worker's leftovers once (it cannot leave more while dead).
+                dead = self._dead_owners(recent=True)
+                self._look_after_others(dead - self._handled_dead)
+                self._handled_dead = dead
                 self._rebalance()
             except Exception as exc:
                 failure = store_failure(exc, self.store.url)

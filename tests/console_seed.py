@@ -81,7 +81,6 @@ def seed(store: Store, *, customer_name: str = "Jansen BV", text: str | None = N
         s.flush()
         s.add(
             OAuthToken(
-                connection_id=1,
                 blob=b"not a real token",
                 key_id="k1",
                 issued_at=_ago(2),

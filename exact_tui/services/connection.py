@@ -50,7 +50,6 @@ from exact_tui.services.audit import Actor, record
 from exact_tui.services.tokens import refresh_lock_for, save_token
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
-    CONNECTION_ID,
     AuthAttempt,
     Division,
     ExactConnection,
@@ -58,6 +57,7 @@ from exact_tui.store.models import (
     SyncRequest,
     width,
 )
+from exact_tui.store.scoping import tenant_key, tenant_of
 
 log = logging.getLogger(__name__)
 
@@ -219,10 +219,9 @@ class ConnectionService:
 
     def _ensure_row(self, settings: ConnectSettings, now: dt.datetime) -> None:
         with self._store.write() as session:
-            if session.get(ExactConnection, CONNECTION_ID) is None:
+            if session.get(ExactConnection, tenant_of(session)) is None:
                 session.add(
                     ExactConnection(
-                        id=CONNECTION_ID,
                         region=settings.region,
                         base_url=settings.base_url,
                         client_id=settings.client_id,
@@ -234,7 +233,7 @@ class ConnectionService:
 
     def _save_tokens(self, cipher: TokenCipher, tokens: TokenSet) -> None:
         with self._store.write() as session:
-            current = session.get(OAuthToken, CONNECTION_ID)
+            current = session.get(OAuthToken, tenant_of(session))
             expected = current.version if current is not None else None
             if save_token(session, cipher, tokens, expected_version=expected) is None:
                 raise ConnectError("the tokens changed while connecting: run connect again")
@@ -269,7 +268,7 @@ class ConnectionService:
             me.get("FullName") or me.get("UserName"), width(ExactConnection.user_name)
         )
         with self._store.write() as session:
-            conn = session.get(ExactConnection, CONNECTION_ID)
+            conn = session.get(ExactConnection, tenant_of(session))
             assert conn is not None  # made by _ensure_row
             first = conn.activated_at is None
             conn.region = settings.region
@@ -330,8 +329,8 @@ class ConnectionService:
         was nothing to disconnect."""
         now = self._clock()
         with self._store.write() as session:
-            conn = session.get(ExactConnection, CONNECTION_ID)
-            token = session.get(OAuthToken, CONNECTION_ID)
+            conn = session.get(ExactConnection, tenant_of(session))
+            token = session.get(OAuthToken, tenant_of(session))
             if conn is None or (conn.status is ConnectionStatus.INACTIVE and token is None):
                 return False
             if token is not None:
@@ -351,14 +350,14 @@ class ConnectionService:
         now = self._clock()
         with self._store.write() as session:
             if error.reason in CONNECTION_WIDE_REASONS:
-                conn = session.get(ExactConnection, CONNECTION_ID)
+                conn = session.get(ExactConnection, tenant_of(session))
                 if conn is not None:
                     conn.status = ConnectionStatus.ERROR
                     conn.reason = error.message
                     conn.updated_at = now
                     session.add(conn)
                 return
-            row = session.get(Division, division)
+            row = session.get(Division, tenant_key(session, division))
             if row is not None:
                 row.accessible = False
                 row.access_reason = cut(error.message, width(Division.access_reason))
@@ -369,7 +368,7 @@ class ConnectionService:
         tokens): Error, with the reason, until the key opens them again."""
         now = self._clock()
         with self._store.write() as session:
-            conn = session.get(ExactConnection, CONNECTION_ID)
+            conn = session.get(ExactConnection, tenant_of(session))
             if conn is not None and conn.status is not ConnectionStatus.INACTIVE:
                 conn.status = ConnectionStatus.ERROR
                 conn.reason = cut(error.message, width(ExactConnection.reason))
@@ -379,7 +378,7 @@ class ConnectionService:
     def note_reconnect_needed(self, error: ReconnectNeeded) -> None:
         now = self._clock()
         with self._store.write() as session:
-            conn = session.get(ExactConnection, CONNECTION_ID)
+            conn = session.get(ExactConnection, tenant_of(session))
             if conn is not None and conn.status is not ConnectionStatus.INACTIVE:
                 conn.status = ConnectionStatus.RECONNECT
                 conn.reason = error.message
@@ -601,7 +600,7 @@ def reconnect_settings(store: Store, fallback: ConnectSettings) -> ConnectSettin
     """A reconnect goes to the stored connection's host and app (its tokens belong there);
     a first connect uses the configured ones."""
     with store.read() as session:
-        conn = session.get(ExactConnection, CONNECTION_ID)
+        conn = session.get(ExactConnection, tenant_of(session))
     if conn is None:
         return fallback
     return ConnectSettings(

@@ -26,7 +26,8 @@ from exact_tui.secret_store import (
 )
 from exact_tui.services.tokens import RefreshLock, TokenManager
 from exact_tui.store.engine import Store
-from exact_tui.store.models import CONNECTION_ID, ApiErrorRecord, Budget, ExactConnection, width
+from exact_tui.store.models import ApiErrorRecord, Budget, ExactConnection, width
+from exact_tui.store.scoping import tenant_key, tenant_of
 
 
 def _endpoint(endpoint: str) -> str:
@@ -44,7 +45,7 @@ class StoreBudgetRecorder:
 
     def load_rate(self, division: int) -> RateState | None:
         with self._store.read() as session:
-            row = session.get(Budget, division)
+            row = session.get(Budget, tenant_key(session, division))
         if row is None:
             return None
         return RateState(
@@ -54,7 +55,7 @@ class StoreBudgetRecorder:
 
     def save_rate(self, division: int, state: RateState) -> None:
         with self._store.write() as session:
-            row = session.get(Budget, division) or Budget(division=division)
+            row = session.get(Budget, tenant_key(session, division)) or Budget(division=division)
             if state.minutely is not None:
                 row.minutely_limit = state.minutely.limit
                 row.minutely_remaining = state.minutely.remaining
@@ -107,7 +108,7 @@ class StoredConnection:
 
 def stored_connection(store: Store) -> StoredConnection:
     with store.read() as session:
-        conn = session.get(ExactConnection, CONNECTION_ID)
+        conn = session.get(ExactConnection, tenant_of(session))
     if conn is None:
         raise ReconnectNeeded("not connected to Exact: run `exact-tui connect`")
     return StoredConnection(conn.base_url, conn.client_id, conn.redirect_uri)

@@ -49,6 +49,7 @@ from exact_tui.store.models import (
     Payment,
     WriteOff,
 )
+from exact_tui.store.scoping import tenant_of
 from exact_tui.store.types import utcnow
 
 STDIN = "<stdin>"
@@ -114,7 +115,7 @@ def ingest_bytes(
         except FormatError as exc:
             raise IngestError(name, exc.problems) from None
         with store.write() as session:
-            summary = _Ingest(session.connection(), name).run(parsed)
+            summary = _Ingest(session.connection(), name, tenant_of(session)).run(parsed)
             if actor is not None:
                 detail = {
                     "added": summary.added,
@@ -162,23 +163,30 @@ def _chunks(keys: Iterable[Any]) -> Iterator[list[Any]]:
         yield batch[start : start + _CHUNK]
 
 
-def _lookup(conn: Connection, table: Table, key: str, keys: set[str]) -> dict[str, _Stored]:
+# Core statements are not scoped (store/scoping.py): each one here names the tenant.
+
+
+def _lookup(
+    conn: Connection, tenant: int, table: Table, key: str, keys: set[str]
+) -> dict[str, _Stored]:
     found: dict[str, _Stored] = {}
     column = table.c[key]
     for chunk in _chunks(keys):
-        query = select(table.c.id, column, table.c.content_hash).where(column.in_(chunk))
+        query = select(table.c.id, column, table.c.content_hash).where(
+            table.c.tenant_id == tenant, column.in_(chunk)
+        )
         for row_id, value, digest in conn.execute(query):
             found[value] = _Stored(row_id, digest)
     return found
 
 
-def _lookup_invoices(conn: Connection, numbers: set[str]) -> dict[str, _Stored]:
+def _lookup_invoices(conn: Connection, tenant: int, numbers: set[str]) -> dict[str, _Stored]:
     found: dict[str, _Stored] = {}
     for chunk in _chunks(numbers):
         query = (
             select(_INVOICE.c.id, _INVOICE.c.number, _INVOICE.c.content_hash, _CUSTOMER.c.number)
             .join(_CUSTOMER, _CUSTOMER.c.id == _INVOICE.c.customer_id)
-            .where(_INVOICE.c.number.in_(chunk))
+            .where(_INVOICE.c.tenant_id == tenant, _INVOICE.c.number.in_(chunk))
         )
         for row_id, number, digest, customer in conn.execute(query):
             found[number] = _Stored(row_id, digest, customer=customer)
@@ -186,7 +194,7 @@ def _lookup_invoices(conn: Connection, numbers: set[str]) -> dict[str, _Stored]:
 
 
 def _with_jobs(
-    conn: Connection, kind: DocumentKind, stored: dict[str, _Stored]
+    conn: Connection, tenant: int, kind: DocumentKind, stored: dict[str, _Stored]
 ) -> dict[str, _Stored]:
     """The documents' export jobs, locked until commit (PostgreSQL; SQLite's write transaction
     already holds the whole database) so a worker cannot claim one between check and update."""
@@ -195,7 +203,11 @@ def _with_jobs(
     for chunk in _chunks(by_id):
         query = (
             select(_JOB.c.document_id, _JOB.c.id, _JOB.c.state, _JOB.c.exact_entry_number)
-            .where(_JOB.c.document_kind == kind, _JOB.c.document_id.in_(chunk))
+            .where(
+                _JOB.c.tenant_id == tenant,
+                _JOB.c.document_kind == kind,
+                _JOB.c.document_id.in_(chunk),
+            )
             .with_for_update()
         )
         for document_id, job_id, state, entry in conn.execute(query):
@@ -264,9 +276,10 @@ def _frozen_reason(kind: DocumentKind, number: str, known: _Stored) -> str:
 
 
 class _Ingest:
-    def __init__(self, conn: Connection, source: str) -> None:
+    def __init__(self, conn: Connection, source: str, tenant: int) -> None:
         self.conn = conn
         self.source = source
+        self.tenant = tenant
         self.now = utcnow()
         self.problems: list[Problem] = []
         self.added = dict.fromkeys(RecordType, 0)
@@ -276,9 +289,10 @@ class _Ingest:
         self.jobs_requeued = 0
 
     def run(self, data: PlatformData) -> IngestSummary:
-        conn = self.conn
+        conn, tenant = self.conn, self.tenant
         organizations = _lookup(
             conn,
+            tenant,
             _ORGANIZATION,
             "code",
             {i.record.code for i in data.organizations}
@@ -286,6 +300,7 @@ class _Ingest:
         )
         bank_accounts = _lookup(
             conn,
+            tenant,
             _BANK_ACCOUNT,
             "iban",
             {i.record.iban for i in data.bank_accounts}
@@ -294,6 +309,7 @@ class _Ingest:
         )
         customers = _lookup(
             conn,
+            tenant,
             _CUSTOMER,
             "number",
             {i.record.number for i in data.customers}
@@ -302,9 +318,11 @@ class _Ingest:
         )
         invoices = _with_jobs(
             conn,
+            tenant,
             DocumentKind.INVOICE,
             _lookup_invoices(
                 conn,
+                tenant,
                 {i.record.number for i in data.invoices}
                 | {i.record.invoice for i in data.payments if i.record.invoice}
                 | {i.record.invoice for i in data.write_offs},
@@ -312,13 +330,15 @@ class _Ingest:
         )
         payments = _with_jobs(
             conn,
+            tenant,
             DocumentKind.PAYMENT,
-            _lookup(conn, _PAYMENT, "number", {i.record.number for i in data.payments}),
+            _lookup(conn, tenant, _PAYMENT, "number", {i.record.number for i in data.payments}),
         )
         write_offs = _with_jobs(
             conn,
+            tenant,
             DocumentKind.WRITE_OFF,
-            _lookup(conn, _WRITE_OFF, "number", {i.record.number for i in data.write_offs}),
+            _lookup(conn, tenant, _WRITE_OFF, "number", {i.record.number for i in data.write_offs}),
         )
 
         self._check_references(data, organizations, bank_accounts, customers, invoices)
@@ -405,6 +425,7 @@ class _Ingest:
     def _stamp(self, row: dict[str, Any], digest: str) -> dict[str, Any]:
         row["content_hash"] = digest
         row["updated_at"] = self.now
+        row["tenant_id"] = self.tenant
         return row
 
     def _apply(
@@ -433,7 +454,12 @@ class _Ingest:
                 del row[key]
                 row["_id"] = known.id
                 rows.append(row)
-            self.conn.execute(update(table).where(table.c.id == bindparam("_id")), rows)
+            self.conn.execute(
+                update(table).where(
+                    table.c.tenant_id == self.tenant, table.c.id == bindparam("_id")
+                ),
+                rows,
+            )
         self.added[record] += len(plan.new)
         self.updated[record] += len(plan.changed)
         self.unchanged[record] += plan.unchanged
@@ -504,9 +530,14 @@ class _Ingest:
         # A changed invoice's lines are replaced whole: lines have no identity of their own.
         changed_ids = [known.id for _item, _digest, known in plan.changed]
         for chunk in _chunks(changed_ids):
-            self.conn.execute(delete(_INVOICE_LINE).where(_INVOICE_LINE.c.invoice_id.in_(chunk)))
+            self.conn.execute(
+                delete(_INVOICE_LINE).where(
+                    _INVOICE_LINE.c.tenant_id == self.tenant, _INVOICE_LINE.c.invoice_id.in_(chunk)
+                )
+            )
         lines = [
             {
+                "tenant_id": self.tenant,
                 "invoice_id": ids[item.record.number],
                 "position": position,
                 "amount": line.amount,
@@ -588,9 +619,14 @@ class _Ingest:
                 self.jobs_requeued += 1
         job_state.insert_jobs(self.conn, new_jobs)
         self.jobs_created += len(new_jobs)
-        job_state.apply_bulk(self.conn, changed, now=self.now)
+        job_state.apply_bulk(self.conn, self.tenant, changed, now=self.now)
 
     def _job(self, kind: DocumentKind, item: Item[D], ids: dict[str, int]) -> dict[str, Any]:
         return job_state.new_job(
-            kind, ids[item.record.number], item.record.number, item.record.date, now=self.now
+            self.tenant,
+            kind,
+            ids[item.record.number],
+            item.record.number,
+            item.record.date,
+            now=self.now,
         )

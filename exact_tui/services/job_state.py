@@ -138,10 +138,17 @@ def note(
 
 
 def new_job(
-    kind: DocumentKind, document_id: int, number: str, date: dt.date, *, now: dt.datetime
+    tenant: int,
+    kind: DocumentKind,
+    document_id: int,
+    number: str,
+    date: dt.date,
+    *,
+    now: dt.datetime,
 ) -> dict[str, Any]:
-    """The row of a new job (pending, to be routed): ingest inserts them in bulk."""
+    """The row of a new job of `tenant` (pending, to be routed): ingest inserts them in bulk."""
     return {
+        "tenant_id": tenant,
         "document_kind": kind,
         "document_id": document_id,
         "document_number": number,
@@ -162,13 +169,15 @@ def insert_jobs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 def apply_bulk(
     conn: Connection,
+    tenant: int,
     changes: Sequence[tuple[int, Transition, dict[str, Any]]],
     *,
     now: dt.datetime,
 ) -> None:
-    """`apply` for many jobs at once, in core statements (ingest moves thousands): each
-    `(job_id, transition, other columns)`. For transitions that need nothing of the job's
-    present (a requeue, a changed document)."""
+    """`apply` for many jobs of `tenant` at once, in core statements (ingest moves thousands):
+    each `(job_id, transition, other columns)`. For transitions that need nothing of the job's
+    present (a requeue, a changed document). Core statements are not scoped: the tenant is
+    written out (store/scoping.py)."""
     if not changes:
         return
     extra_keys = sorted({key for _, _, extra in changes for key in extra})
@@ -197,11 +206,17 @@ def apply_bulk(
             row.setdefault(key, None)
     values: dict[str, Any] = {key: bindparam(key) for key in keys}
     values.update(missing=null(), lease_owner=None, lease_expires_at=None)
-    conn.execute(update(_JOB).where(_JOB.c.id == bindparam("_id")).values(**values), rows)
+    conn.execute(
+        update(_JOB)
+        .where(_JOB.c.tenant_id == tenant, _JOB.c.id == bindparam("_id"))
+        .values(**values),
+        rows,
+    )
     conn.execute(
         insert(_EVENT),
         [
             {
+                "tenant_id": tenant,
                 "job_id": job_id,
                 "at": now,
                 "level": t.level,

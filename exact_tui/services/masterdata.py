@@ -49,6 +49,7 @@ from exact_tui.store.models import (
     width,
 )
 from exact_tui.store.models import Mapping as MappingRow
+from exact_tui.store.scoping import tenant_key, tenant_of
 
 log = logging.getLogger("exact_tui.sync")
 
@@ -390,7 +391,7 @@ class MasterDataImporter:
                     "vat_number": clean_line(row.get("VATNumber"), 40),
                     "move_date": _moment(row.get("DivisionMoveDate")),
                 }
-                existing = session.get(Division, code)
+                existing = session.get(Division, tenant_key(session, code))
                 if existing is None:
                     session.add(Division(code=code, imported_at=now, **values))
                     added += 1
@@ -440,7 +441,7 @@ class MasterDataImporter:
     def _needs_full(self, division: int) -> bool:
         """A first import, or the division moved since the cursors were taken."""
         with self.store.read() as session:
-            info = session.get(Division, division)
+            info = session.get(Division, tenant_key(session, division))
             states = {
                 s.entity: s
                 for s in session.exec(select(SyncState).where(col(SyncState.division) == division))
@@ -526,7 +527,7 @@ class MasterDataImporter:
 
     def _cursor(self, division: int, entity: str) -> int | None:
         with self.store.read() as session:
-            state = session.get(SyncState, (division, entity))
+            state = session.get(SyncState, tenant_key(session, division, entity))
             return state.last_timestamp if state else None
 
     def _save_cursor(self, division: int, entity: str, highest: int | None, full: bool) -> None:
@@ -534,8 +535,8 @@ class MasterDataImporter:
         a division move Exact's timestamps restart lower)."""
         now = self.clock.now()
         with self.store.write() as session:
-            info = session.get(Division, division)
-            state = session.get(SyncState, (division, entity)) or SyncState(
+            info = session.get(Division, tenant_key(session, division))
+            state = session.get(SyncState, tenant_key(session, division, entity)) or SyncState(
                 division=division, entity=entity
             )
             if full:
@@ -566,15 +567,17 @@ class MasterDataImporter:
     def _apply(
         self, division: int, entity: Entity, rows: list[dict[str, Any]], replace: bool
     ) -> tuple[int, int, int]:
-        """Upsert `rows`; with `replace`, also remove what Exact no longer has."""
+        """Upsert `rows`; with `replace`, also remove what Exact no longer has. Core statements,
+        so each names the tenant (store/scoping.py)."""
         table = entity.table
         columns = [c.name for c in table.columns]
         with self.store.write() as session:
+            tenant = tenant_of(session)
+            rows = [{**r, "tenant_id": tenant} for r in rows]
+            mine = (table.c.tenant_id == tenant, table.c.division == division)
             existing = {
                 row.id: tuple(getattr(row, c) for c in columns)
-                for row in session.execute(
-                    sa_select(*table.columns).where(table.c.division == division)
-                )
+                for row in session.execute(sa_select(*table.columns).where(*mine))
             }
             new = [r for r in rows if r["id"] not in existing]
             changed = [
@@ -590,14 +593,14 @@ class MasterDataImporter:
             for row in changed:
                 session.execute(
                     update(table)
-                    .where(table.c.division == division, table.c.id == row["id"])
-                    .values(**{k: v for k, v in row.items() if k not in ("division", "id")})
+                    .where(*mine, table.c.id == row["id"])
+                    .values(
+                        **{k: v for k, v in row.items() if k not in ("tenant_id", "division", "id")}
+                    )
                 )
             for start in range(0, len(removed), _CHUNK):
                 chunk = removed[start : start + _CHUNK]
-                session.execute(
-                    delete(table).where(table.c.division == division, table.c.id.in_(chunk))
-                )
+                session.execute(delete(table).where(*mine, table.c.id.in_(chunk)))
         return len(new), len(changed), len(removed)
 
     def _remove(self, division: int, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -608,19 +611,24 @@ class MasterDataImporter:
             if entity_type in _BY_DELETED_TYPE and row.get("EntityKey"):
                 by_type.setdefault(entity_type, []).append(_guid(row["EntityKey"]))
         with self.store.write() as session:
+            tenant = tenant_of(session)
             for entity_type, keys in by_type.items():
                 table = _BY_DELETED_TYPE[entity_type].table
                 for start in range(0, len(keys), _CHUNK):
                     chunk = keys[start : start + _CHUNK]
                     result = session.execute(
-                        delete(table).where(table.c.division == division, table.c.id.in_(chunk))
+                        delete(table).where(
+                            table.c.tenant_id == tenant,
+                            table.c.division == division,
+                            table.c.id.in_(chunk),
+                        )
                     )
                     removed += result.rowcount or 0  # type: ignore[attr-defined]
         return removed
 
     def _deny(self, division: int, reason: str) -> None:
         with self.store.write() as session:
-            row = session.get(Division, division)
+            row = session.get(Division, tenant_key(session, division))
             if row is not None:
                 row.accessible = False
                 row.access_reason = cut(reason, width(Division.access_reason))
@@ -628,7 +636,7 @@ class MasterDataImporter:
 
     def _mark_accessible(self, division: int) -> None:
         with self.store.write() as session:
-            row = session.get(Division, division)
+            row = session.get(Division, tenant_key(session, division))
             if row is not None and not row.accessible:
                 row.accessible = True
                 row.access_reason = None

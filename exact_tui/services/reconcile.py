@@ -49,6 +49,7 @@ from exact_tui.store.models import (
     ReconcileFinding,
     ReconcileRun,
 )
+from exact_tui.store.scoping import tenant_key
 
 log = logging.getLogger("exact_tui.reconcile")
 
@@ -84,7 +85,7 @@ def request_reconcile(
     """Queue a reconciliation of one division or all, from `since` (default: the configured
     period); returns the run's id. One already waiting for the same scope is reused."""
     with store.write() as session:
-        if division is not None and session.get(Division, division) is None:
+        if division is not None and session.get(Division, tenant_key(session, division)) is None:
             known = ", ".join(str(c) for c in session.exec(select(Division.code))) or "none yet"
             raise ReconcileRefused(f"division {division} is not known (known: {known})")
         waiting = session.exec(
@@ -380,7 +381,7 @@ class Reconciler:
                 )
             )
             documents = load_documents(session, [(j.document_kind, j.document_id) for j in jobs])
-            settings = session.get(DivisionSettings, division)
+            settings = session.get(DivisionSettings, tenant_key(session, division))
             journals: set[str] = set()
             receivables: set[str] = set()
             if settings is not None and settings.sales_journal:

@@ -28,7 +28,8 @@ from exact_tui.services.reconcile import (
 from exact_tui.services.tokens import KEY_REASON, set_status, tokens_problem
 from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
 from exact_tui.store.engine import Store
-from exact_tui.store.models import CONNECTION_ID, ExactConnection, width
+from exact_tui.store.models import ExactConnection, width
+from exact_tui.store.scoping import tenant_of
 
 log = logging.getLogger("exact_tui.worker")
 
@@ -67,7 +68,7 @@ class ExactLink:
 
     def status(self) -> ConnectionStatus | None:
         with self.store.read() as session:
-            conn = session.get(ExactConnection, CONNECTION_ID)
+            conn = session.get(ExactConnection, tenant_of(session))
             return conn.status if conn else None
 
     async def session(self) -> ExactSession | None:
@@ -117,7 +118,7 @@ class ExactLink:
 
     def _status_and_reason(self) -> tuple[ConnectionStatus | None, str | None]:
         with self.store.read() as session:
-            conn = session.get(ExactConnection, CONNECTION_ID)
+            conn = session.get(ExactConnection, tenant_of(session))
             return (conn.status, conn.reason) if conn else (None, None)
 
     def _set_status(self, status: ConnectionStatus, reason: str | None) -> None:

@@ -27,6 +27,7 @@ from exact_tui.store.models import (
     WorkerHeartbeat,
     WriteOff,
 )
+from exact_tui.store.scoping import tenant_of
 from exact_tui.store.types import utcnow
 
 #: A worker that has not beaten for this long is taken as not running.
@@ -189,7 +190,7 @@ class StatusReport:
 
 
 def _connection(session: Session) -> ConnectionInfo | None:
-    conn = session.get(ExactConnection, 1)
+    conn = session.get(ExactConnection, tenant_of(session))
     if conn is None:
         return None
     token = session.get(OAuthToken, 1)

@@ -12,6 +12,7 @@ from exact_tui.services import audit
 from exact_tui.services.audit import Actor
 from exact_tui.store.engine import Store
 from exact_tui.store.models import Division, SyncRequest, SyncRun
+from exact_tui.store.scoping import tenant_key
 
 
 class SyncRefused(Exception):
@@ -50,7 +51,7 @@ def request_sync(store: Store, actor: Actor, division: int | None = None) -> int
     """Queue an import of every division, or of one known division; returns the request id.
     A request already waiting for the same scope is reused rather than queued twice."""
     with store.write() as session:
-        if division is not None and session.get(Division, division) is None:
+        if division is not None and session.get(Division, tenant_key(session, division)) is None:
             known = ", ".join(str(c) for c in session.exec(select(Division.code))) or "none yet"
             raise SyncRefused(
                 f"division {division} is not known (known: {known}); "

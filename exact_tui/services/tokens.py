@@ -38,7 +38,8 @@ from exact_tui.exact.oauth import (
 )
 from exact_tui.secret_store import SecretStore, SecretStoreError, TokenCipher, register_secret
 from exact_tui.store.engine import REFRESH_LOCK_KEY, Store
-from exact_tui.store.models import CONNECTION_ID, ExactConnection, OAuthToken
+from exact_tui.store.models import ExactConnection, OAuthToken
+from exact_tui.store.scoping import tenant_of
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class ServerRefreshLock:
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
-        session = Session(self._store.engine)
+        session = self._store.session()
         session.begin()
         try:
             await asyncio.to_thread(
@@ -152,8 +153,8 @@ def _reconnect_words(conn: ExactConnection | None, token: OAuthToken | None) -> 
 
 def load_token(session: Session, cipher: TokenCipher) -> StoredToken:
     """The stored token pair, decrypted; ReconnectNeeded when the connection cannot use one."""
-    conn = session.get(ExactConnection, CONNECTION_ID)
-    token = session.get(OAuthToken, CONNECTION_ID)
+    conn = session.get(ExactConnection, tenant_of(session))
+    token = session.get(OAuthToken, tenant_of(session))
     words = _reconnect_words(conn, token)
     if words is not None or token is None:
         raise ReconnectNeeded(words or "no tokens are stored")
@@ -161,7 +162,7 @@ def load_token(session: Session, cipher: TokenCipher) -> StoredToken:
         values = cipher.decrypt(
             token.blob,
             stored_key_id=token.key_id,
-            connection_id=CONNECTION_ID,
+            connection_id=tenant_of(session),
             version=token.version,
         )
     except SecretStoreError as exc:
@@ -184,7 +185,7 @@ def tokens_problem(store: Store, secrets: SecretStore) -> str | None:
     try:
         cipher = TokenCipher(secrets.data_key())
         with store.read() as session:
-            if session.get(OAuthToken, CONNECTION_ID) is None:
+            if session.get(OAuthToken, tenant_of(session)) is None:
                 return None
             load_token(session, cipher)
     except SecretStoreError as exc:
@@ -204,13 +205,12 @@ def save_token(
     or None when someone else changed the row first."""
     version = (expected_version or 0) + 1
     payload = {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token}
-    blob = cipher.encrypt(payload, connection_id=CONNECTION_ID, version=version)
+    blob = cipher.encrypt(payload, connection_id=tenant_of(session), version=version)
     if expected_version is None:
-        if session.get(OAuthToken, CONNECTION_ID) is not None:
+        if session.get(OAuthToken, tenant_of(session)) is not None:
             return None
         session.add(
             OAuthToken(
-                connection_id=CONNECTION_ID,
                 blob=blob,
                 key_id=cipher.key_id,
                 version=version,
@@ -223,7 +223,7 @@ def save_token(
         return version
     result = session.execute(
         update(OAuthToken)
-        .where(col(OAuthToken.connection_id) == CONNECTION_ID)
+        .where(col(OAuthToken.tenant_id) == tenant_of(session))
         .where(col(OAuthToken.version) == expected_version)
         .values(
             blob=blob,
@@ -242,7 +242,7 @@ def set_status(
 ) -> None:
     """Move the connection to `status` with the reason in words (no row: nothing to move)."""
     with store.write() as session:
-        conn = session.get(ExactConnection, CONNECTION_ID)
+        conn = session.get(ExactConnection, tenant_of(session))
         if conn is None:
             return
         conn.status = status
@@ -418,7 +418,7 @@ class TokenManager:
 
     def _note_refresh(self, at: dt.datetime) -> None:
         with self._store.write() as session:
-            conn = session.get(ExactConnection, CONNECTION_ID)
+            conn = session.get(ExactConnection, tenant_of(session))
             if conn is not None:
                 conn.last_refresh_at = at
                 session.add(conn)

@@ -17,12 +17,13 @@ from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from exact_tui.store import migrations
+from exact_tui.store import migrations, scoping
 from exact_tui.store.failures import StoreError as StoreError
 from exact_tui.store.failures import parse_url, store_failure, unusable_url
 from exact_tui.store.files import ensure_private_file
+from exact_tui.store.models import Tenant
 
 #: How long a writer waits for another writer before the store says it is locked.
 BUSY_TIMEOUT_MS = 30_000
@@ -42,11 +43,51 @@ class SchemaInfo:
 
 
 class Store:
-    """The engine plus the two ways in: `read()` and `write()` sessions."""
+    """The engine plus the two ways in: `read()` and `write()` sessions.
+
+    A store opened by `open_store` serves its only tenant while it has one (so a store with one
+    tenant works as it always did); with several, its sessions have no tenant and touching a
+    tenant's rows raises. `tenant(code_or_id)` gives a store of one tenant, `all_tenants()` one
+    for work across tenants (store/scoping.py).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._write_engine = engine.execution_options(**{_IMMEDIATE: True})
+        self._sole: int | None = None
+
+    def _scope(self) -> dict[str, Any]:
+        if self._sole is None:
+            try:
+                with Session(self.engine) as session:
+                    ids = session.exec(select(Tenant.id).limit(2)).all()
+            except DBAPIError:  # a store not migrated yet (doctor looks without upgrading)
+                return {}
+            if len(ids) != 1:
+                return {}
+            self._sole = ids[0]
+        return {scoping.TENANT: self._sole}
+
+    def tenant(self, code_or_id: str | int) -> TenantStore:
+        """The store of one tenant, by code or id; `UnknownTenant` when there is none."""
+        with Session(self.engine) as session:
+            if isinstance(code_or_id, int):
+                row = session.get(Tenant, code_or_id)
+            else:
+                row = session.exec(
+                    select(Tenant).where(col(Tenant.code) == code_or_id.strip().lower())
+                ).first()
+        if row is None or row.id is None:
+            raise UnknownTenant(f"no tenant {code_or_id!r} in this store (exact-tui tenants)")
+        return TenantStore(self, row.id, row.code)
+
+    def all_tenants(self) -> AllTenantsStore:
+        """A store whose sessions see every tenant's rows: for the worker and fleet views."""
+        return AllTenantsStore(self)
+
+    def tenants(self) -> list[Tenant]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(select(Tenant).order_by(col(Tenant.id))).all())
 
     @property
     def url(self) -> str:
@@ -64,7 +105,7 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (a deferred transaction, rolled back at the end)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.engine, expire_on_commit=False, info=self._scope()) as session:
             yield session
 
     @contextmanager
@@ -75,8 +116,15 @@ class Store:
         lock `WRITE_LOCK_KEY` on PostgreSQL), so what it reads stays true until it commits: a
         second writer waits up front (up to BUSY_TIMEOUT_MS) instead of failing half-way or
         overwriting the first one's update with one computed from a stale read."""
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        with (
+            Session(self._write_engine, expire_on_commit=False, info=self._scope()) as session,
+            session.begin(),
+        ):
             yield session
+
+    def session(self) -> Session:
+        """A session of this store's scope, begun and closed by the caller."""
+        return Session(self.engine, info=self._scope())
 
     def schema(self) -> SchemaInfo:
         with self.engine.connect() as conn:
@@ -84,6 +132,36 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class UnknownTenant(StoreError):
+    """No tenant has that code or id."""
+
+
+class TenantStore(Store):
+    """The store of one tenant: its sessions see and write that tenant's rows only."""
+
+    def __init__(self, root: Store, tenant_id: int, code: str) -> None:
+        super().__init__(root.engine)
+        self._write_engine = root._write_engine
+        self.root = root
+        self.tenant_id = tenant_id
+        self.code = code
+
+    def _scope(self) -> dict[str, Any]:
+        return {scoping.TENANT: self.tenant_id}
+
+
+class AllTenantsStore(Store):
+    """Sessions across every tenant, asked for by name (`Store.all_tenants()`)."""
+
+    def __init__(self, root: Store) -> None:
+        super().__init__(root.engine)
+        self._write_engine = root._write_engine
+        self.root = root
+
+    def _scope(self) -> dict[str, Any]:
+        return {scoping.ALL_TENANTS: True}
 
 
 def _sqlite_setup(engine: Engine) -> None:

@@ -49,25 +49,71 @@ def _fk(target: str, *, ondelete: str = "RESTRICT", index: bool = True) -> Any:
     return Field(sa_column_args=[ForeignKey(target, ondelete=ondelete)], index=index)
 
 
+# ---------------------------------------------------------------- tenants
+
+
+class Tenant(SQLModel, table=True):
+    """One customer of the billing platform (docs/tenants.md): every tenant-owned row carries
+    its id, and every session sees the rows of one tenant only (store/scoping.py)."""
+
+    __tablename__ = "tenant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: 1-40 characters of a-z, 0-9 and '-' (domain.tenants.normalise_code).
+    code: str = Field(unique=True, max_length=40)
+    name: str = Field(max_length=200)
+    created_at: dt.datetime = _now_field()
+    #: Set while the tenant is disabled: the worker serves nothing of it.
+    disabled_at: dt.datetime | None = _time_field()
+    disabled_reason: str | None = Field(default=None, max_length=500)
+
+
+#: The tenant an existing store's rows move into, and the only one a new store starts with.
+DEFAULT_TENANT_ID = 1
+DEFAULT_TENANT_CODE = "default"
+
+
+class TenantOwned(SQLModel):
+    """A row of one tenant. Stamped from the session's tenant when added, and filtered to it on
+    every ORM read, update and delete (store/scoping.py)."""
+
+    tenant_id: int = Field(default=None, foreign_key="tenant.id", ondelete="RESTRICT")
+
+
+class TenantKeyed(TenantOwned):
+    """A tenant-owned row whose natural key starts with the tenant (two tenants may see the same
+    division): `Model.key(session, ...)` builds the key `session.get` takes."""
+
+    tenant_id: int = Field(
+        default=None,
+        primary_key=True,
+        foreign_key="tenant.id",
+        ondelete="RESTRICT",
+        sa_column_kwargs={"autoincrement": False},
+    )
+
+
 # ---------------------------------------------------------------- platform
 
 
-class Organization(SQLModel, table=True):
+class Organization(TenantOwned, table=True):
     __tablename__ = "organization"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(unique=True, max_length=64)
+    code: str = Field(max_length=64)
     name: str = Field(max_length=200)
     content_hash: str = Field(max_length=64)
     created_at: dt.datetime = _now_field()
     updated_at: dt.datetime = _now_field()
 
 
-class BankAccount(SQLModel, table=True):
+class BankAccount(TenantOwned, table=True):
     __tablename__ = "bank_account"
+    __table_args__ = (UniqueConstraint("tenant_id", "iban"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    iban: str = Field(unique=True, max_length=34)
+    iban: str = Field(max_length=34)
     organization_id: int = _fk("organization.id")
     name: str | None = Field(default=None, max_length=200)
     content_hash: str = Field(max_length=64)
@@ -75,15 +121,19 @@ class BankAccount(SQLModel, table=True):
     updated_at: dt.datetime = _now_field()
 
 
-class Customer(SQLModel, table=True):
+class Customer(TenantOwned, table=True):
     __tablename__ = "customer"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_customer_tenant_vat", "tenant_id", "vat_normalised"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    number: str = Field(unique=True, max_length=64)
+    number: str = Field(max_length=64)
     name: str = Field(max_length=200)
     vat_number: str | None = Field(default=None, max_length=40)
     #: VAT number in the compact form matching compares (domain.vat.normalise_vat).
-    vat_normalised: str | None = Field(default=None, max_length=40, index=True)
+    vat_normalised: str | None = Field(default=None, max_length=40)
     address_line: str | None = Field(default=None, max_length=200)
     postcode: str | None = Field(default=None, max_length=20)
     city: str | None = Field(default=None, max_length=100)
@@ -95,11 +145,12 @@ class Customer(SQLModel, table=True):
     updated_at: dt.datetime = _now_field()
 
 
-class Invoice(SQLModel, table=True):
+class Invoice(TenantOwned, table=True):
     __tablename__ = "invoice"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    number: str = Field(unique=True, max_length=64)
+    number: str = Field(max_length=64)
     date: dt.date
     customer_id: int = _fk("customer.id")
     bank_account_id: int = _fk("bank_account.id")
@@ -112,15 +163,15 @@ class Invoice(SQLModel, table=True):
     updated_at: dt.datetime = _now_field()
 
 
-class InvoiceLine(SQLModel, table=True):
+class InvoiceLine(TenantOwned, table=True):
     __tablename__ = "invoice_line"
     __table_args__ = (
         UniqueConstraint("invoice_id", "position"),
         # The Mappings screen lists the platform codes in use one distinct value at a time.
-        Index("ix_invoice_line_gl_code", "gl_code"),
-        Index("ix_invoice_line_vat_code", "vat_code"),
-        Index("ix_invoice_line_cost_center", "cost_center"),
-        Index("ix_invoice_line_cost_unit", "cost_unit"),
+        Index("ix_invoice_line_gl_code", "tenant_id", "gl_code"),
+        Index("ix_invoice_line_vat_code", "tenant_id", "vat_code"),
+        Index("ix_invoice_line_cost_center", "tenant_id", "cost_center"),
+        Index("ix_invoice_line_cost_unit", "tenant_id", "cost_unit"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -135,11 +186,12 @@ class InvoiceLine(SQLModel, table=True):
     cost_unit: str | None = Field(default=None, max_length=64)
 
 
-class Payment(SQLModel, table=True):
+class Payment(TenantOwned, table=True):
     __tablename__ = "payment"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    number: str = Field(unique=True, max_length=64)
+    number: str = Field(max_length=64)
     date: dt.date
     amount: Decimal = Field(sa_type=Money())
     customer_id: int = _fk("customer.id")
@@ -153,11 +205,12 @@ class Payment(SQLModel, table=True):
     updated_at: dt.datetime = _now_field()
 
 
-class WriteOff(SQLModel, table=True):
+class WriteOff(TenantOwned, table=True):
     __tablename__ = "write_off"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    number: str = Field(unique=True, max_length=64)
+    number: str = Field(max_length=64)
     date: dt.date
     amount: Decimal = Field(sa_type=Money())
     invoice_id: int = _fk("invoice.id")
@@ -171,7 +224,7 @@ class WriteOff(SQLModel, table=True):
 # ---------------------------------------------------------------- Exact cache (read-only here)
 
 
-class Division(SQLModel, table=True):
+class Division(TenantKeyed, table=True):
     __tablename__ = "division"
 
     code: int = Field(
@@ -193,7 +246,7 @@ class Division(SQLModel, table=True):
     imported_at: dt.datetime | None = _time_field()
 
 
-class _DivisionScoped(SQLModel):
+class _DivisionScoped(TenantKeyed):
     division: int = Field(
         primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
     )
@@ -202,7 +255,7 @@ class _DivisionScoped(SQLModel):
 
 class Journal(_DivisionScoped, table=True):
     __tablename__ = "journal"
-    __table_args__ = (Index("ix_journal_division_code", "division", "code"),)
+    __table_args__ = (Index("ix_journal_division_code", "tenant_id", "division", "code"),)
 
     code: str = Field(max_length=20)
     description: str = Field(default="", max_length=200)
@@ -216,7 +269,7 @@ class Journal(_DivisionScoped, table=True):
 
 class GLAccount(_DivisionScoped, table=True):
     __tablename__ = "gl_account"
-    __table_args__ = (Index("ix_gl_account_division_code", "division", "code"),)
+    __table_args__ = (Index("ix_gl_account_division_code", "tenant_id", "division", "code"),)
 
     code: str = Field(max_length=20)
     description: str = Field(default="", max_length=200)
@@ -232,7 +285,7 @@ class GLAccount(_DivisionScoped, table=True):
 
 class VATCode(_DivisionScoped, table=True):
     __tablename__ = "vat_code"
-    __table_args__ = (Index("ix_vat_code_division_code", "division", "code"),)
+    __table_args__ = (Index("ix_vat_code_division_code", "tenant_id", "division", "code"),)
 
     code: str = Field(max_length=10)
     description: str = Field(default="", max_length=200)
@@ -245,7 +298,7 @@ class VATCode(_DivisionScoped, table=True):
 
 class CostCenter(_DivisionScoped, table=True):
     __tablename__ = "cost_center"
-    __table_args__ = (Index("ix_cost_center_division_code", "division", "code"),)
+    __table_args__ = (Index("ix_cost_center_division_code", "tenant_id", "division", "code"),)
 
     code: str = Field(max_length=20)
     description: str = Field(default="", max_length=200)
@@ -254,7 +307,7 @@ class CostCenter(_DivisionScoped, table=True):
 
 class CostUnit(_DivisionScoped, table=True):
     __tablename__ = "cost_unit"
-    __table_args__ = (Index("ix_cost_unit_division_code", "division", "code"),)
+    __table_args__ = (Index("ix_cost_unit_division_code", "tenant_id", "division", "code"),)
 
     code: str = Field(max_length=20)
     description: str = Field(default="", max_length=200)
@@ -264,10 +317,10 @@ class CostUnit(_DivisionScoped, table=True):
 class ExactAccount(_DivisionScoped, table=True):
     __tablename__ = "exact_account"
     __table_args__ = (
-        Index("ix_exact_account_division_code", "division", "code"),
-        Index("ix_exact_account_division_search_code", "division", "search_code"),
-        Index("ix_exact_account_division_vat", "division", "vat_normalised"),
-        Index("ix_exact_account_division_name", "division", "name"),
+        Index("ix_exact_account_division_code", "tenant_id", "division", "code"),
+        Index("ix_exact_account_division_search_code", "tenant_id", "division", "search_code"),
+        Index("ix_exact_account_division_vat", "tenant_id", "division", "vat_normalised"),
+        Index("ix_exact_account_division_name", "tenant_id", "division", "name"),
     )
 
     #: Stored trimmed; Exact pads it to 18 characters.
@@ -287,7 +340,7 @@ class ExactAccount(_DivisionScoped, table=True):
     is_blocked: bool = False
 
 
-class SyncState(SQLModel, table=True):
+class SyncState(TenantKeyed, table=True):
     """Per division and entity: where the incremental import stands."""
 
     __tablename__ = "sync_state"
@@ -303,11 +356,13 @@ class SyncState(SQLModel, table=True):
     last_run_at: dt.datetime | None = _time_field()
 
 
-class SyncRun(SQLModel, table=True):
+class SyncRun(TenantOwned, table=True):
     """One import run of one entity in one division (or of the division list)."""
 
     __tablename__ = "sync_run"
-    __table_args__ = (Index("ix_sync_run_division_entity", "division", "entity", "id"),)
+    __table_args__ = (
+        Index("ix_sync_run_division_entity", "tenant_id", "division", "entity", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     division: int | None = Field(default=None, sa_type=BigInteger)
@@ -329,10 +384,12 @@ class SyncRun(SQLModel, table=True):
 # ---------------------------------------------------------------- configuration
 
 
-class DivisionBinding(SQLModel, table=True):
-    """A division belongs to one organization at most."""
+class DivisionBinding(TenantOwned, table=True):
+    """A division belongs to one organization of one tenant at most: the key is the division
+    alone, across tenants."""
 
     __tablename__ = "division_binding"
+    __table_args__ = (Index("ix_division_binding_tenant", "tenant_id", "division"),)
 
     division: int = Field(
         primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
@@ -342,25 +399,26 @@ class DivisionBinding(SQLModel, table=True):
     bound_at: dt.datetime = _now_field()
 
 
-class BankAccountBinding(SQLModel, table=True):
+class BankAccountBinding(TenantOwned, table=True):
     """Where a bank account's documents go: a division and one of its bank journals."""
 
     __tablename__ = "bank_account_binding"
+    __table_args__ = (Index("ix_bank_account_binding_tenant_division", "tenant_id", "division"),)
 
     bank_account_id: int = Field(
         primary_key=True, sa_column_args=[ForeignKey("bank_account.id", ondelete="CASCADE")]
     )
-    division: int = Field(sa_type=BigInteger, index=True)
+    division: int = Field(sa_type=BigInteger)
     journal_code: str = Field(max_length=20)
     bound_by: str = Field(max_length=100)
     bound_at: dt.datetime = _now_field()
 
 
-class Mapping(SQLModel, table=True):
+class Mapping(TenantOwned, table=True):
     """A platform code mapped to an Exact code in one division."""
 
     __tablename__ = "mapping"
-    __table_args__ = (UniqueConstraint("division", "kind", "platform_code"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "division", "kind", "platform_code"),)
 
     id: int | None = Field(default=None, primary_key=True)
     division: int = Field(sa_type=BigInteger)
@@ -371,7 +429,7 @@ class Mapping(SQLModel, table=True):
     updated_at: dt.datetime = _now_field()
 
 
-class DivisionSettings(SQLModel, table=True):
+class DivisionSettings(TenantKeyed, table=True):
     """The journals and GL accounts a division's entries use (Exact codes)."""
 
     __tablename__ = "division_settings"
@@ -388,11 +446,13 @@ class DivisionSettings(SQLModel, table=True):
     updated_at: dt.datetime = _now_field()
 
 
-class CustomerLink(SQLModel, table=True):
+class CustomerLink(TenantOwned, table=True):
     """A platform customer linked to an Exact account in one division, and how."""
 
     __tablename__ = "customer_link"
-    __table_args__ = (Index("ix_customer_link_division_account", "division", "exact_account_id"),)
+    __table_args__ = (
+        Index("ix_customer_link_division_account", "tenant_id", "division", "exact_account_id"),
+    )
 
     customer_id: int = Field(
         primary_key=True, sa_column_args=[ForeignKey("customer.id", ondelete="CASCADE")]
@@ -409,16 +469,19 @@ class CustomerLink(SQLModel, table=True):
 # ---------------------------------------------------------------- export (outbox)
 
 
-class ExportJob(SQLModel, table=True):
+class ExportJob(TenantOwned, table=True):
     """One document to post to Exact, and where it stands (docs/export.md §The state machine)."""
 
     __tablename__ = "export_job"
     __table_args__ = (
         UniqueConstraint("document_kind", "document_id"),
+        # What is due across tenants (the worker), and per tenant (lists and counts).
         Index("ix_export_job_state_due", "state", "next_attempt_at"),
-        Index("ix_export_job_division_state", "division", "state"),
-        Index("ix_export_job_category_state", "category", "state"),
-        Index("ix_export_job_updated", "updated_at", "id"),
+        Index("ix_export_job_tenant_state_due", "tenant_id", "state", "next_attempt_at"),
+        Index("ix_export_job_division_state", "tenant_id", "division", "state"),
+        Index("ix_export_job_category_state", "tenant_id", "category", "state"),
+        Index("ix_export_job_updated", "tenant_id", "updated_at", "id"),
+        Index("ix_export_job_number", "tenant_id", "document_number"),
         Index("ix_export_job_entry", "exact_entry_id"),
     )
 
@@ -426,7 +489,7 @@ class ExportJob(SQLModel, table=True):
     document_kind: DocumentKind = Field(sa_type=EnumText(DocumentKind))
     document_id: int
     #: Denormalised for the log's filters and for lookups in Exact by reference.
-    document_number: str = Field(max_length=64, index=True)
+    document_number: str = Field(max_length=64)
     document_date: dt.date
     division: int | None = Field(default=None, sa_type=BigInteger)
     state: JobState = Field(default=JobState.PENDING, sa_type=EnumText(JobState))
@@ -462,11 +525,14 @@ class ExportJob(SQLModel, table=True):
     posted_at: dt.datetime | None = _time_field()
 
 
-class ExportEvent(SQLModel, table=True):
+class ExportEvent(TenantOwned, table=True):
     """Append-only: one row per attempt, outcome or operator action on a job."""
 
     __tablename__ = "export_event"
-    __table_args__ = (Index("ix_export_event_job", "job_id", "id"),)
+    __table_args__ = (
+        Index("ix_export_event_job", "job_id", "id"),
+        Index("ix_export_event_tenant", "tenant_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(sa_column_args=[ForeignKey("export_job.id", ondelete="CASCADE")])
@@ -485,16 +551,12 @@ class ExportEvent(SQLModel, table=True):
 # ---------------------------------------------------------------- connection and operations
 
 
-#: The id of the one connection row (and of its token row).
-CONNECTION_ID = 1
-
-
-class ExactConnection(SQLModel, table=True):
-    """The one connection to Exact this store serves (id CONNECTION_ID)."""
+class ExactConnection(TenantKeyed, table=True):
+    """A tenant's connection to Exact: one row per tenant, keyed by the tenant. The platform's
+    Exact app (client id, secret) is shared; the user, tokens and status are the tenant's."""
 
     __tablename__ = "connection"
 
-    id: int = Field(default=1, primary_key=True)
     region: str = Field(max_length=10)
     base_url: str = Field(max_length=200)
     client_id: str = Field(max_length=100)
@@ -514,13 +576,18 @@ class ExactConnection(SQLModel, table=True):
     updated_at: dt.datetime = _now_field()
 
 
-class OAuthToken(SQLModel, table=True):
-    """The token pair, AES-GCM encrypted; `version` makes saves compare-and-swap."""
+class OAuthToken(TenantKeyed, table=True):
+    """A tenant's token pair, AES-GCM encrypted (bound to the tenant's id); `version` makes
+    saves compare-and-swap."""
 
     __tablename__ = "oauth_token"
 
-    connection_id: int = Field(
-        primary_key=True, sa_column_args=[ForeignKey("connection.id", ondelete="CASCADE")]
+    tenant_id: int = Field(
+        default=None,
+        primary_key=True,
+        foreign_key="connection.tenant_id",
+        ondelete="CASCADE",
+        sa_column_kwargs={"autoincrement": False},
     )
     blob: bytes = Field(sa_type=LargeBinary)
     key_id: str = Field(max_length=64)
@@ -530,7 +597,7 @@ class OAuthToken(SQLModel, table=True):
     refresh_expires_at: dt.datetime | None = _time_field()
 
 
-class AuthAttempt(SQLModel, table=True):
+class AuthAttempt(TenantOwned, table=True):
     """A connect attempt's `state`, stored hashed, usable once."""
 
     __tablename__ = "auth_attempt"
@@ -541,7 +608,7 @@ class AuthAttempt(SQLModel, table=True):
     used_at: dt.datetime | None = _time_field()
 
 
-class Budget(SQLModel, table=True):
+class Budget(TenantKeyed, table=True):
     """Exact's rate-limit budget for a division, as its headers last said."""
 
     __tablename__ = "budget"
@@ -558,11 +625,13 @@ class Budget(SQLModel, table=True):
     updated_at: dt.datetime = _now_field()
 
 
-class ApiErrorRecord(SQLModel, table=True):
+class ApiErrorRecord(TenantOwned, table=True):
     """A 400/401/403/404 from Exact: counted per division and endpoint over the last hour."""
 
     __tablename__ = "api_error"
-    __table_args__ = (Index("ix_api_error_division_endpoint_at", "division", "endpoint", "at"),)
+    __table_args__ = (
+        Index("ix_api_error_division_endpoint_at", "tenant_id", "division", "endpoint", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     division: int = Field(sa_type=BigInteger)
@@ -571,11 +640,14 @@ class ApiErrorRecord(SQLModel, table=True):
     at: dt.datetime = _now_field()
 
 
-class SyncRequest(SQLModel, table=True):
+class SyncRequest(TenantOwned, table=True):
     """An intent to import master data, written by the console or CLI, done by the worker."""
 
     __tablename__ = "sync_request"
-    __table_args__ = (Index("ix_sync_request_state", "state", "id"),)
+    __table_args__ = (
+        Index("ix_sync_request_state", "state", "id"),
+        Index("ix_sync_request_tenant_state", "tenant_id", "state", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     division: int | None = Field(default=None, sa_type=BigInteger)
@@ -590,13 +662,16 @@ class SyncRequest(SQLModel, table=True):
     result: str | None = Field(default=None, max_length=2000)
 
 
-class ReconcileRun(SQLModel, table=True):
+class ReconcileRun(TenantOwned, table=True):
     """A reconciliation (docs/export.md §Reconciliation): asked for by a person or the daily
     schedule, run by the worker, its result kept. `division` None: every division; `since`
     None: the default period."""
 
     __tablename__ = "reconcile_run"
-    __table_args__ = (Index("ix_reconcile_run_state", "state", "id"),)
+    __table_args__ = (
+        Index("ix_reconcile_run_state", "state", "id"),
+        Index("ix_reconcile_run_tenant_state", "tenant_id", "state", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     division: int | None = Field(default=None, sa_type=BigInteger)
@@ -618,7 +693,7 @@ class ReconcileRun(SQLModel, table=True):
     result: str | None = Field(default=None, max_length=2000)
 
 
-class ReconcileFinding(SQLModel, table=True):
+class ReconcileFinding(TenantOwned, table=True):
     """One difference a reconciliation found."""
 
     __tablename__ = "reconcile_finding"
@@ -667,12 +742,16 @@ class DivisionLease(SQLModel, table=True):
     expires_at: dt.datetime | None = _time_field()
 
 
-class Audit(SQLModel, table=True):
-    """What an operator did: who, from where, what, and the result."""
+class Audit(TenantOwned, table=True):
+    """What an operator did: who, from where, for which tenant, what, and the result. A removed
+    tenant's rows stay, without the tenant (its code is in `target`)."""
 
     __tablename__ = "audit"
-    __table_args__ = (Index("ix_audit_at", "at"),)
+    __table_args__ = (Index("ix_audit_at", "at"), Index("ix_audit_tenant_at", "tenant_id", "at"))
 
+    tenant_id: int | None = Field(  # type: ignore[assignment]
+        default=None, foreign_key="tenant.id", ondelete="SET NULL"
+    )
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = _now_field()
     actor: str = Field(max_length=100)

@@ -73,13 +73,13 @@ from exact_tui.services.ingest import ingest_bytes
 from exact_tui.services.intents import Intents
 from exact_tui.store.engine import Store, open_store
 from exact_tui.store.models import (
-    CONNECTION_ID,
     ExactAccount,
     ExactConnection,
     ExportEvent,
     ExportJob,
     WorkerHeartbeat,
 )
+from exact_tui.store.scoping import tenant_key
 
 NL, BE = 101001, 101002
 BANKS = {NL: ("NL67INGB0006543210", "20"), BE: ("BE57734001234535", "200")}
@@ -325,7 +325,7 @@ def connect(store: Store, base_url: str) -> None:
 
 def _status(store: Store) -> ConnectionStatus | None:
     with store.read() as session:
-        conn = session.get(ExactConnection, CONNECTION_ID)
+        conn = session.get(ExactConnection, tenant_key(session))
     return conn.status if conn else None
 
 

@@ -29,6 +29,7 @@ from exact_tui.store.models import (
     ExportJob,
     WorkerHeartbeat,
 )
+from exact_tui.store.scoping import tenant_key
 from tests.admin_seed import AMBIGUOUS_CUSTOMER, DIVISION, UNBOUND_IBAN, seed_admin
 from tests.cli.environments import Run, run_cli
 from tests.console_seed import seed
@@ -87,7 +88,7 @@ def hostile_store(store: Store) -> Store:
                 detail=f"storage error{HOSTILE}",
             )
         )
-        settings = session.get(DivisionSettings, DIVISION)
+        settings = session.get(DivisionSettings, tenant_key(session, DIVISION))
         assert settings is not None
         settings.collection_costs_gl = GL_CODE
         session.add(settings)

@@ -23,6 +23,7 @@ from exact_tui.exact.http import ExactClient
 from exact_tui.exact.odata import Query
 from exact_tui.sandbox import SMALL
 from exact_tui.store.models import ApiErrorRecord, Budget, Division
+from exact_tui.store.scoping import tenant_key
 from tests.connection.kit import BE, NL, NO_CONSENT, World
 
 ACCOUNT_FIELDS = ["ID", "Code", "Name", "Created"]
@@ -65,7 +66,7 @@ async def test_200_calls_against_60_a_window_get_no_429(connected: World) -> Non
     # 200 calls need four windows: the client waited out at least two whole ones.
     assert sum(world.slept) >= 20
     with world.store.read() as db:
-        budget = db.get(Budget, NL)
+        budget = db.get(Budget, tenant_key(db, NL))
     assert budget is not None and state.minutely is not None
     assert budget.minutely_limit == 60 and budget.minutely_remaining == state.minutely.remaining
     assert budget.daily_remaining == 5000 - 200
@@ -134,7 +135,7 @@ async def test_no_division_access_in_words(connected: World) -> None:
     )
     world.service.note_access_denied(NO_CONSENT, error)
     with world.store.read() as db:
-        division = db.get(Division, NO_CONSENT)
+        division = db.get(Division, tenant_key(db, NO_CONSENT))
     assert division is not None and not division.accessible
     assert division.access_reason == error.message
 

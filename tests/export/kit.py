@@ -32,7 +32,6 @@ from exact_tui.services.tokens import save_token
 from exact_tui.services.worker import Lanes, SyncRequestInfo
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
-    CONNECTION_ID,
     BankAccount,
     BankAccountBinding,
     DivisionSettings,
@@ -42,6 +41,7 @@ from exact_tui.store.models import (
     Mapping,
     OAuthToken,
 )
+from exact_tui.store.scoping import tenant_key
 from tests.connection.kit import World, secret_env
 
 NL, BE = NL_DIVISION, BE_DIVISION
@@ -234,7 +234,7 @@ class ExportWorld:
 def configure(store: Store) -> None:
     """Bindings, division settings and mappings for both divisions (what an admin sets up)."""
     with store.write() as session:
-        conn = session.get(ExactConnection, CONNECTION_ID)
+        conn = session.get(ExactConnection, tenant_key(session))
         assert conn is not None
         conn.activated_at = ACTIVATED
         session.add(conn)
@@ -298,7 +298,7 @@ def fresh_tokens(world: World) -> None:
     )
     cipher = TokenCipher(world.secrets.data_key(create=True))
     with world.store.write() as session:
-        current = session.get(OAuthToken, CONNECTION_ID)
+        current = session.get(OAuthToken, tenant_key(session))
         assert current is not None
         assert save_token(session, cipher, tokens, expected_version=current.version)
 

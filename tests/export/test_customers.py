@@ -12,6 +12,7 @@ from exact_tui.domain.states import Category, JobState, LinkMethod
 from exact_tui.services.export import ExportOptions
 from exact_tui.services.export.api import ExactApi
 from exact_tui.store.models import Customer, CustomerLink, ExactAccount
+from exact_tui.store.scoping import tenant_key
 from tests.export.kit import NL, ExportWorld, customer, invoice
 
 ACCOUNTS = "crm/Accounts"
@@ -25,7 +26,7 @@ def _link(xw: ExportWorld, number: str) -> CustomerLink | None:
 
 def _account_code(xw: ExportWorld, account_id: str) -> str | None:
     with xw.store.read() as session:
-        row = session.get(ExactAccount, (NL, account_id))
+        row = session.get(ExactAccount, tenant_key(session, NL, account_id))
     if row is not None:
         return row.code
     code = xw.sandbox.division(NL).accounts[uuid.UUID(account_id)]["Code"]

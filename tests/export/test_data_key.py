@@ -17,7 +17,8 @@ from exact_tui.services.export import ExportOptions
 from exact_tui.services.runtime import LinkOptions, WorkerSetup, build_worker
 from exact_tui.services.tokens import KEY_REASON, save_token
 from exact_tui.services.worker import WorkerOptions
-from exact_tui.store.models import CONNECTION_ID, ExactConnection, ExportEvent, OAuthToken
+from exact_tui.store.models import ExactConnection, ExportEvent, OAuthToken
+from exact_tui.store.scoping import tenant_key
 from tests.export.kit import ExportWorld, customer, invoice
 
 
@@ -44,7 +45,7 @@ async def test_a_key_that_does_not_open_the_tokens_changes_no_job(
     )
     with xw.store.read() as session:
         assert list(session.exec(select(ExportEvent))) == []
-        conn = session.get(ExactConnection, CONNECTION_ID)
+        conn = session.get(ExactConnection, tenant_key(session))
     assert conn is not None
     assert conn.status is ConnectionStatus.ERROR
     assert conn.reason is not None
@@ -61,7 +62,7 @@ async def test_tokens_the_key_stops_opening_mid_run_send_the_job_back_untouched(
     # Someone reconnected with another data key: the tokens are now sealed with it.
     other = TokenCipher(os.urandom(32))
     with xw.store.write() as session:
-        row = session.get(OAuthToken, CONNECTION_ID)
+        row = session.get(OAuthToken, tenant_key(session))
         assert row is not None
         tokens = TokenSet("a", "r", row.issued_at, row.expires_at, row.refresh_expires_at)
         assert save_token(session, other, tokens, expected_version=row.version)
@@ -70,6 +71,6 @@ async def test_tokens_the_key_stops_opening_mid_run_send_the_job_back_untouched(
     assert job.state is JobState.PENDING  # nothing was sent: not "unknown"
     assert xw.calls("salesentry/SalesEntries", method="POST") == 1
     with xw.store.read() as session:
-        conn = session.get(ExactConnection, CONNECTION_ID)
+        conn = session.get(ExactConnection, tenant_key(session))
     assert conn is not None and conn.status is ConnectionStatus.ERROR
     assert conn.reason is not None and conn.reason.startswith(KEY_REASON)

@@ -13,7 +13,8 @@ from exact_tui.services.audit import Actor
 from exact_tui.services.connection import ConnectionService
 from exact_tui.services.export.api import ExactApi
 from exact_tui.services.intents import Intents
-from exact_tui.store.models import CONNECTION_ID, Customer, Division, ExactConnection
+from exact_tui.store.models import Customer, Division, ExactConnection
+from exact_tui.store.scoping import tenant_key
 from tests.connection.kit import World
 from tests.export.kit import (
     BE,
@@ -30,7 +31,7 @@ SALES = "salesentry/SalesEntries"
 
 def _connection(xw: ExportWorld) -> ExactConnection:
     with xw.store.read() as session:
-        conn = session.get(ExactConnection, CONNECTION_ID)
+        conn = session.get(ExactConnection, tenant_key(session))
     assert conn is not None
     return conn
 
@@ -182,7 +183,7 @@ async def test_no_access_to_a_division_stops_it_until_a_person_retries(
     )
     assert xw.job("BE-2").state is JobState.PENDING and xw.job("BE-2").attempts == 0
     with xw.store.read() as session:
-        division = session.get(Division, BE)
+        division = session.get(Division, tenant_key(session, BE))
     assert division is not None and not division.accessible
     assert BE not in xw.service.due_divisions()
     xw.sandbox.set_consent([NL, BE])

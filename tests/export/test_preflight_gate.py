@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from exact_tui.domain.states import Category, JobState
 from exact_tui.store.models import BankAccount, BankAccountBinding, DivisionSettings
+from exact_tui.store.scoping import tenant_key
 from tests.export.kit import (
     IBAN_LOOSE,
     IBAN_NL,
@@ -83,7 +84,7 @@ async def test_missing_division_settings_block_without_a_call(
     xw: ExportWorld, setting: str, document: str, code: str
 ) -> None:
     with xw.store.write() as session:
-        row = session.get(DivisionSettings, NL)
+        row = session.get(DivisionSettings, tenant_key(session, NL))
         assert row is not None
         setattr(row, setting, None)
         session.add(row)

@@ -29,6 +29,7 @@ from exact_tui.store.models import (
     Mapping,
     Organization,
 )
+from exact_tui.store.scoping import tenant_key
 from tests.console_seed import FrozenClock
 from tests.export.kit import (
     BE,
@@ -273,7 +274,9 @@ async def test_link_applies_to_jobs_not_yet_posted_and_unblocks_held_ones(
     with xw.store.read() as session:
         twin = session.exec(select(Customer).where(Customer.number == "TWIN")).one()
         link = session.get(CustomerLink, (twin.id, NL))
-        account = session.get(ExactAccount, (NL, link.exact_account_id if link else ""))
+        account = session.get(
+            ExactAccount, tenant_key(session, NL, link.exact_account_id if link else "")
+        )
     assert link is not None and account is not None
     assert (link.method, link.linked_by, account.code) == (LinkMethod.MANUAL, "ops", "202")
     # A new link changes where the next documents go, never the posted ones.

@@ -31,6 +31,7 @@ from exact_tui.store.models import (
     Journal,
     Mapping,
 )
+from exact_tui.store.scoping import tenant_key
 from tests.admin_seed import (
     AMBIGUOUS_CAUSE,
     AMBIGUOUS_CUSTOMER,
@@ -95,7 +96,7 @@ def test_overview_puts_unbound_bank_accounts_first_with_what_they_block(admin: S
 
 def test_a_bound_journal_that_cannot_take_bank_entries_is_flagged(admin: Store) -> None:
     with admin.write() as s:
-        journal = s.get(Journal, (DIVISION, "00000000-0000-4000-8000-000000000100"))
+        journal = s.get(Journal, tenant_key(s, DIVISION, "00000000-0000-4000-8000-000000000100"))
         assert journal is not None
         journal.is_blocked = True
         s.add(journal)
@@ -356,7 +357,9 @@ def test_suggestions_say_why_each_customer_matches(admin: Store) -> None:
 
 def test_an_account_code_equal_to_a_customer_number_is_a_rule(admin: Store) -> None:
     with admin.write() as s:
-        account = s.get(ExactAccount, (DIVISION, "00000000-0000-4000-8000-000000000005"))
+        account = s.get(
+            ExactAccount, tenant_key(s, DIVISION, "00000000-0000-4000-8000-000000000005")
+        )
         assert account is not None
         account.code = "C0002"
         s.add(account)

@@ -23,6 +23,7 @@ from exact_tui.store.models import (
     SyncRun,
     VATCode,
 )
+from exact_tui.store.scoping import tenant_key
 from tests.connection.kit import World
 
 ALL = SyncRequestInfo(1, None, "initial", "tester")
@@ -113,8 +114,11 @@ async def test_change_and_removal_arrive_and_nothing_else_is_read(connected: Wor
     for entity in ("journals", "vat_codes", "cost_centers", "cost_units", "accounts", "deleted"):
         assert runs[entity].calls == 1, entity
     with connected.store.read() as session:
-        assert session.get(ExactAccount, (NL_DIVISION, changed_key)).name == "Renamed B.V."
-        assert session.get(ExactAccount, (NL_DIVISION, removed_key)) is None
+        assert (
+            session.get(ExactAccount, tenant_key(session, NL_DIVISION, changed_key)).name
+            == "Renamed B.V."
+        )
+        assert session.get(ExactAccount, tenant_key(session, NL_DIVISION, removed_key)) is None
 
 
 async def test_nothing_changed_costs_one_call_per_entity(connected: World) -> None:
@@ -154,7 +158,7 @@ async def test_consent_given_later_is_picked_up(connected: World) -> None:
     connected.sandbox.set_consent([NL_DIVISION, BE_DIVISION, NO_CONSENT_DIVISION])
     await _run(connected, SyncRequestInfo(4, None, "daily", "schedule"))
     with connected.store.read() as session:
-        division = session.get(Division, NO_CONSENT_DIVISION)
+        division = session.get(Division, tenant_key(session, NO_CONSENT_DIVISION))
         accounts = session.exec(
             select(ExactAccount).where(ExactAccount.division == NO_CONSENT_DIVISION)
         ).all()

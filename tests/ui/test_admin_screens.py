@@ -21,6 +21,7 @@ from exact_tui.store.models import (
     GLAccount,
     Mapping,
 )
+from exact_tui.store.scoping import tenant_key
 from exact_tui.ui.app import ConsoleApp
 from exact_tui.ui.screens.accounts import AccountsScreen
 from exact_tui.ui.screens.confirm import ConfirmScreen
@@ -175,7 +176,7 @@ async def test_mappings_offer_valid_targets_refuse_a_stale_one_and_set_settings(
         await pilot.press(*"inca", "enter")
         await wait_for(pilot, lambda: "collection-costs GL account 8900" in screen_text(app))
     with admin_store.read() as s:
-        settings = s.get(DivisionSettings, DIVISION)
+        settings = s.get(DivisionSettings, tenant_key(s, DIVISION))
         assert settings is not None and settings.collection_costs_gl == "8900"
 
 

@@ -19,6 +19,7 @@ from exact_tui.domain.vat import normalise_vat
 from exact_tui.services.admin.blocked import BlockKey, blocked_counts
 from exact_tui.store.engine import Store
 from exact_tui.store.models import Customer, CustomerLink, ExactAccount
+from exact_tui.store.scoping import tenant_key
 from exact_tui.store.search import ci_like, contains, starts_with
 
 
@@ -282,7 +283,7 @@ def customer_suggestions(
     (a hint), and — with `text` — those whose number or name contains it."""
     found = _Reasons()
     with store.read() as session:
-        account = session.get(ExactAccount, (division, account_id))
+        account = session.get(ExactAccount, tenant_key(session, division, account_id))
         if account is None:
             return []
         if account.vat_normalised:
@@ -397,7 +398,11 @@ def customer_focus(
             ):
                 found.add_similar(row.id, row, customer.name, row.name)
         link = session.get(CustomerLink, (customer.id, division))
-        linked_row = session.get(ExactAccount, (division, link.exact_account_id)) if link else None
+        linked_row = (
+            session.get(ExactAccount, tenant_key(session, division, link.exact_account_id))
+            if link
+            else None
+        )
         rows = list(found.rows.values()) + ([linked_row] if linked_row is not None else [])
         infos = {info.id: info for info in _accounts(session, rows, division)}
         blocked = blocked_counts(session, division)

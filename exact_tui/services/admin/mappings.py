@@ -48,6 +48,7 @@ from exact_tui.store.models import (
     VATCode,
 )
 from exact_tui.store.models import Mapping as MappingRow
+from exact_tui.store.scoping import tenant_key
 
 #: At most this many distinct platform codes of one kind are listed.
 CODES_LIMIT = 1_000
@@ -277,7 +278,7 @@ def mappings_view(
 
 
 def _settings(session: Session, division: int, blocked: BlockedCounts) -> list[SettingInfo]:
-    row = session.get(DivisionSettings, division)
+    row = session.get(DivisionSettings, tenant_key(session, division))
     values = {name: getattr(row, name) if row else None for name in SETTINGS}
     found_in = {
         table: rows_by_code(

@@ -43,6 +43,7 @@ from exact_tui.services.export.documents import CustomerInfo
 from exact_tui.services.masterdata import ENTITIES
 from exact_tui.store.engine import Store
 from exact_tui.store.models import CustomerLink, ExactAccount, SyncState
+from exact_tui.store.scoping import tenant_key
 
 #: Who links automatically, in the link's `linked_by`.
 WORKER = "exact-tui worker"
@@ -79,7 +80,7 @@ def _link_is_current(session: Session, division: int, link: CustomerLink) -> boo
     """A link whose account is not in the cache still holds when the accounts were last
     imported before the link was made (an account we created since); otherwise the account
     is gone from Exact and the rules run again."""
-    state = session.get(SyncState, (division, _ACCOUNTS_ENTITY))
+    state = session.get(SyncState, tenant_key(session, division, _ACCOUNTS_ENTITY))
     return state is None or state.last_run_at is None or state.last_run_at < link.linked_at
 
 

@@ -43,6 +43,7 @@ from exact_tui.store.models import (
     WriteOff,
 )
 from exact_tui.store.models import Mapping as MappingRow
+from exact_tui.store.scoping import tenant_key
 
 #: Keys per IN (...) query, well under SQLite's bound-parameter limit.
 _CHUNK = 500
@@ -283,7 +284,7 @@ def load_facts(
         (MappingKind(row.kind), row.platform_code): row.exact_code
         for row in session.exec(select(MappingRow).where(col(MappingRow.division) == division))
     }
-    row = session.get(DivisionSettings, division)
+    row = session.get(DivisionSettings, tenant_key(session, division))
     settings = SettingsFacts(
         sales_journal=row.sales_journal if row else None,
         general_journal=row.general_journal if row else None,

@@ -83,13 +83,13 @@ from exact_tui.services.export.settling import (
 from exact_tui.services.worker import WorkLeft
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
-    CONNECTION_ID,
     BankAccountBinding,
     Division,
     ExactConnection,
     ExportJob,
     OAuthToken,
 )
+from exact_tui.store.scoping import tenant_key, tenant_of
 
 log = logging.getLogger("exact_tui.export")
 
@@ -217,7 +217,7 @@ class ExportService:
         """Why nothing may be sent now (docs/export.md §Rate limits, the error budget and pauses:
         Reconnect, Inactive, paused), or None."""
         with self.store.read() as session:
-            return self._gate(session.get(ExactConnection, CONNECTION_ID))
+            return self._gate(session.get(ExactConnection, tenant_of(session)))
 
     @staticmethod
     def _gate(conn: ExactConnection | None) -> str | None:
@@ -231,17 +231,17 @@ class ExportService:
     def _closed(self, session: Session, division: int) -> bool:
         """Exports paused or waiting for a token, or Exact refuses this division (until
         someone fixes it and retries)."""
-        if self._gate(session.get(ExactConnection, CONNECTION_ID)) is not None:
+        if self._gate(session.get(ExactConnection, tenant_of(session))) is not None:
             return True
         if self._auth_held(session):
             return True
-        row = session.get(Division, division)
+        row = session.get(Division, tenant_key(session, division))
         return row is not None and not row.accessible
 
     def _auth_held(self, session: Session) -> bool:
         if self._holds.auth_until is None:
             return False
-        token = session.get(OAuthToken, CONNECTION_ID)
+        token = session.get(OAuthToken, tenant_of(session))
         return self._holds.auth_held(token.version if token else None, self.clock.now())
 
     def work_left(self) -> WorkLeft | None:
@@ -255,7 +255,7 @@ class ExportService:
             if not count:
                 return None
             jobs = f"{count} job{'s' if count != 1 else ''} left waiting"
-            gate = self._gate(session.get(ExactConnection, CONNECTION_ID))
+            gate = self._gate(session.get(ExactConnection, tenant_of(session)))
             if gate is not None:
                 return WorkLeft(f"{jobs}: {gate}", blocked=True)
             if self._auth_held(session):
@@ -325,7 +325,7 @@ class ExportService:
     # ---------------------------------------------------------------- prepare (local)
 
     def _activated_on(self, session: Session) -> dt.date | None:
-        conn = session.get(ExactConnection, CONNECTION_ID)
+        conn = session.get(ExactConnection, tenant_of(session))
         if conn is None or conn.activated_at is None:
             return None
         return conn.activated_at.astimezone(self._zone).date()
@@ -719,7 +719,7 @@ class ExportService:
             self._holds.endpoints[(division, endpoint)] = outcome.until
         elif outcome.kind is OutcomeKind.AUTH_WAIT and outcome.until is not None:
             with self.store.read() as session:
-                token = session.get(OAuthToken, CONNECTION_ID)
+                token = session.get(OAuthToken, tenant_of(session))
             self._holds.auth_until = outcome.until
             self._holds.auth_version = token.version if token else None
         elif outcome.kind is OutcomeKind.RECONNECT:

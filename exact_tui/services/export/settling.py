@@ -21,6 +21,7 @@ from exact_tui.exact import entries
 from exact_tui.services.export.api import ExactApi
 from exact_tui.services.export.documents import load_documents, load_routes
 from exact_tui.store.models import CustomerLink, DivisionSettings, ExportEvent, ExportJob
+from exact_tui.store.scoping import tenant_key
 
 #: How many of a job's newest events are searched for the request sent (jobs from before the
 #: request was kept on the job).
@@ -58,7 +59,9 @@ def settling_of(session: Session, job: ExportJob) -> Settling:
 def _from_document(session: Session, job: ExportJob) -> Settling:
     kind, number = job.document_kind, job.document_number
     document = load_documents(session, [(kind, job.document_id)]).get((kind, job.document_id))
-    settings = session.get(DivisionSettings, job.division) if job.division else None
+    settings = (
+        session.get(DivisionSettings, tenant_key(session, job.division)) if job.division else None
+    )
     invoice_number = document.invoice_number if document else None
     lookup = entries.lookup_for(
         kind, number, invoice_number, settings.sales_journal if settings else None

@@ -17,6 +17,7 @@ from exact_tui.services.audit import Actor
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.store.engine import Store
 from exact_tui.store.models import Division, ExportJob
+from exact_tui.store.scoping import tenant_key
 
 
 class IntentRefused(Exception):
@@ -123,7 +124,7 @@ class IntentBase:
         ]
 
     def _division(self, session: Session, division: int) -> Division:
-        row = session.get(Division, division)
+        row = session.get(Division, tenant_key(session, division))
         if row is None:
             raise IntentRefused(
                 f"division {division} is not among the imported divisions (run `exact-tui sync`)"

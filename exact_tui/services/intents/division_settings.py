@@ -20,6 +20,7 @@ from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentRes
 from exact_tui.services.target_rows import row_by_code, setting_table, target_of
 from exact_tui.store.engine import Store
 from exact_tui.store.models import DivisionSettings
+from exact_tui.store.scoping import tenant_key
 
 SETTING_FIELDS: Final = tuple(SETTING_LABELS)
 
@@ -41,7 +42,7 @@ class SettingsIntents(IntentBase):
                 problem = _setting_problem(session, division, name, code) if code else None
                 if problem is not None:
                     raise IntentRefused(f"{SETTING_LABELS[name]} {code}: {problem}")
-            row = session.get(DivisionSettings, division) or DivisionSettings(
+            row = session.get(DivisionSettings, tenant_key(session, division)) or DivisionSettings(
                 division=division, updated_by=self.actor.name
             )
             previous = {name: getattr(row, name) for name in given}
@@ -73,7 +74,7 @@ class SettingsIntents(IntentBase):
 def current_settings(store: Store, division: int) -> dict[str, str | None]:
     """A division's settings as saved (None where not set)."""
     with store.read() as session:
-        row = session.get(DivisionSettings, division)
+        row = session.get(DivisionSettings, tenant_key(session, division))
     return {name: getattr(row, name) if row else None for name in SETTING_FIELDS}
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from exact_tui.domain.text import cut
 from exact_tui.services import audit
 from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
-from exact_tui.store.models import CONNECTION_ID, ExactConnection, width
+from exact_tui.store.models import ExactConnection, width
+from exact_tui.store.scoping import tenant_of
 
 
 class PauseIntents(IntentBase):
@@ -13,7 +14,7 @@ class PauseIntents(IntentBase):
         """Stop exports: nothing new is sent until resumed (what is in flight finishes)."""
         words = (reason or "").strip() or f"paused by {self.actor.name}"
         with self.store.write() as session:
-            conn = session.get(ExactConnection, CONNECTION_ID)
+            conn = session.get(ExactConnection, tenant_of(session))
             if conn is None:
                 raise IntentRefused("not connected to Exact: there is nothing to pause")
             if conn.exports_paused:
@@ -27,7 +28,7 @@ class PauseIntents(IntentBase):
 
     def resume(self) -> IntentResult:
         with self.store.write() as session:
-            conn = session.get(ExactConnection, CONNECTION_ID)
+            conn = session.get(ExactConnection, tenant_of(session))
             if conn is None:
                 raise IntentRefused("not connected to Exact: there is nothing to resume")
             if not conn.exports_paused:

@@ -16,6 +16,7 @@ from exact_tui.services import audit, job_state
 from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
 from exact_tui.services.jobs import JobFilter, job_conditions
 from exact_tui.store.models import Division, ExportJob
+from exact_tui.store.scoping import tenant_key
 
 #: Jobs read per step of a bulk retry (keyset on the id).
 _BATCH: Final = 500
@@ -128,7 +129,7 @@ class RetryIntents(IntentBase):
         # Retrying a job Exact refused access to says the access was fixed: the division's
         # other jobs may go again too.
         for division in refused_divisions:
-            row = session.get(Division, division)
+            row = session.get(Division, tenant_key(session, division))
             if row is not None and not row.accessible:
                 row.accessible, row.access_reason = True, None
                 session.add(row)

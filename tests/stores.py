@@ -64,9 +64,10 @@ class Stores(ABC):
             self._migrated = Template("migrated", url)
         return self._migrated
 
-    def template(self, name: str, build: Build) -> Template:
-        """A copy of the migrated template with `build` run on it, itself a template."""
-        url = self._copy(self.migrated, self._template_place(name))
+    def template(self, name: str, build: Build, *, start: Template | None = None) -> Template:
+        """A copy of `start` (the migrated template unless given) with `build` run on it,
+        itself a template."""
+        url = self._copy(start or self.migrated, self._template_place(name))
         store = open_store(url)
         try:
             build(store)

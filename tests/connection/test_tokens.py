@@ -14,7 +14,8 @@ from exact_tui.exact.errors import ReconnectNeeded, Transient
 from exact_tui.exact.oauth import TokenRefusal, TokenRefused
 from exact_tui.services.exact_session import exact_session
 from exact_tui.services.tokens import FileRefreshLock, lock_path, refresh_lock_for
-from exact_tui.store.models import CONNECTION_ID, ExactConnection, OAuthToken
+from exact_tui.store.models import ExactConnection, OAuthToken
+from exact_tui.store.scoping import tenant_key
 from tests.connection.kit import ACTOR, NL, World
 
 
@@ -230,7 +231,7 @@ async def test_a_refresh_and_a_writer_of_the_connection_row_never_wait_for_each_
             assert refresh_holds.wait(10)
             with store.write() as session:
                 writer_has_the_lock.set()
-                conn = session.get(ExactConnection, CONNECTION_ID)
+                conn = session.get(ExactConnection, tenant_key(session))
                 assert conn is not None
                 conn.last_refresh_at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
                 session.add(conn)
@@ -246,7 +247,7 @@ async def test_a_refresh_and_a_writer_of_the_connection_row_never_wait_for_each_
 
         def save() -> None:
             with store.write() as session:
-                token = session.get(OAuthToken, CONNECTION_ID)
+                token = session.get(OAuthToken, tenant_key(session))
                 assert token is not None
                 token.version += 1
                 session.add(token)
@@ -255,8 +256,8 @@ async def test_a_refresh_and_a_writer_of_the_connection_row_never_wait_for_each_
     await asyncio.to_thread(thread.join)
     assert errors == []
     with store.read() as session:
-        conn = session.get(ExactConnection, CONNECTION_ID)
-        token = session.get(OAuthToken, CONNECTION_ID)
+        conn = session.get(ExactConnection, tenant_key(session))
+        token = session.get(OAuthToken, tenant_key(session))
     assert conn is not None and conn.last_refresh_at == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     assert token is not None and token.version == 2
 

@@ -23,8 +23,10 @@ from exact_tui.store.models import (
     Journal,
     Organization,
     Payment,
+    Tenant,
     WriteOff,
 )
+from exact_tui.store.scoping import CROSS_TENANT
 
 
 class BindingIntents(IntentBase):
@@ -157,6 +159,19 @@ class BindingIntents(IntentBase):
                 raise IntentRefused(f"division {division} is already bound to {_org(owner)}")
             if binding is not None:
                 return IntentResult(f"division {division} is already bound to {_org(organization)}")
+            # A division belongs to one tenant's organization only: the one rule read across
+            # tenants (store/scoping.py, CROSS_TENANT).
+            holder = session.exec(
+                select(Tenant.code)
+                .join(DivisionBinding, col(DivisionBinding.tenant_id) == Tenant.id)
+                .where(col(DivisionBinding.division) == division)
+                .execution_options(**{CROSS_TENANT: True})
+            ).first()
+            if holder is not None:
+                raise IntentRefused(
+                    f"division {division} is bound to an organization of tenant {holder}: a "
+                    "division belongs to one tenant only"
+                )
             others = session.exec(
                 select(BankAccount.iban, Organization.code)
                 .join(BankAccountBinding, col(BankAccountBinding.bank_account_id) == BankAccount.id)

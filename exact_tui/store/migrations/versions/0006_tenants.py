@@ -101,18 +101,18 @@ def upgrade() -> None:
     _create_tables()
 
     for table in OWNED:
-        new = {c['name'] for c in sa.inspect(bind).get_columns(table)}
+        new = {c['name']: c['type'] for c in sa.inspect(bind).get_columns(table)}
         kept = [c for c in old_columns[table] if c in new and c not in GONE.get(table, set())]
-        columns = ', '.join(['tenant_id', *kept])
-        values = ', '.join(['1', *kept])
+        quoted = [bind.dialect.identifier_preparer.quote(name) for name in kept]
+        columns = ', '.join(['tenant_id', *quoted])
+        values = ', '.join(['1', *quoted])
         op.execute(f'INSERT INTO {table} ({columns}) SELECT {values} FROM _old_{table}')
         op.execute(f'DROP TABLE _old_{table}')
-        if bind.dialect.name == 'postgresql' and 'id' in kept:
+        if bind.dialect.name == 'postgresql' and isinstance(new.get('id'), sa.Integer):
             op.execute(
-                f"SELECT setval(seq, COALESCE((SELECT MAX(id) FROM {table}), 1), "
-                f"(SELECT MAX(id) FROM {table}) IS NOT NULL) "
-                f"FROM (SELECT pg_get_serial_sequence('{table}', 'id') AS seq) AS s "
-                "WHERE seq IS NOT NULL"
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 1), "
+                f"(SELECT MAX(id) FROM {table}) IS NOT NULL)"
             )
 
 

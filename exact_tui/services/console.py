@@ -45,6 +45,7 @@ from exact_tui.services.status import StatusReport, status_report
 from exact_tui.services.sync_requests import SyncRefused, request_sync
 from exact_tui.store.engine import Store
 from exact_tui.store.models import OAuthToken
+from exact_tui.store.scoping import tenant_of
 
 if TYPE_CHECKING:
     # Connecting needs the OAuth client (httpx, authlib): loaded only when the console connects.
@@ -246,7 +247,7 @@ class ConsoleServices:
 def connected(store: Store) -> bool:
     """Whether there is a connection with tokens, so that the worker can call Exact."""
     with store.read() as session:
-        return session.get(OAuthToken, 1) is not None
+        return session.get(OAuthToken, tenant_of(session)) is not None
 
 
 def _said(result: Callable[[], IntentResult]) -> str:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from sqlmodel import select
+
 from exact_tui import secret_store
 from exact_tui.store import migrations
 from exact_tui.store.engine import Store, StoreError, open_store
@@ -257,8 +259,9 @@ def _stored_key_id(db_url: str) -> str | None:
     except Exception:  # the database checks report why it cannot be opened
         return None
     try:
-        with store.read() as session:
-            token = session.get(OAuthToken, 1)
+        # One data key seals every tenant's tokens: any tenant's row tells which.
+        with store.all_tenants().read() as session:
+            token = session.exec(select(OAuthToken)).first()
             return token.key_id if token is not None else None
     except Exception:  # an old schema without the table: nothing stored
         return None

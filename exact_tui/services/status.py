@@ -193,7 +193,7 @@ def _connection(session: Session) -> ConnectionInfo | None:
     conn = session.get(ExactConnection, tenant_of(session))
     if conn is None:
         return None
-    token = session.get(OAuthToken, 1)
+    token = session.get(OAuthToken, tenant_of(session))
     return ConnectionInfo(
         status=conn.status,
         reason=conn.reason,

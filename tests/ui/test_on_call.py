@@ -20,6 +20,7 @@ from exact_tui.services.intents import Intents
 from exact_tui.services.jobs import JobFilter
 from exact_tui.store.engine import Store
 from exact_tui.store.models import Budget, ExportEvent, ExportJob, SyncRun
+from exact_tui.store.scoping import tenant_key
 from exact_tui.ui.app import ConsoleApp
 from exact_tui.ui.screens.confirm import ConfirmScreen
 from exact_tui.ui.screens.export_log import ExportLogScreen
@@ -426,7 +427,7 @@ async def test_budgets_show_use_and_a_passed_reset_shows_a_fresh_budget(
     make_app: AppFactory, seeded: Store, size: tuple[int, int]
 ) -> None:
     with seeded.write() as s:
-        budget = s.get(Budget, 100001)
+        budget = s.get(Budget, tenant_key(s, 100001))
         assert budget is not None
         budget.minutely_remaining = 0
         budget.minutely_reset_at = NOW - dt.timedelta(minutes=1)

@@ -105,6 +105,8 @@ DOCUMENTS = {
     DocumentKind.WRITE_OFF: WriteOff,
 }
 MARKED = ("name", "description", "message", "cause", "result", "user_name", "last_error")
+#: Added to the ids of the copied rows.
+ID_OFFSET = 100_000
 #: A division only B has, bound to B's organization (a division is bound in one tenant only).
 B_DIVISION = 999001
 
@@ -134,7 +136,9 @@ def _copy_tenant(store: Store, source: str, target: str) -> None:
                 data.pop("tenant_id")
                 old = data.get("id") if isinstance(data.get("id"), int) else None
                 if old is not None:
-                    del data["id"]
+                    # Ids of its own, set here: the seeds set theirs, so a sequence would
+                    # give ids they took (PostgreSQL).
+                    data["id"] = old + ID_OFFSET
                 for name, parent in pointers.items():
                     if data.get(name) is not None:
                         data[name] = ids[parent][data[name]]
@@ -149,7 +153,7 @@ def _copy_tenant(store: Store, source: str, target: str) -> None:
                 write.add(copy)
                 write.flush()
                 if old is not None:
-                    ids[model][old] = copy.id  # type: ignore[attr-defined]
+                    ids[model][old] = old + ID_OFFSET
         organization = write.exec(select(Organization)).first()
         assert organization is not None and organization.id is not None
         write.add(Division(code=B_DIVISION, description=f"B only {MARK}"))

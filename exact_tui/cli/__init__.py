@@ -9,11 +9,11 @@ command imports the services it needs when it runs, so `exact-tui --help` stays 
 
 from __future__ import annotations
 
-from exact_tui.cli import admin, connection, demo, exports, operations
+from exact_tui.cli import admin, connection, demo, exports, operations, tenants
 from exact_tui.cli.root import group
 from exact_tui.cli.wiring import accept_db_anywhere
 
-for _area in (exports, admin, connection, operations, demo):
+for _area in (exports, admin, connection, operations, demo, tenants):
     for _command in _area.COMMANDS:
         group.add_command(_command)
 for _command in group.commands.values():

@@ -35,7 +35,7 @@ def ingest(app: AppContext, files: tuple[str, ...]) -> None:
     from exact_tui.services.audit import Actor
     from exact_tui.services.ingest import IngestError, ingest_bytes
 
-    store = app.store()
+    store = app.store_or_root()
     refused = 0
     for name in files:
         source = "<stdin>" if name == "-" else name
@@ -88,6 +88,7 @@ def _job_filter(
 @click.option("--search", "text", help="Text in the document number, cause or error.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--all-tenants", is_flag=True, help="The jobs of every tenant, with its code.")
 @pass_app
 def jobs(
     app: AppContext,
@@ -98,19 +99,21 @@ def jobs(
     text: str | None,
     limit: int,
     as_json: bool,
+    all_tenants: bool,
 ) -> None:
     """List export jobs, newest first."""
     from exact_tui.services.jobs import list_jobs
 
     flt = _job_filter(state, category, kind, division, text)
-    rows = list_jobs(app.store(), flt, limit=limit)
+    store = app.root().all_tenants() if all_tenants else app.store()
+    rows = list_jobs(store, flt, limit=limit)
     if as_json:
         echo_json(rows)
         return
     if not rows:
         say("no jobs match")
         return
-    print_jobs(rows)
+    print_jobs(rows, tenants=all_tenants)
 
 
 @click.command()

@@ -15,10 +15,17 @@ from exact_tui.cli.wiring import AppContext, fail, open_secrets, pass_app, worke
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--all", "every", is_flag=True, help="Every tenant: status and queue, one a line.")
 @pass_app
-def status(app: AppContext, as_json: bool) -> None:
+def status(app: AppContext, as_json: bool, every: bool) -> None:
     """The integration's health as the store knows it."""
     from exact_tui.services.status import status_report
+
+    if every:
+        from exact_tui.cli.tenants import print_tenants
+
+        print_tenants(app, as_json)
+        return
 
     report = status_report(app.store())
     if as_json:

@@ -85,11 +85,17 @@ def describe_summary(summary: IngestSummary) -> str:
     return "\n".join(lines)
 
 
-def print_jobs(rows: Sequence[JobRow]) -> None:
-    say(f"{'ID':>7}  {'KIND':<9} {'NUMBER':<16} {'DATE':<10} {'DIVISION':>8}  {'STATE':<13} CAUSE")
+def print_jobs(rows: Sequence[JobRow], *, tenants: bool = False) -> None:
+    """The jobs, one a line; with `tenants`, each with its tenant's code first."""
+    first = f"{'TENANT':<16} " if tenants else ""
+    say(
+        f"{first}{'ID':>7}  {'KIND':<9} {'NUMBER':<16} {'DATE':<10} {'DIVISION':>8}  "
+        f"{'STATE':<13} CAUSE"
+    )
     for row in rows:
+        tenant = f"{cut(row.tenant or '', 16):<16} " if tenants else ""
         say(
-            f"{row.id:>7}  {row.kind.value:<9} {cut(plain(row.number), 16):<16} "
+            f"{tenant}{row.id:>7}  {row.kind.value:<9} {cut(plain(row.number), 16):<16} "
             f"{row.date.isoformat():<10} {row.division or '':>8}  {row.state.value:<13} "
             f"{plain(row.cause or row.last_error)}"
         )

@@ -22,6 +22,7 @@ from exact_tui.cli.wiring import (
     pass_app,
 )
 from exact_tui.config import ConfigError, Settings, load_settings
+from exact_tui.store.engine import Store
 
 
 class Commands(click.Group):
@@ -90,6 +91,13 @@ class Commands(click.Group):
     help="The store: a SQLAlchemy URL or a SQLite file path (default: a file in the data dir).",
 )
 @click.option(
+    "--tenant",
+    "tenant",
+    metavar="CODE",
+    envvar="EXACT_TUI_TENANT",
+    help="The tenant (company) to act on; needed only when the store serves several.",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -108,6 +116,7 @@ class Commands(click.Group):
 def group(
     ctx: click.Context,
     db: str | None,
+    tenant: str | None,
     config_file: Path | None,
     show_traceback: bool,
     read_only: bool,
@@ -115,12 +124,14 @@ def group(
 ) -> None:
     """Export engine and operations console for the Exact Online integration."""
     try:
-        app = AppContext(load_settings(config_file), db, config_file=config_file)
+        app = AppContext(load_settings(config_file), db, config_file=config_file, tenant=tenant)
     except ConfigError as exc:
         if ctx.invoked_subcommand != "doctor":
             fail(f"configuration: {exc}")
         # The doctor runs on the defaults and says what is wrong with the configuration.
-        app = AppContext(Settings(), db, config_file=config_file, config_problem=str(exc))
+        app = AppContext(
+            Settings(), db, config_file=config_file, config_problem=str(exc), tenant=tenant
+        )
     ctx.obj = app
     ctx.call_on_close(app.close)
     if ctx.invoked_subcommand is None:
@@ -131,7 +142,31 @@ def group(
 @console_options
 @pass_app
 def console(app: AppContext, read_only: bool, ansi: bool) -> None:
-    """Open the console (what a bare `exact-tui` does)."""
+    """Open the console (what a bare `exact-tui` does). With several tenants and none chosen,
+    it opens on Fleet: enter opens a tenant's console, leaving it comes back (docs/tenants.md
+    §Fleet)."""
+    root = app.root()
+    several = len(root.tenants()) > 1
+    if app.tenant or not several:
+        store = app.store()
+        shown = getattr(store, "code", None) if several else None
+        _console(app, store, read_only=read_only, ansi=ansi, tenant=shown)
+        return
+    from exact_tui.services.clock import SystemClock
+    from exact_tui.services.tenants import fleet_rows
+    from exact_tui.ui.fleet import FleetApp
+
+    while True:
+        code = FleetApp(lambda: fleet_rows(root), now=SystemClock().now, ansi=ansi).run()
+        if code is None:
+            return
+        _console(app, root.tenant(code), read_only=read_only, ansi=ansi, tenant=code)
+
+
+def _console(
+    app: AppContext, store: Store, *, read_only: bool, ansi: bool, tenant: str | None = None
+) -> None:
+    """The console of one tenant's store."""
     from exact_tui.logging_setup import configure_logging
     from exact_tui.services.audit import Actor
     from exact_tui.services.connection import ConnectError, connect_settings
@@ -139,7 +174,6 @@ def console(app: AppContext, read_only: bool, ansi: bool) -> None:
     from exact_tui.ui.app import KeymapError, build_app
 
     settings = app.settings
-    store = app.store()
     exact = settings.exact
     try:
         fallback = connect_settings(
@@ -163,6 +197,7 @@ def console(app: AppContext, read_only: bool, ansi: bool) -> None:
         error_budget=settings.export.error_budget,
         timezone=settings.sync.timezone,
         actions=actions,
+        tenant=tenant,
     )
     # What goes wrong in the console is logged, with its traceback, in the log file.
     configure_logging(settings)

@@ -34,8 +34,11 @@ class AppContext:
         *,
         config_file: Path | None = None,
         config_problem: str | None = None,
+        tenant: str | None = None,
     ) -> None:
         self.settings = settings
+        #: --tenant or EXACT_TUI_TENANT: the tenant commands act on (docs/tenants.md).
+        self.tenant = tenant
         #: The settings file read (or that would have been): --config, else the default.
         self.config_file = config_file or paths.config_file()
         self.db_url = resolve_db_url(db_override) if db_override else settings.db_url()
@@ -43,18 +46,57 @@ class AppContext:
         #: the defaults.
         self.config_problem = config_problem
         self._store: Store | None = None
+        self._tenant_store: Store | None = None
 
     def use_db(self, value: str) -> None:
         """`--db` given after the command: the same as before it."""
         self.db_url = resolve_db_url(value)
 
-    def store(self) -> Store:
+    def use_tenant(self, value: str) -> None:
+        """`--tenant` given after the command: the same as before it."""
+        self.tenant = value
+
+    def root(self) -> Store:
+        """The store, across tenants: for fleet commands (`tenants`, `status --all`)."""
         if self._store is None:
             try:
                 self._store = open_store(self.db_url)
             except StoreError as exc:
                 fail(str(exc))
         return self._store
+
+    def store(self) -> Store:
+        """The store of the tenant this command acts on: --tenant, else the only one; with
+        several and none chosen, the command is refused saying how to choose."""
+        if self._tenant_store is None:
+            self._tenant_store = self._chosen(self.root())
+        return self._tenant_store
+
+    def store_or_root(self) -> Store:
+        """The chosen (or only) tenant's store; with several and none chosen, the store across
+        tenants, for input that names its tenants (`ingest` records with a tenant field)."""
+        if self.tenant or len(self.root().tenants()) <= 1:
+            return self.store()
+        return self.root()
+
+    def _chosen(self, root: Store) -> Store:
+        from exact_tui.domain.tenants import BadTenantCode, normalise_code
+
+        if self.tenant:
+            try:
+                return root.tenant(normalise_code(self.tenant))
+            except (BadTenantCode, StoreError) as exc:
+                fail(str(exc))
+        tenants = root.tenants()
+        if len(tenants) == 1 and tenants[0].id is not None:
+            return root.tenant(tenants[0].id)
+        if not tenants:
+            fail("this store has no tenant: add one with `exact-tui tenants add CODE --name NAME`")
+        codes = ", ".join(t.code for t in tenants[:5]) + (", …" if len(tenants) > 5 else "")
+        fail(
+            f"this store serves {len(tenants)} tenants ({codes}): choose one with "
+            "--tenant CODE or EXACT_TUI_TENANT (`exact-tui tenants` lists them)"
+        )
 
     def close(self) -> None:
         if self._store is not None:
@@ -101,9 +143,19 @@ def _db_after_the_command(ctx: click.Context, _param: click.Parameter, value: st
             app.use_db(value)
 
 
+def _tenant_after_the_command(
+    ctx: click.Context, _param: click.Parameter, value: str | None
+) -> None:
+    if value:
+        app = ctx.find_object(AppContext)
+        if app is not None:
+            app.use_tenant(value)
+
+
 def accept_db_anywhere(command: click.Command) -> None:
-    """Give `command` (and a group's commands) the `--db` option the group has, so that
-    `exact-tui status --db X` works like `exact-tui --db X status`."""
+    """Give `command` (and a group's commands) the `--db` and `--tenant` options the group has,
+    so that `exact-tui status --db X --tenant T` works like `exact-tui --db X --tenant T
+    status`."""
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             accept_db_anywhere(sub)
@@ -116,6 +168,16 @@ def accept_db_anywhere(command: click.Command) -> None:
             is_eager=True,
             callback=_db_after_the_command,
             help="The store (as `exact-tui --db`).",
+        )
+    )
+    command.params.append(
+        click.Option(
+            ["--tenant"],
+            metavar="CODE",
+            expose_value=False,
+            is_eager=True,
+            callback=_tenant_after_the_command,
+            help="The tenant to act on (as `exact-tui --tenant`).",
         )
     )
 

@@ -44,9 +44,13 @@ def record(
     target: str | None = None,
     detail: dict[str, Any] | None = None,
     result: str = "ok",
+    tenant_id: int | None = None,
 ) -> None:
+    """An audit row for the session's tenant, or for `tenant_id` (fleet work across tenants;
+    None there: a tenant that is being removed, named in `target`)."""
     session.add(
         Audit(
+            tenant_id=tenant_id,
             actor=actor.name,
             origin=actor.origin,
             host=actor.host,

@@ -49,7 +49,6 @@ from exact_tui.store.models import (
     Payment,
     WriteOff,
 )
-from exact_tui.store.scoping import tenant_of
 from exact_tui.store.types import utcnow
 
 STDIN = "<stdin>"
@@ -114,18 +113,84 @@ def ingest_bytes(
             parsed = parse(data, json_lines=name.lower().endswith((".jsonl", ".ndjson")))
         except FormatError as exc:
             raise IngestError(name, exc.problems) from None
-        with store.write() as session:
-            summary = _Ingest(session.connection(), name, tenant_of(session)).run(parsed)
-            if actor is not None:
-                detail = {
-                    "added": summary.added,
-                    "updated": summary.updated,
-                    "unchanged": summary.unchanged,
-                    "jobs_created": summary.jobs_created,
-                    "jobs_requeued": summary.jobs_requeued,
-                }
-                audit.record(session, actor, "ingest", target=name, detail=detail)
-        return summary
+        groups = parsed.by_tenant() or {None: parsed}
+        tenants = _tenants(store, name, groups)
+        # Records naming tenants are written in one transaction across them (each Core
+        # statement names its tenant); a file without tenant fields stays in the store's.
+        named = any(code is not None for code in groups)
+        writing = store.root.all_tenants().write() if named else store.write()
+        summaries = []
+        with writing as session:
+            for code, records in groups.items():
+                tenant = tenants[code]
+                summary = _Ingest(session.connection(), name, tenant).run(records)
+                summaries.append(summary)
+                if actor is not None:
+                    detail = {
+                        "added": summary.added,
+                        "updated": summary.updated,
+                        "unchanged": summary.unchanged,
+                        "jobs_created": summary.jobs_created,
+                        "jobs_requeued": summary.jobs_requeued,
+                    }
+                    audit.record(
+                        session, actor, "ingest", target=name, detail=detail, tenant_id=tenant
+                    )
+        return _total(name, summaries)
+
+
+def _tenants(store: Store, source: str, groups: dict[str | None, Any]) -> dict[str | None, int]:
+    """The tenant id of each group of records: the store's tenant for records without a
+    `tenant` field, the named one for the others; refused whole when one is unknown, or when
+    records name none and the store has no one tenant to take them."""
+    found: dict[str | None, int] = {}
+    problems: list[Problem] = []
+    if None in groups:
+        default = store.default_tenant()
+        if default is None:
+            problems.append(
+                Problem(
+                    "records without a tenant field, and this store serves several tenants: "
+                    "give --tenant CODE, or a tenant field in each record"
+                )
+            )
+        else:
+            found[None] = default
+    codes = [code for code in groups if code is not None]
+    if codes:
+        known = {row.code: row.id for row in store.root.tenants()}
+        for code in codes:
+            if code in known and known[code] is not None:
+                found[code] = int(known[code])  # type: ignore[arg-type]
+            else:
+                problems.append(
+                    Problem(f"tenant {code}: no such tenant in this store (exact-tui tenants)")
+                )
+    if problems:
+        raise IngestError(source, problems)
+    return found
+
+
+def _total(source: str, summaries: list[IngestSummary]) -> IngestSummary:
+    """One summary for a file whose records went to several tenants."""
+    if len(summaries) == 1:
+        return summaries[0]
+
+    def added_up(name: str) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for summary in summaries:
+            for key, value in getattr(summary, name).items():
+                total[key] = total.get(key, 0) + value
+        return total
+
+    return IngestSummary(
+        source=source,
+        added=added_up("added"),
+        updated=added_up("updated"),
+        unchanged=added_up("unchanged"),
+        jobs_created=sum(s.jobs_created for s in summaries),
+        jobs_requeued=sum(s.jobs_requeued for s in summaries),
+    )
 
 
 @contextmanager

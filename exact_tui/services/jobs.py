@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from exact_tui.domain.states import Category, DocumentKind, JobState
 from exact_tui.store.engine import Store
-from exact_tui.store.models import ExportJob
+from exact_tui.store.models import ExportJob, Tenant
 from exact_tui.store.search import ci_like, contains
 
 
@@ -52,9 +52,11 @@ class JobRow:
     last_http_status: int | None
     entry_number: int | None
     updated_at: dt.datetime
+    #: The tenant's code (the job's company; docs/tenants.md).
+    tenant: str | None = None
 
 
-def _row(job: ExportJob) -> JobRow:
+def _row(job: ExportJob, tenant: str | None = None) -> JobRow:
     assert job.id is not None
     return JobRow(
         id=job.id,
@@ -71,6 +73,7 @@ def _row(job: ExportJob) -> JobRow:
         last_http_status=job.last_http_status,
         entry_number=job.exact_entry_number,
         updated_at=job.updated_at,
+        tenant=tenant,
     )
 
 
@@ -101,10 +104,15 @@ def job_conditions(flt: JobFilter) -> list[ColumnElement[bool]]:
 def list_jobs(
     store: Store, flt: JobFilter | None = None, *, before_id: int | None = None, limit: int = 100
 ) -> list[JobRow]:
-    """Jobs matching `flt`, newest first; the last row's id as `before_id` gives the next page."""
-    query = select(ExportJob).where(*job_conditions(flt or JobFilter()))
+    """Jobs matching `flt`, newest first, with their tenant's code (of every tenant for a store
+    across tenants); the last row's id as `before_id` gives the next page."""
+    query = (
+        select(ExportJob, Tenant.code)
+        .join(Tenant, col(Tenant.id) == ExportJob.tenant_id)
+        .where(*job_conditions(flt or JobFilter()))
+    )
     if before_id is not None:
         query = query.where(col(ExportJob.id) < before_id)
     query = query.order_by(col(ExportJob.id).desc()).limit(limit)
     with store.read() as session:
-        return [_row(job) for job in session.exec(query)]
+        return [_row(job, code) for job, code in session.exec(query)]

@@ -55,6 +55,8 @@ class Store:
         self.engine = engine
         self._write_engine = engine.execution_options(**{_IMMEDIATE: True})
         self._sole: int | None = None
+        #: The store every tenant's store comes from (itself, for a store `open_store` gave).
+        self.root: Store = self
 
     def _scope(self) -> dict[str, Any]:
         if self._sole is None:
@@ -67,6 +69,12 @@ class Store:
                 return {}
             self._sole = ids[0]
         return {scoping.TENANT: self._sole}
+
+    def default_tenant(self) -> int | None:
+        """The tenant this store's sessions serve: its own, or the only one; None when that is
+        not one tenant."""
+        tenant = self._scope().get(scoping.TENANT)
+        return int(tenant) if tenant is not None else None
 
     def tenant(self, code_or_id: str | int) -> TenantStore:
         """The store of one tenant, by code or id; `UnknownTenant` when there is none."""

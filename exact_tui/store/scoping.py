@@ -89,6 +89,11 @@ def _scope_statement(state: ORMExecuteState) -> None:
     )
 
 
+def _needs_tenant(row: TenantOwned) -> bool:
+    """Every tenant-owned row has a tenant, but an audit row of a removed tenant."""
+    return not type(row).__table__.c.tenant_id.nullable  # type: ignore[attr-defined]
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp_new_rows(session: Session, _context: Any, _instances: Any) -> None:
     tenant = session.info.get(TENANT)
@@ -97,11 +102,12 @@ def _stamp_new_rows(session: Session, _context: Any, _instances: Any) -> None:
             continue
         stamped: int | None = row.tenant_id
         if stamped is None:
-            if tenant is None:
+            if tenant is None and _needs_tenant(row):
                 raise UnscopedSession(
                     f"a new {type(row).__name__} has no tenant and the session has none"
                 )
-            row.tenant_id = tenant
+            if tenant is not None:
+                row.tenant_id = tenant
         elif tenant is not None and stamped != tenant:
             raise UnscopedSession(
                 f"a new {type(row).__name__} of tenant {stamped} was added in a session "

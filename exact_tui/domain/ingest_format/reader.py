@@ -25,6 +25,7 @@ from exact_tui.domain.ingest_format.records import (
     RecordType,
     WriteOffIn,
 )
+from exact_tui.domain.tenants import BadTenantCode, normalise_code
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -33,6 +34,8 @@ _BOM = b"\xef\xbb\xbf"
 class Item(Generic[R]):
     origin: Origin
     record: R
+    #: The record's `tenant` field (a tenant code), when it has one (docs/tenants.md).
+    tenant: str | None = None
 
 
 @dataclass
@@ -49,6 +52,15 @@ class PlatformData:
     def items(self, record: RecordType) -> list[Item[Any]]:
         items: list[Item[Any]] = getattr(self, record.array)
         return items
+
+    def by_tenant(self) -> dict[str | None, PlatformData]:
+        """The records split by their `tenant` field (None: records without one), each
+        type still in file order."""
+        split: dict[str | None, PlatformData] = {}
+        for record in RecordType:
+            for item in self.items(record):
+                split.setdefault(item.tenant, PlatformData()).items(record).append(item)
+        return split
 
 
 def parse(data: bytes, *, json_lines: bool = False) -> PlatformData:
@@ -115,7 +127,7 @@ class _Reader:
     def __init__(self) -> None:
         self.data = PlatformData()
         self.problems: list[Problem] = []
-        self._first: dict[tuple[RecordType, str], Origin] = {}
+        self._first: dict[tuple[RecordType, str | None, str], Origin] = {}
         self._counts = dict.fromkeys(RecordType, 0)
 
     def read(self, text: str) -> None:
@@ -202,6 +214,17 @@ class _Reader:
         if not isinstance(fields, dict):
             self.problems.append(origin.problem(f"expected an object, got {describe(fields)}"))
             return
+        tenant = None
+        if "tenant" in fields:
+            fields = dict(fields)
+            given = fields.pop("tenant")
+            try:
+                if not isinstance(given, str):
+                    raise BadTenantCode(f"expected a tenant code (text), got {describe(given)}")
+                tenant = normalise_code(given)
+            except BadTenantCode as exc:
+                self.problems.append(origin.problem(str(exc), "tenant"))
+                return
         model = MODELS[origin.record]
         try:
             record = model.model_validate(fields)
@@ -210,9 +233,9 @@ class _Reader:
             return
         key_field = origin.record.key_field
         key: str = getattr(record, key_field)
-        first = self._first.setdefault((origin.record, key), origin)
+        first = self._first.setdefault((origin.record, tenant, key), origin)
         if first is not origin:
             message = f"{describe(key)} appears twice in this file (first at {first.describe()})"
             self.problems.append(origin.problem(message, key_field))
             return
-        self.data.items(origin.record).append(Item(origin, record))
+        self.data.items(origin.record).append(Item(origin, record, tenant))

@@ -88,6 +88,7 @@ from exact_tui.store.models import (
     ExactConnection,
     ExportJob,
     OAuthToken,
+    Tenant,
 )
 from exact_tui.store.scoping import tenant_key, tenant_of
 
@@ -217,7 +218,23 @@ class ExportService:
         """Why nothing may be sent now (docs/export.md §Rate limits, the error budget and pauses:
         Reconnect, Inactive, paused), or None."""
         with self.store.read() as session:
-            return self._gate(session.get(ExactConnection, tenant_of(session)))
+            return self._tenant_gate(session)
+
+    def _tenant_gate(self, session: Session) -> str | None:
+        """Nothing of a disabled tenant is sent (docs/tenants.md); else the connection's gate.
+        One query: the connection with its tenant."""
+        row = session.exec(
+            select(ExactConnection, Tenant)
+            .join(Tenant, col(Tenant.id) == ExactConnection.tenant_id)
+            .where(col(ExactConnection.tenant_id) == tenant_of(session))
+        ).first()
+        if row is None:
+            return self._gate(None)
+        conn, tenant = row
+        if tenant.disabled_at is not None:
+            why = f": {tenant.disabled_reason}" if tenant.disabled_reason else ""
+            return f"tenant {tenant.code} is disabled{why}"
+        return self._gate(conn)
 
     @staticmethod
     def _gate(conn: ExactConnection | None) -> str | None:
@@ -231,7 +248,7 @@ class ExportService:
     def _closed(self, session: Session, division: int) -> bool:
         """Exports paused or waiting for a token, or Exact refuses this division (until
         someone fixes it and retries)."""
-        if self._gate(session.get(ExactConnection, tenant_of(session))) is not None:
+        if self._tenant_gate(session) is not None:
             return True
         if self._auth_held(session):
             return True
@@ -255,7 +272,7 @@ class ExportService:
             if not count:
                 return None
             jobs = f"{count} job{'s' if count != 1 else ''} left waiting"
-            gate = self._gate(session.get(ExactConnection, tenant_of(session)))
+            gate = self._tenant_gate(session)
             if gate is not None:
                 return WorkLeft(f"{jobs}: {gate}", blocked=True)
             if self._auth_held(session):

@@ -129,8 +129,11 @@ class ConsoleServices:
         timezone: str = "UTC",
         clock: Clock | None = None,
         actions: ConsoleActions | None = None,
+        tenant: str | None = None,
     ) -> None:
         self._store = store
+        #: The tenant's code, shown in the header when the store serves several.
+        self.tenant = tenant
         #: The 4xx-per-hour threshold at which the worker stops calling an endpoint.
         self.error_budget = error_budget
         #: Times are shown in the business's time zone (the sync settings' one).

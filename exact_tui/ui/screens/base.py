@@ -63,7 +63,9 @@ class ConsoleScreen(Acts, Reads, Screen[None]):
             line.show(message)
 
     def _report_changed(self, report: StatusReport | None) -> None:
-        status = header_status(report, self.palette, self.console.read_only)
+        status = header_status(
+            report, self.palette, self.console.read_only, self.console.services.tenant
+        )
         for header in self.query(ConsoleHeader):
             header.show(status)
         self.show_report(report)

@@ -11,8 +11,12 @@ from exact_tui.services.status import StatusReport
 from exact_tui.ui.render import Palette, connection_text, join
 
 
-def header_status(report: StatusReport | None, palette: Palette, read_only: bool) -> Text:
+def header_status(
+    report: StatusReport | None, palette: Palette, read_only: bool, tenant: str | None = None
+) -> Text:
     parts: list[Text | str] = []
+    if tenant is not None:
+        parts.append(Text(f"tenant {tenant}", style=palette.strong))
     if read_only:
         parts.append(Text("read-only", style=palette.warning))
     if report is not None:

@@ -1,4 +1,4 @@
-"""0005 moves an existing store into tenant 1, "default": every row keeps its id and values and
+"""0006 moves an existing store into tenant 1, "default": every row keeps its id and values and
 gains the tenant; keys unique per store become unique per tenant; new rows get fresh ids (on
 PostgreSQL too, whose sequences the rebuild must carry over)."""
 

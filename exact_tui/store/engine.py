@@ -24,6 +24,7 @@ from exact_tui.store.failures import StoreError as StoreError
 from exact_tui.store.failures import parse_url, store_failure, unusable_url
 from exact_tui.store.files import ensure_private_file
 from exact_tui.store.models import Tenant
+from exact_tui.store.scoping import ScopedSession
 
 #: How long a writer waits for another writer before the store says it is locked.
 BUSY_TIMEOUT_MS = 30_000
@@ -113,7 +114,7 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (a deferred transaction, rolled back at the end)."""
-        with Session(self.engine, expire_on_commit=False, info=self._scope()) as session:
+        with ScopedSession(self.engine, expire_on_commit=False, info=self._scope()) as session:
             yield session
 
     @contextmanager
@@ -125,14 +126,16 @@ class Store:
         second writer waits up front (up to BUSY_TIMEOUT_MS) instead of failing half-way or
         overwriting the first one's update with one computed from a stale read."""
         with (
-            Session(self._write_engine, expire_on_commit=False, info=self._scope()) as session,
+            ScopedSession(
+                self._write_engine, expire_on_commit=False, info=self._scope()
+            ) as session,
             session.begin(),
         ):
             yield session
 
     def session(self) -> Session:
         """A session of this store's scope, begun and closed by the caller."""
-        return Session(self.engine, info=self._scope())
+        return ScopedSession(self.engine, info=self._scope())
 
     def schema(self) -> SchemaInfo:
         with self.engine.connect() as conn:

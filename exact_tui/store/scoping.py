@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import column, event
+from sqlalchemy import column, event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlmodel import Session as SQLModelSession
 
-from exact_tui.store.models import TenantOwned
+from exact_tui.store.models import TenantKeyed, TenantOwned
 
 TENANT = "tenant_id"
 ALL_TENANTS = "all_tenants"
@@ -48,6 +49,24 @@ def tenant_of(session: Session) -> int:
 def tenant_key(session: Session, *key: Any) -> tuple[Any, ...]:
     """The primary key `session.get` takes for a TenantKeyed model: the session's tenant first."""
     return (tenant_of(session), *key)
+
+
+class ScopedSession(SQLModelSession):
+    """The store's sessions. `get` on a model keyed by tenant takes the natural key alone
+    (`session.get(Budget, division)`) and completes it with the session's tenant; the full key,
+    tenant first, works too."""
+
+    def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        return super().get(entity, _completed(self, entity, ident), **kwargs)
+
+
+def _completed(session: Session, entity: Any, ident: Any) -> Any:
+    if not (isinstance(entity, type) and issubclass(entity, TenantKeyed)):
+        return ident
+    key = ident if isinstance(ident, tuple) else (ident,)
+    if len(key) == len(inspect(entity).primary_key) - 1:
+        return tenant_key(session, *key)
+    return ident
 
 
 def _tenant_column(cls: Any) -> Any:

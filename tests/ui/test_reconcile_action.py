@@ -53,8 +53,15 @@ async def test_e_asks_for_a_reconciliation_and_status_shows_what_it_found(world:
                     category=Category.DUPLICATE,
                 )
             )
-        await wait_for(pilot, lambda: "1 document in Exact more than once" in screen_text(app))
-        assert "last reconciled" in screen_text(app) and "read in 6 calls" in screen_text(app)
+        # Under load a redraw can land between the two lines: wait for all of it.
+        await wait_for(
+            pilot,
+            lambda: (
+                "1 document in Exact more than once" in screen_text(app)
+                and "last reconciled" in screen_text(app)
+                and "read in 6 calls" in screen_text(app)
+            ),
+        )
 
 
 async def test_read_only_offers_no_reconcile(world: World) -> None:

@@ -47,13 +47,14 @@ def print_tenants(app: AppContext, as_json: bool) -> None:
         return
     from exact_tui.domain.states import JobState
 
-    say(f"{'CODE':<20} {'STATUS':<28} {'WAITING':>7} {'FAILED':>6} {'MAPPING':>7}  NAME")
+    # The status last and whole: its reason is what an operator reads the list for.
+    say(f"{'CODE':<20} {'WAITING':>7} {'FAILED':>6} {'MAPPING':>7}  {'NAME':<24}  STATUS")
     for row in rows:
         status = f"{row.mark} {plain(row.status)}"
         say(
-            f"{row.code:<20} {status[:28]:<28} {row.waiting:>7} "
+            f"{row.code:<20} {row.waiting:>7} "
             f"{row.queue.get(JobState.FAILED, 0):>6} "
-            f"{row.queue.get(JobState.NEEDS_MAPPING, 0):>7}  {plain(row.name)}"
+            f"{row.queue.get(JobState.NEEDS_MAPPING, 0):>7}  {plain(row.name):<24}  {status}"
         )
 
 

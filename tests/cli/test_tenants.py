@@ -64,7 +64,7 @@ def _parties(**extra: object) -> list[dict[str, object]]:
 def test_one_tenant_needs_no_flag_and_the_list_shows_it(store: Store) -> None:
     code, out, _ = _run(store, "tenants")
     assert code == 0
-    assert "default" in out and "Inactive" in out
+    assert "default" in out and "Inactive (not connected yet" in out
     code, out, _ = _run(store, "status")
     assert code == 0
 

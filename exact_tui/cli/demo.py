@@ -74,12 +74,26 @@ def demo(
     show_default=True,
     help="small: the demo's 3 divisions; large: 2 divisions of 20,000 accounts each.",
 )
-def sandbox(port: int, seed: int, size: str) -> None:
+@click.option(
+    "--users",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Exact users, each with divisions of their own (the login page asks which one).",
+)
+@click.option(
+    "--divisions-per-user",
+    type=click.IntRange(1, 999),
+    default=None,
+    help="Divisions of every user (default: the size's for the first user, 2 for the others).",
+)
+def sandbox(port: int, seed: int, size: str, users: int, divisions_per_user: int | None) -> None:
     """Serve the Exact Online sandbox on 127.0.0.1 until stopped (control API under /_sandbox/)."""
     from exact_tui.sandbox.server import serve
 
-    say(f"Exact Online sandbox on http://127.0.0.1:{port} (seed {seed}, {size}); ctrl+c stops")
-    serve(port, seed=seed, size=size)
+    who = "" if users == 1 else f", {users} users"
+    say(f"Exact Online sandbox on http://127.0.0.1:{port} (seed {seed}, {size}{who}); ctrl+c stops")
+    serve(port, seed=seed, size=size, users=users, divisions_per_user=divisions_per_user)
 
 
 COMMANDS = (demo, sandbox)

@@ -24,6 +24,9 @@ from exact_tui.sandbox.seed import (
     SMALL,
     DivisionFacts,
     SeedFacts,
+    UserFacts,
+    division_number,
+    facts_for,
 )
 
 __all__ = [
@@ -45,5 +48,8 @@ __all__ = [
     "SandboxClock",
     "SeedFacts",
     "TokenPair",
+    "UserFacts",
     "create_app",
+    "division_number",
+    "facts_for",
 ]

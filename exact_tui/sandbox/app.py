@@ -250,8 +250,11 @@ class FaultLayer:
         return 429
 
     async def revoke_tokens(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> int:
+        # The user whose token made the request disconnected the app (with several users,
+        # the others keep theirs); a request without a known token revokes every user's.
         with self.sandbox.lock:
-            self.sandbox.oauth.revoke_all()
+            record = self.sandbox.oauth.access.get(_bearer(scope))
+            self.sandbox.oauth.revoke_all(record.user if record is not None else None)
         recorder = _Recorder(send, forward=True)
         await self.app(scope, receive, recorder)
         return recorder.status

@@ -128,16 +128,54 @@ async def limits(request: Request) -> Response:
         return JSONResponse(sandbox.limits.snapshot())
 
 
+def _user(request: Request, body: dict[str, object] | None = None) -> str | None:
+    """The user a control call is about: `?user=` or a `user` field; None for the default
+    user. An unknown one is a 400 naming it."""
+    name = request.query_params.get("user")
+    if body is not None and "user" in body:
+        if not isinstance(body["user"], str):
+            raise ApiError(400, "user must be a user name.")
+        name = body["user"]
+    if name is None:
+        return None
+    _sandbox(request).user(name)  # KeyError (400) for an unknown user
+    return name
+
+
 async def consent(request: Request) -> Response:
     sandbox = _sandbox(request)
+    user = _user(request)
     if request.method == "POST":
-        divisions = (await _json(request)).get("divisions")
+        body = await _json(request)
+        user = _user(request, body)
+        divisions = body.get("divisions")
         if not isinstance(divisions, list) or not all(isinstance(d, int) for d in divisions):
             raise ApiError(400, "divisions must be a list of division numbers.")
-        sandbox.set_consent(cast("list[int]", divisions))
+        sandbox.set_consent(cast("list[int]", divisions), user=user)
     elif request.method == "DELETE":
-        sandbox.withdraw_consent(_division(request))
-    return JSONResponse({"divisions": sorted(sandbox.consent())})
+        sandbox.withdraw_consent(_division(request), user=user)
+    return JSONResponse(
+        {"user": sandbox.user(user).name, "divisions": sorted(sandbox.consent(user=user))}
+    )
+
+
+async def users(request: Request) -> Response:
+    """Every user: name, divisions on their user card, and what they consent to."""
+    sandbox = _sandbox(request)
+    with sandbox.lock:
+        return JSONResponse(
+            {
+                "users": [
+                    {
+                        "user_name": user.name,
+                        "full_name": user.me["FullName"],
+                        "divisions": list(user.divisions),
+                        "consent": sorted(sandbox.consent(user=user.name)),
+                    }
+                    for user in sandbox.world.users.values()
+                ]
+            }
+        )
 
 
 async def apps(request: Request) -> Response:
@@ -151,8 +189,9 @@ async def apps(request: Request) -> Response:
 
 
 async def revoke(request: Request) -> Response:
-    _sandbox(request).revoke_tokens()
-    return JSONResponse({"revoked": True})
+    user = _user(request, await _json(request))
+    _sandbox(request).revoke_tokens(user=user)
+    return JSONResponse({"revoked": True, "user": user})
 
 
 async def facts(request: Request) -> Response:
@@ -222,6 +261,7 @@ def routes() -> list[Route]:
         route("/consent", consent, ["GET", "POST"]),
         route("/consent/{division:int}", consent, ["DELETE"]),
         route("/tokens/revoke", revoke, ["POST"]),
+        route("/users", users, ["GET"]),
         route("/apps", apps, ["POST"]),
         route("/facts", facts, ["GET"]),
         route("/divisions/{division:int}/accounts", accounts, ["POST"]),

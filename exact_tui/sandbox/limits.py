@@ -16,7 +16,9 @@ from exact_tui.sandbox.clock import SandboxClock
 from exact_tui.sandbox.errors import ApiError
 
 BudgetKey = tuple[str, int | None]  # (client id, division; None for current/Me)
-ErrorKey = tuple[str, int | None, str]  # (client id, division, endpoint)
+# (client id, user key, division, endpoint): Exact's error budget is per app, user, division
+# and endpoint (docs/exact-api.md §Error budget); the user is "" when the token tells none.
+ErrorKey = tuple[str, str, int | None, str]
 
 
 @dataclass
@@ -152,13 +154,19 @@ class RateLimiter:
                 for (client, division), usage in sorted(self.usage.items(), key=_budget_order)
             ],
             "errors": [
-                {"client_id": c, "division": d, "endpoint": e, "count": len(times)}
-                for (c, d, e), times in self.errors.items()
+                {"client_id": c, "user": u, "division": d, "endpoint": e, "count": len(times)}
+                for (c, u, d, e), times in self.errors.items()
                 if times
             ],
             "blocked": [
-                {"client_id": c, "division": d, "endpoint": e, "seconds_left": until - now}
-                for (c, d, e), until in self.blocked_until.items()
+                {
+                    "client_id": c,
+                    "user": u,
+                    "division": d,
+                    "endpoint": e,
+                    "seconds_left": until - now,
+                }
+                for (c, u, d, e), until in self.blocked_until.items()
                 if until > now
             ],
         }

@@ -19,7 +19,7 @@ from exact_tui.sandbox import assumptions
 from exact_tui.sandbox.clock import SandboxClock
 from exact_tui.sandbox.limits import LimitSettings
 from exact_tui.sandbox.seed import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
-from exact_tui.sandbox.state import World
+from exact_tui.sandbox.state import User, World, user_key
 
 ACCESS_TOKEN_LIFETIME_S = 600
 EARLIEST_REFRESH_S = 570
@@ -68,6 +68,7 @@ class AuthCode:
     redirect_uri: str
     issued_at: float
     divisions: frozenset[int]  # what the user consented to on the page
+    user: str  # user_key of who logged in
     used: bool = False
 
 
@@ -75,6 +76,7 @@ class AuthCode:
 class AccessToken:
     client_id: str
     expires_at: float
+    user: str  # user_key of whose token it is
     revoked: bool = False
 
 
@@ -82,6 +84,7 @@ class AccessToken:
 class RefreshToken:
     client_id: str
     issued_at: float
+    user: str
     used_at: float | None = None
     revoked: bool = False
 
@@ -128,9 +131,14 @@ def _exact_timestamp(moment: float) -> str:
     return f"{when.month}/{when.day}/{when.year} {hour}:{when:%M:%S} {half}"
 
 
+#: (client id, user key): one user's grant to one app, with its own token chain.
+Grant = tuple[str, str]
+
+
 @dataclass
 class OAuthState:
-    """The user's grants to the registered apps, and every code and token issued."""
+    """Every user's grants to the registered apps, and every code and token issued. Consent,
+    the 570-second rule and the daily token quota are per app and user (docs/sandbox.md)."""
 
     clock: SandboxClock
     limits: LimitSettings
@@ -138,12 +146,16 @@ class OAuthState:
     apps: dict[str, App] = field(
         default_factory=lambda: {CLIENT_ID: App(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)}
     )
-    consent: dict[str, set[int]] = field(default_factory=dict)
+    consent: dict[Grant, set[int]] = field(default_factory=dict)
     codes: dict[str, AuthCode] = field(default_factory=dict)
     access: dict[str, AccessToken] = field(default_factory=dict)
     refresh: dict[str, RefreshToken] = field(default_factory=dict)
-    last_issue: dict[str, float] = field(default_factory=dict)
-    token_calls: dict[tuple[str, int], int] = field(default_factory=dict)
+    last_issue: dict[Grant, float] = field(default_factory=dict)
+    token_calls: dict[tuple[str, str, int], int] = field(default_factory=dict)
+
+    def user_of(self, name: str | None) -> User:
+        """A user by name (the default user for None); KeyError naming an unknown one."""
+        return self.world.user(name)
 
     def register(self, app: App) -> None:
         """Registers another app (its redirect URI was checked when the App was made)."""
@@ -159,10 +171,16 @@ class OAuthState:
             # Exact compares the whole URI, path included (WS#8).
             raise OAuthError(400, "invalid_request", f"Callback URI '{redirect_uri}' is not valid")
 
-    def authorize(self, client_id: str, redirect_uri: str, divisions: Iterable[int]) -> str:
+    def authorize(
+        self, client_id: str, redirect_uri: str, divisions: Iterable[int], user: str | None = None
+    ) -> str:
+        """A code for `user`'s consent to `divisions`; divisions outside their user card are
+        not theirs to give and are dropped."""
+        who = self.user_of(user)
+        given = frozenset(divisions) & frozenset(who.divisions)
         code = "SBX!" + secrets.token_urlsafe(96)
         self.codes[code] = AuthCode(
-            client_id, redirect_uri, self.clock.timestamp(), frozenset(divisions)
+            client_id, redirect_uri, self.clock.timestamp(), given, user_key(who.name)
         )
         return code
 
@@ -182,7 +200,7 @@ class OAuthState:
         app = self.apps.get(client_id)
         if app is None or not secrets.compare_digest(secret, app.secret):
             raise OAuthError(401, "invalid_client", "Client authentication failed.", challenge)
-        self._count_call(app.client_id)
+        self._count_call(app.client_id, self._user_of_form(form))
         grant = form.get("grant_type")
         if grant == "authorization_code":
             return self._exchange(app, form)
@@ -190,16 +208,31 @@ class OAuthState:
             return self._refresh(app, form)
         raise OAuthError(400, "unsupported_grant_type", f"Unsupported grant type '{grant}'.")
 
-    def _count_call(self, client_id: str) -> None:
+    def _user_of_form(self, form: Mapping[str, str]) -> str:
+        """Whose token call this is, as far as its code or refresh token tells ("" when
+        neither was ever issued)."""
+        code = self.codes.get(form.get("code", ""))
+        if code is not None:
+            return code.user
+        refresh = self.refresh.get(form.get("refresh_token", ""))
+        return refresh.user if refresh is not None else ""
+
+    def _count_call(self, client_id: str, user: str) -> None:
+        """The token endpoint's quota: per app, user and day.
+
+        See docs/exact-api.md §Token lifetimes."""
         day = int(self.clock.timestamp() // self.limits.day_window)
-        calls = self.token_calls.get((client_id, day), 0)
-        if calls >= self.limits.token_calls_daily:
+        calls = self.token_calls.get((client_id, user, day), 0)
+        # Calls whose user cannot be told (a code or refresh token never issued) count toward
+        # every user's quota of the app (docs/sandbox.md, "Users").
+        unattributed = self.token_calls.get((client_id, "", day), 0) if user else 0
+        if calls + unattributed >= self.limits.token_calls_daily:
             raise OAuthError(
                 assumptions.TOKEN_QUOTA_STATUS,
                 assumptions.TOKEN_QUOTA_ERROR,
                 assumptions.TOKEN_QUOTA_DESCRIPTION,
             )
-        self.token_calls[(client_id, day)] = calls + 1
+        self.token_calls[(client_id, user, day)] = calls + 1
 
     def _exchange(self, app: App, form: Mapping[str, str]) -> TokenPair:
         code = form.get("code", "")
@@ -214,10 +247,10 @@ class OAuthState:
         if form.get("redirect_uri") != grant.redirect_uri:
             raise OAuthError(400, "invalid_grant", "The redirect URI does not match.")
         if assumptions.TOO_EARLY_RULE_ON_CODE_EXCHANGE:
-            self._check_not_too_early(app.client_id, now)
+            self._check_not_too_early((app.client_id, grant.user), now)
         grant.used = True
-        self.consent[app.client_id] = set(grant.divisions)
-        return self.issue(app.client_id)
+        self.consent[(app.client_id, grant.user)] = set(grant.divisions)
+        return self.issue(app.client_id, grant.user)
 
     def _refresh(self, app: App, form: Mapping[str, str]) -> TokenPair:
         token = form.get("refresh_token", "")
@@ -244,12 +277,12 @@ class OAuthState:
                 f"The refresh token expired at {_exact_timestamp(expires_at)} and it is now "
                 f"{_exact_timestamp(now)}.",
             )
-        self._check_not_too_early(app.client_id, now)
+        self._check_not_too_early((app.client_id, record.user), now)
         record.used_at = now
-        return self.issue(app.client_id)
+        return self.issue(app.client_id, record.user)
 
-    def _check_not_too_early(self, client_id: str, now: float) -> None:
-        last = self.last_issue.get(client_id)
+    def _check_not_too_early(self, grant: Grant, now: float) -> None:
+        last = self.last_issue.get(grant)
         if last is not None and now - last < EARLIEST_REFRESH_S:
             raise OAuthError(
                 400,
@@ -258,42 +291,58 @@ class OAuthState:
                 headers={"Reason": "TooEarlyToRefreshTokens"},
             )
 
-    def issue(self, client_id: str = CLIENT_ID) -> TokenPair:
-        """A fresh token pair; also how in-process tests skip the consent page."""
+    def issue(self, client_id: str = CLIENT_ID, user: str | None = None) -> TokenPair:
+        """A fresh token pair of `user` (the default user for None); also how in-process tests
+        skip the consent page (consenting to the user's default set if they never did)."""
         now = self.clock.timestamp()
-        self.consent.setdefault(client_id, set(self.world.default_consent))
+        who = user_key(self.user_of(user).name)
+        self.consent.setdefault((client_id, who), set(self.user_of(user).default_consent))
         access = "AAEAA" + secrets.token_urlsafe(300)
         refresh = "SBX!IAAAA" + secrets.token_urlsafe(160)
-        self.access[access] = AccessToken(client_id, now + ACCESS_TOKEN_LIFETIME_S)
-        self.refresh[refresh] = RefreshToken(client_id, now)
-        self.last_issue[client_id] = now
+        self.access[access] = AccessToken(client_id, now + ACCESS_TOKEN_LIFETIME_S, who)
+        self.refresh[refresh] = RefreshToken(client_id, now, who)
+        self.last_issue[(client_id, who)] = now
         return TokenPair(access, refresh, ACCESS_TOKEN_LIFETIME_S)
 
     # -- checks on REST calls ----------------------------------------------------------------
 
     def client_of(self, token: str) -> str | None:
         """The client id of a usable access token, or None (401)."""
+        record = self.usable(token)
+        return record.client_id if record is not None else None
+
+    def usable(self, token: str) -> AccessToken | None:
+        """A usable access token (its app and user), or None (401)."""
         record = self.access.get(token)
         if record is None or record.revoked or self.clock.timestamp() >= record.expires_at:
             return None
-        return record.client_id
+        return record
 
     def client_hint(self, token: str) -> str:
         """Who to charge a 401 to: the token's app when it was ever issued."""
         record = self.access.get(token)
         return record.client_id if record is not None else CLIENT_ID
 
-    def has_consent(self, client_id: str, division: int) -> bool:
-        return division in self.consent.get(client_id, set())
+    def has_consent(self, client_id: str, division: int, user: str | None = None) -> bool:
+        """Whether `user` gave the app this division (and it is still on their user card)."""
+        who = self.user_of(user)
+        if division not in who.divisions:
+            return False
+        return division in self.consent.get((client_id, user_key(who.name)), set())
 
-    def revoke_all(self) -> None:
-        """The user disconnected the app in Exact: every token stops working."""
+    def revoke_all(self, user: str | None = None) -> None:
+        """A user disconnected the app in Exact: every token of theirs stops working; without
+        a user, every token of every user."""
+        who = None if user is None else user_key(self.user_of(user).name)
         for access in self.access.values():
-            access.revoked = True
+            if who is None or access.user == who:
+                access.revoked = True
         for refresh in self.refresh.values():
-            refresh.revoked = True
+            if who is None or refresh.user == who:
+                refresh.revoked = True
         for code in self.codes.values():
-            code.used = True
+            if who is None or code.user == who:
+                code.used = True
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
@@ -333,25 +382,58 @@ def _error_page(error: OAuthError) -> HTMLResponse:
     )
 
 
-def _consent_page(state: OAuthState, params: Mapping[str, str]) -> HTMLResponse:
-    hidden = "".join(
-        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
-        for name, value in params.items()
-        if name in ("client_id", "redirect_uri", "state", "response_type")
+_PASSED_ON = ("client_id", "redirect_uri", "state", "response_type", "force_login")
+
+
+def _hidden(params: Mapping[str, str], names: Iterable[str] = _PASSED_ON) -> str:
+    return "".join(
+        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(params[name])}">'
+        for name in names
+        if name in params
     )
+
+
+def _login_page(params: Mapping[str, str], problem: str | None = None) -> HTMLResponse:
+    """Exact's login step, reduced to the user name (the sandbox checks no password): it
+    comes back to the consent page of the user who logged in (docs/sandbox.md, "Users")."""
+    note = f"<p>{html.escape(problem)}</p>" if problem else ""
+    return HTMLResponse(
+        "<!doctype html><meta charset=utf-8><title>Exact Online sandbox: log in</title>"
+        f"<h1>Log in to Exact Online</h1>{note}"
+        f'<form method="get" action="/api/oauth2/auth">{_hidden(params)}'
+        '<label>User name <input name="username" autocomplete="username"></label> '
+        "<button>Log in</button></form>"
+    )
+
+
+def _consent_page(state: OAuthState, params: Mapping[str, str], user: User) -> HTMLResponse:
     boxes = "".join(
         f'<label><input type="checkbox" name="division" value="{number}"'
-        f"{' checked' if number in state.world.default_consent else ''}> "
-        f"{number} {html.escape(str(division.info['Description']))}</label><br>"
-        for number, division in sorted(state.world.divisions.items())
+        f"{' checked' if number in user.default_consent else ''}> "
+        f"{number} {html.escape(str(state.world.divisions.info(number)['Description']))}"
+        "</label><br>"
+        for number in sorted(user.divisions)
     )
+    who = f'<input type="hidden" name="username" value="{html.escape(user.name)}">'
     return HTMLResponse(
         "<!doctype html><meta charset=utf-8><title>Exact Online sandbox: consent</title>"
         f"<h1>{html.escape(params.get('client_id', ''))} asks for access</h1>"
-        f'<form method="post" action="/api/oauth2/auth">{hidden}{boxes}'
+        f"<p>Logged in as {html.escape(user.name)}</p>"
+        f'<form method="post" action="/api/oauth2/auth">{_hidden(params)}{who}{boxes}'
         '<button name="action" value="approve">Approve</button> '
         '<button name="action" value="deny">Deny</button></form>'
     )
+
+
+def _chosen_user(state: OAuthState, params: Mapping[str, str]) -> User | None:
+    """Who logs in: the `username` given on the login page; with one user and none given,
+    that user (a one-user sandbox has no login step); None when the login page must ask."""
+    name = params.get("username", "").strip()
+    if name:
+        return state.user_of(name)  # KeyError for an unknown user
+    if len(state.world.users) == 1:
+        return state.world.default_user
+    return None
 
 
 def _refusal(state: OAuthState, params: Mapping[str, str]) -> Response | None:
@@ -374,27 +456,43 @@ def _back(params: Mapping[str, str], reply: dict[str, str]) -> RedirectResponse:
 
 
 async def authorize(request: Request) -> Response:
-    """GET shows the consent page (or approves at once with auto_approve=1); POST submits it."""
+    """GET shows the login page (several users, none named), then the user's consent page, or
+    approves at once with auto_approve=1; POST submits the consent page."""
     state: OAuthState = request.app.state.sandbox.oauth
     if request.method == "GET":
         params = dict(request.query_params)
         refusal = _refusal(state, params)
         if refusal is not None:
             return refusal
+        try:
+            user = _chosen_user(state, params)
+        except KeyError:
+            problem = f"Unknown user name '{params.get('username', '').strip()}'."
+            if params.get("auto_approve") == "1":
+                return _error_page(OAuthError(400, "invalid_request", problem))
+            return _login_page(params, problem)
+        if user is None and params.get("auto_approve") == "1":
+            user = state.world.default_user
+        if user is None:
+            return _login_page(params)
         if params.get("auto_approve") != "1":
-            return _consent_page(state, params)
-        divisions: Iterable[int] = state.world.default_consent
+            return _consent_page(state, params, user)
+        divisions: Iterable[int] = user.default_consent
     else:
         pairs = parse_qsl((await request.body()).decode("utf-8", "replace"))
         params = dict(pairs)
         refusal = _refusal(state, params)
         if refusal is not None:
             return refusal
+        try:
+            user = _chosen_user(state, params) or state.world.default_user
+        except KeyError:
+            return _login_page(params, f"Unknown user name '{params['username'].strip()}'.")
         if params.get("action") == "deny":
             return _back(params, {"error": "access_denied"})
         divisions = [int(v) for k, v in pairs if k == "division" and v.isdigit()]
     with request.app.state.sandbox.lock:
-        code = state.authorize(params["client_id"], params["redirect_uri"], divisions)
+        code = state.authorize(params["client_id"], params["redirect_uri"], divisions, user.name)
     return _back(params, {"code": code})
 
 

@@ -54,6 +54,7 @@ class _Call:
 
     def __init__(self, sandbox: Sandbox, request: Request, body: bytes, path: RestPath) -> None:
         self.sandbox = sandbox
+        self.user = sandbox.world.default_user  # the token's, once it is checked
         self.request = request
         self.body = body
         self.path = path
@@ -65,22 +66,27 @@ class _Call:
     def handle(self) -> Response:
         sandbox, path = self.sandbox, self.path
         token = _bearer(self.request)
-        client = sandbox.oauth.client_of(token) if token else None
+        grant = sandbox.oauth.usable(token) if token else None
+        client = grant.client_id if grant is not None else None
         charged = client or sandbox.oauth.client_hint(token)
-        error_key = (charged, path.division, path.endpoint)
+        known = sandbox.oauth.access.get(token) if token else None
+        error_key = (charged, known.user if known is not None else "", path.division, path.endpoint)
         rate_headers: dict[str, str] = {}
         try:
-            if client is None:
+            if grant is None or client is None:
                 raise ApiError(
                     401,
                     assumptions.UNAUTHORIZED_MESSAGE,
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
             sandbox.limits.check_block(error_key)
+            # Errors no user can be told of (tokens never issued) block every user of the app.
+            sandbox.limits.check_block((charged, "", path.division, path.endpoint))
             if path.error is not None:
                 raise path.error
             entity = path.entity
             assert entity is not None
+            self.user = sandbox.world.users[grant.user]
             self.check_access(client, entity)
             rate_headers = sandbox.limits.consume((client, path.division))
             if self.json is None and not (path.count and _accepts_text(self.request)):
@@ -98,11 +104,20 @@ class _Call:
         division = self.path.division
         if not entity.in_division or entity.any_division:
             return
-        known = division is not None and division in self.sandbox.world.divisions
-        if not known or not self.sandbox.oauth.has_consent(client, division or 0):
+        # Another user's division is as unknown to this token as one that does not exist.
+        known = division is not None and division in self.user.divisions
+        if not known or not self.sandbox.oauth.has_consent(client, division or 0, self.user.name):
             raise ApiError(
                 403, assumptions.NO_DIVISION_ACCESS_MESSAGE, headers={"Reason": "NoDivisionAccess"}
             )
+
+    def audit(self) -> Record:
+        """Creator and Modifier defaults: the division's user's (the token's user for
+        current/Me and the division lists)."""
+        division = self.path.division
+        if division is not None and division in self.sandbox.world.owners:
+            return self.sandbox.world.audit_for(division)
+        return self.user.audit
 
     def dispatch(self, entity: EntitySet) -> Response:
         method = self.request.method
@@ -153,14 +168,16 @@ class _Call:
     # -- reading ---------------------------------------------------------------------------
 
     def rows(self, entity: EntitySet) -> list[Record]:
-        world = self.sandbox.world
+        world, user = self.sandbox.world, self.user
         if entity.source is Source.ME:
-            return [{**world.me, "ServerTime": assumptions.server_time(self.sandbox.clock.now())}]
-        current = world.me["CurrentDivision"]
+            return [{**user.me, "ServerTime": assumptions.server_time(self.sandbox.clock.now())}]
+        current = user.me["CurrentDivision"]
+        # The divisions on the token's user's card (docs/sandbox.md, "Users").
+        infos = [(n, world.divisions.info(n)) for n in user.divisions]
         if entity.source is Source.DIVISIONS:
-            return [{**d.info, "Current": n == current} for n, d in world.divisions.items()]
+            return [{**info, "Current": n == current} for n, info in infos]
         if entity.source is Source.HRM_DIVISIONS:
-            return [_hrm_division(d.info) for d in world.divisions.values()]
+            return [_hrm_division(info) for _, info in infos]
         assert self.path.division is not None
         rows = world.divisions[self.path.division].table(entity.source).values()
         if entity.source is Source.COST_CENTERS:
@@ -203,7 +220,7 @@ class _Call:
             type_name=entity.type_name,
             navigations=navigations,
             expanded=expanded,
-            defaults=self.sandbox.world.audit_defaults,
+            defaults=self.audit(),
         )
 
     def lines(
@@ -283,7 +300,7 @@ class _Call:
             type_name=entity.type_name,
             navigations=navigations,
             expanded=expand,
-            defaults=self.sandbox.world.audit_defaults,
+            defaults=self.audit(),
         )
         return json_response({"d": data}, status=201, headers={"Location": uri})
 

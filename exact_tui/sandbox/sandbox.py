@@ -13,13 +13,21 @@ from exact_tui.sandbox.calls import CallLog
 from exact_tui.sandbox.clock import SandboxClock
 from exact_tui.sandbox.errors import ApiError
 from exact_tui.sandbox.faults import FaultInjector, FaultPlan
-from exact_tui.sandbox.ledger import ledger
+from exact_tui.sandbox.ledger import division_ledger, ledger
 from exact_tui.sandbox.limits import LimitSettings, RateLimiter
 from exact_tui.sandbox.oauth import App, OAuthState, TokenPair
 from exact_tui.sandbox.odata.types import Record
 from exact_tui.sandbox.schema import Source
-from exact_tui.sandbox.seed import CLIENT_ID, FACTS, SIZES, SeedFacts, Size, generate
-from exact_tui.sandbox.state import DivisionState, World
+from exact_tui.sandbox.seed import (
+    CLIENT_ID,
+    SIZES,
+    SeedFacts,
+    Size,
+    check_users,
+    facts_for,
+    generate,
+)
+from exact_tui.sandbox.state import DivisionState, User, World, user_key
 from exact_tui.sandbox.urls import parse_rest_path
 from exact_tui.sandbox.writes import CREATORS, parse_body
 
@@ -45,12 +53,23 @@ class Sandbox:
     """
 
     def __init__(
-        self, seed: int = 1, size: str = "small", *, clock: SandboxClock | None = None
+        self,
+        seed: int = 1,
+        size: str = "small",
+        *,
+        clock: SandboxClock | None = None,
+        users: int = 1,
+        divisions_per_user: int | None = None,
     ) -> None:
+        """`users` Exact users, each with `divisions_per_user` divisions of their own (None:
+        the first user has the size's divisions, the others two each); docs/sandbox.md."""
         if size not in SIZES:
             raise ValueError(f"unknown size {size!r}; expected one of {', '.join(SIZES)}")
+        check_users(users, divisions_per_user)
         self.seed = seed
         self.size: Size = "small" if size == "small" else "large"
+        self.users = users
+        self.divisions_per_user = divisions_per_user
         self.clock = clock or SandboxClock()
         self.lock = threading.RLock()
         self.settings = LimitSettings()
@@ -63,7 +82,7 @@ class Sandbox:
         self._load()
 
     def _load(self) -> None:
-        self.world = generate(self.seed, self.size)
+        self.world = generate(self.seed, self.size, self.users, self.divisions_per_user)
         self.rng = random.Random(f"{self.seed}:runtime")
         self.oauth = OAuthState(self.clock, self.settings, self.world)
         self.limits = RateLimiter(self.clock, self.settings)
@@ -73,7 +92,7 @@ class Sandbox:
 
     @property
     def facts(self) -> SeedFacts:
-        return FACTS[self.size]
+        return facts_for(self.size, self.users, self.divisions_per_user)
 
     def division(self, number: int) -> DivisionState:
         try:
@@ -120,7 +139,7 @@ class Sandbox:
             entity = path.entity
             if entity is None or entity.path not in CREATORS:
                 return
-            if path.division not in self.world.divisions:
+            if path.division is None or path.division not in self.world.divisions:
                 return
             creator = CREATORS[entity.path]
             try:
@@ -167,10 +186,15 @@ class Sandbox:
         with self.lock:
             self.faults.clear()
 
-    def issue_tokens(self, client_id: str = CLIENT_ID) -> TokenPair:
-        """Tokens without the consent page, consenting to the default set if nothing was."""
+    def user(self, name: str | None = None) -> User:
+        """A user by name (any case); the default user for None; KeyError for an unknown one."""
+        return self.world.user(name)
+
+    def issue_tokens(self, client_id: str = CLIENT_ID, *, user: str | None = None) -> TokenPair:
+        """A user's tokens without the consent page (the default user for None), consenting to
+        their default set if they never consented."""
         with self.lock:
-            return self.oauth.issue(client_id)
+            return self.oauth.issue(client_id, user)
 
     def register_app(self, client_id: str, client_secret: str, redirect_uri: str) -> None:
         """Another app, as registered in the App Center; ValueError when the App Center would
@@ -178,20 +202,37 @@ class Sandbox:
         with self.lock:
             self.oauth.register(App(client_id, client_secret, redirect_uri))
 
-    def revoke_tokens(self) -> None:
+    def revoke_tokens(self, *, user: str | None = None) -> None:
+        """A user disconnected the app in Exact (every user when none is named)."""
         with self.lock:
-            self.oauth.revoke_all()
+            self.oauth.revoke_all(user)
 
-    def consent(self, client_id: str = CLIENT_ID) -> frozenset[int]:
-        return frozenset(self.oauth.consent.get(client_id, set()))
+    def _grant(self, client_id: str, user: str | None) -> tuple[str, str]:
+        return client_id, user_key(self.user(user).name)
 
-    def set_consent(self, divisions: Iterable[int], client_id: str = CLIENT_ID) -> None:
+    def consent(self, client_id: str = CLIENT_ID, *, user: str | None = None) -> frozenset[int]:
         with self.lock:
-            self.oauth.consent[client_id] = set(divisions)
+            return frozenset(self.oauth.consent.get(self._grant(client_id, user), set()))
 
-    def withdraw_consent(self, division: int, client_id: str = CLIENT_ID) -> None:
+    def set_consent(
+        self, divisions: Iterable[int], client_id: str = CLIENT_ID, *, user: str | None = None
+    ) -> None:
+        """A user's consent to the app; ValueError for a division not on their user card."""
         with self.lock:
-            self.oauth.consent.setdefault(client_id, set()).discard(division)
+            wanted = set(divisions)
+            foreign = sorted(wanted - set(self.user(user).divisions))
+            if foreign:
+                raise ValueError(
+                    f"division {', '.join(map(str, foreign))} is not one of "
+                    f"{self.user(user).name}'s divisions"
+                )
+            self.oauth.consent[self._grant(client_id, user)] = wanted
+
+    def withdraw_consent(
+        self, division: int, client_id: str = CLIENT_ID, *, user: str | None = None
+    ) -> None:
+        with self.lock:
+            self.oauth.consent.setdefault(self._grant(client_id, user), set()).discard(division)
 
     # -- master data changed "in Exact" --------------------------------------------------------
 
@@ -259,10 +300,16 @@ class Sandbox:
     def ledger(self, division: int | None = None) -> dict[str, object]:
         with self.lock:
             self.commit_due()
-            chosen = (
-                self.world.divisions.values() if division is None else [self.division(division)]
-            )
-            return ledger(chosen)
+            if division is not None:
+                return ledger([self.division(division)])
+            # A division never read holds only the seed: its ledger is empty, unbuilt.
+            built = {d.number: d for d in self.world.divisions.built()}
+            return {
+                "divisions": {
+                    str(n): division_ledger(built.get(n) or DivisionState(number=n, info={}))
+                    for n in self.world.divisions
+                }
+            }
 
     def calls_snapshot(self) -> dict[str, object]:
         with self.lock:

@@ -7,12 +7,13 @@ parts rely on them. Customers (names, addresses, VAT numbers, GUIDs) depend on t
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import tomllib
 import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -23,12 +24,15 @@ from stdnum.iso7064 import mod_11_10
 from exact_tui.sandbox import assumptions
 from exact_tui.sandbox.odata.types import Record
 from exact_tui.sandbox.state import (
+    Divisions,
     DivisionState,
+    User,
     World,
     new_guid,
     pad_account_code,
     pad_country,
     pad_vat_code,
+    user_key,
 )
 
 Size = Literal["small", "large"]
@@ -84,7 +88,23 @@ class DivisionFacts:
 
 
 @dataclass(frozen=True)
+class UserFacts:
+    """One Exact user of the sandbox: who logs in, the divisions their user card gives access
+    to, and the ones their consent page ticks by default."""
+
+    user_name: str
+    full_name: str
+    divisions: tuple[int, ...]
+    default_consent: tuple[int, ...]
+    current_division: int
+
+
+@dataclass(frozen=True)
 class SeedFacts:
+    """The seed's facts. `divisions` holds every user's divisions; `current_division`,
+    `default_consent` and `user_name` are the default (first) user's, as in a one-user
+    sandbox; `users` lists every user."""
+
     size: Size
     divisions: tuple[DivisionFacts, ...]
     current_division: int
@@ -93,6 +113,13 @@ class SeedFacts:
     client_id: str
     client_secret: str
     redirect_uri: str
+    users: tuple[UserFacts, ...] = ()
+
+    def user(self, name: str) -> UserFacts:
+        for user in self.users:
+            if user.user_name == name.strip().lower():
+                return user
+        raise KeyError(name)
 
     def division(self, number: int) -> DivisionFacts:
         for division in self.divisions:
@@ -309,21 +336,137 @@ def _facts_for(plan: _DivisionPlan, size: Size) -> DivisionFacts:
     )
 
 
-def _facts(size: Size) -> SeedFacts:
-    plan = _SMALL_PLAN if size == "small" else _LARGE_PLAN
+# Users after the first (who keeps the seed's Flexwerk divisions): first name, last name, and
+# the company whose divisions their user card opens. Beyond these, numbered users.
+_EXTRA_USERS = (
+    ("Joris", "Bakker", "Noordwind"),
+    ("Fatima", "El Amrani", "Helder Bureau"),
+    ("Pieter", "Janssens", "Havenkantoor"),
+    ("Lotte", "Peeters", "Torenvalk"),
+    ("Daan", "Visser", "Lindeboom"),
+    ("Sofie", "Maes", "Duinzicht"),
+    ("Milan", "de Jong", "Molenwerf"),
+    ("Noor", "Claes", "Zeebries"),
+)
+_CITIES_OF = {"NL": ("Amsterdam", "Utrecht", "Rotterdam", "Eindhoven"),
+              "BE": ("Gent", "Antwerpen", "Brussel", "Leuven")}  # fmt: skip
+#: Divisions of one user are numbered 100000 + 1000 × user + n (the first user's 101001…).
+MAX_DIVISIONS_PER_USER = 999
+#: Divisions of users after the first when no number is asked for.
+EXTRA_USER_DIVISIONS = 2
+
+
+@dataclass(frozen=True)
+class _UserPlan:
+    index: int  # 1 for the default user
+    first: str
+    last: str
+    company: str
+    divisions: tuple[_DivisionPlan, ...]
+
+    @property
+    def user_name(self) -> str:
+        if self.index == 1:
+            return USER_NAME
+        local = f"{self.first}.{self.last}".lower().replace(" ", "")
+        return f"{unicodedata.normalize('NFKD', local).encode('ascii', 'ignore').decode()}" + (
+            "@example.test"
+        )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first} {self.last}"
+
+    @property
+    def consent(self) -> tuple[int, ...]:
+        return tuple(p.number for p in self.divisions if p.consented)
+
+
+def division_number(user: int, n: int) -> int:
+    """The number of a user's n-th division (both from 1)."""
+    return 100_000 + 1_000 * user + n
+
+
+def _generated_division(user: int, n: int, company: str) -> _DivisionPlan:
+    country = "NL" if n % 2 else "BE"
+    cities = _CITIES_OF[country]
+    city = cities[(n - 1) // 2 % len(cities)]
+    if n > 2 * len(cities):
+        city = f"{city} {n}"
+    legal = "B.V." if country == "NL" else "BV"
+    chart = _NL_CHART if country == "NL" else _BE_CHART
+    return _DivisionPlan(
+        division_number(user, n), f"{company} {city} {legal}", country, chart, True, n
+    )
+
+
+def check_users(users: int, divisions_per_user: int | None) -> None:
+    """ValueError with the reason when a sandbox cannot be made of this many."""
+    if isinstance(users, bool) or not isinstance(users, int) or users < 1:
+        raise ValueError(f"users must be a whole number of at least 1, not {users!r}")
+    if divisions_per_user is not None and (
+        isinstance(divisions_per_user, bool)
+        or not isinstance(divisions_per_user, int)
+        or not 1 <= divisions_per_user <= MAX_DIVISIONS_PER_USER
+    ):
+        raise ValueError(
+            f"divisions_per_user must be a whole number from 1 to {MAX_DIVISIONS_PER_USER}, "
+            f"not {divisions_per_user!r}"
+        )
+
+
+@functools.lru_cache(maxsize=16)
+def _user_plans(size: Size, users: int, per_user: int | None) -> tuple[_UserPlan, ...]:
+    base = _SMALL_PLAN if size == "small" else _LARGE_PLAN
+    plans: list[_UserPlan] = []
+    for index in range(1, users + 1):
+        if index == 1:
+            first, last, company = "Sanne", "de Vries", "Flexwerk"
+            count = len(base) if per_user is None else per_user
+            divisions = base[:count] + tuple(
+                _generated_division(1, n, company) for n in range(len(base) + 1, count + 1)
+            )
+        else:
+            if index - 2 < len(_EXTRA_USERS):
+                first, last, company = _EXTRA_USERS[index - 2]
+            else:
+                first, last, company = "Gebruiker", str(index), f"Bedrijf {index}"
+            count = EXTRA_USER_DIVISIONS if per_user is None else per_user
+            divisions = tuple(_generated_division(index, n, company) for n in range(1, count + 1))
+        plans.append(_UserPlan(index, first, last, company, divisions))
+    return tuple(plans)
+
+
+@functools.lru_cache(maxsize=16)
+def facts_for(size: Size, users: int = 1, divisions_per_user: int | None = None) -> SeedFacts:
+    """The facts of a sandbox of this size with this many users (docs/sandbox.md)."""
+    check_users(users, divisions_per_user)
+    plans = _user_plans(size, users, divisions_per_user)
+    first = plans[0]
+    user_facts = tuple(
+        UserFacts(
+            user_name=plan.user_name,
+            full_name=plan.full_name,
+            divisions=tuple(p.number for p in plan.divisions),
+            default_consent=plan.consent,
+            current_division=plan.divisions[0].number,
+        )
+        for plan in plans
+    )
     return SeedFacts(
         size=size,
-        divisions=tuple(_facts_for(p, size) for p in plan),
-        current_division=NL_DIVISION,
-        default_consent=tuple(p.number for p in plan if p.consented),
+        divisions=tuple(_facts_for(p, size) for plan in plans for p in plan.divisions),
+        current_division=first.divisions[0].number,
+        default_consent=first.consent,
         user_name=USER_NAME,
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         redirect_uri=REDIRECT_URI,
+        users=user_facts,
     )
 
 
-FACTS: dict[Size, SeedFacts] = {size: _facts(size) for size in SIZES}
+FACTS: dict[Size, SeedFacts] = {size: facts_for(size) for size in SIZES}
 SMALL = FACTS["small"]
 LARGE = FACTS["large"]
 
@@ -688,20 +831,22 @@ def _mask(iban: str) -> str:
     return f"{iban[:4]}{'*' * (len(iban) - 8)}{iban[-4:]}"
 
 
-def _me(seed: int, current: int) -> Record:
-    rng = random.Random(f"{seed}:user")
+def _me(seed: int, plan: _UserPlan) -> Record:
+    rng = random.Random(f"{seed}:user" if plan.index == 1 else f"{seed}:user:{plan.index}")
+    current = plan.divisions[0].number
+    name = plan.user_name
     return {
         "UserID": new_guid(rng),
-        "UserName": USER_NAME,
-        "FullName": "Sanne de Vries",
-        "FirstName": "Sanne",
-        "LastName": "de Vries",
-        "Email": USER_NAME,
+        "UserName": name,
+        "FullName": plan.full_name,
+        "FirstName": plan.first,
+        "LastName": plan.last,
+        "Email": name,
         "CurrentDivision": current,
         "AccountingDivision": current,
         "DivisionCustomer": new_guid(rng),
-        "DivisionCustomerCode": pad_account_code("1"),
-        "DivisionCustomerName": "Flexwerk Holding B.V.",
+        "DivisionCustomerCode": pad_account_code(str(plan.index)),
+        "DivisionCustomerName": f"{plan.company} Holding B.V.",
         "LanguageCode": "nl-NL",
         "Language": "NL",
         "ServerTime": None,  # filled in on every request from the sandbox clock
@@ -709,17 +854,38 @@ def _me(seed: int, current: int) -> Record:
     }
 
 
-def generate(seed: int, size: Size) -> World:
-    """The whole world for a seed and size; the same inputs give the same GUIDs and values."""
+def generate(seed: int, size: Size, users: int = 1, divisions_per_user: int | None = None) -> World:
+    """The whole world for a seed, size and number of users; the same inputs give the same
+    GUIDs and values. Each division's books are built when first read."""
     if size not in SIZES:
         raise ValueError(f"unknown seed size {size!r}; expected one of {', '.join(SIZES)}")
-    plan = _SMALL_PLAN if size == "small" else _LARGE_PLAN
-    facts = FACTS[size]
-    divisions = {
-        p.number: _Generator(seed, size, p).build(p.number == facts.current_division) for p in plan
+    check_users(users, divisions_per_user)
+    plans = _user_plans(size, users, divisions_per_user)
+    builders: dict[int, Callable[[], DivisionState]] = {}
+    infos: dict[int, Callable[[], Record]] = {}
+    for plan in plans:
+        current = plan.divisions[0].number
+        for p in plan.divisions:
+            builders[p.number] = functools.partial(_build, seed, size, p, p.number == current)
+            infos[p.number] = functools.partial(_info, seed, size, p, p.number == current)
+    world_users = {
+        user_key(plan.user_name): User(
+            me=_me(seed, plan),
+            divisions=tuple(p.number for p in plan.divisions),
+            default_consent=frozenset(plan.consent),
+        )
+        for plan in plans
     }
-    return World(
-        me=_me(seed, facts.current_division),
-        divisions=divisions,
-        default_consent=frozenset(facts.default_consent),
-    )
+    return World(users=world_users, divisions=Divisions(builders, infos))
+
+
+def _build(seed: int, size: Size, plan: _DivisionPlan, current: bool) -> DivisionState:
+    return _Generator(seed, size, plan).build(current)
+
+
+def _info(seed: int, size: Size, plan: _DivisionPlan, current: bool) -> Record:
+    """A division's own record alone: the generator draws it first, so it equals the one the
+    whole build makes."""
+    generator = _Generator(seed, size, plan)
+    generator.info(current)
+    return generator.state.info

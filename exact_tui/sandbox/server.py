@@ -57,13 +57,15 @@ def serve(
     *,
     seed: int = 1,
     size: str = "small",
+    users: int = 1,
+    divisions_per_user: int | None = None,
     host: str = "127.0.0.1",
     log_level: str = "info",
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
 ) -> None:
     """Runs the sandbox (control API on) until interrupted."""
-    sandbox = Sandbox(seed=seed, size=size)
+    sandbox = Sandbox(seed=seed, size=size, users=users, divisions_per_user=divisions_per_user)
     config = _config(
         sandbox,
         host=host,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -190,22 +191,123 @@ def _by_code(table: Table, code: str) -> Record | None:
     return None
 
 
+class Divisions(Mapping[int, DivisionState]):
+    """Every division of the sandbox by number, each built from the seed when first read.
+
+    A sandbox with thousands of divisions (benchmarks) builds only those a test touches; the
+    same seed gives the same books whenever a division is built. `info(number)` answers a
+    division's own record (what `system/Divisions` lists) without building its books.
+    """
+
+    def __init__(
+        self,
+        builders: Mapping[int, Callable[[], DivisionState]],
+        infos: Mapping[int, Callable[[], Record]],
+    ) -> None:
+        self._builders = dict(builders)
+        self._infos = dict(infos)
+        self._built: dict[int, DivisionState] = {}
+        self._info_cache: dict[int, Record] = {}
+
+    def __getitem__(self, number: int) -> DivisionState:
+        division = self._built.get(number)
+        if division is None:
+            division = self._builders[number]()
+            self._built[number] = division
+        return division
+
+    def __contains__(self, number: object) -> bool:
+        return number in self._builders
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+    def info(self, number: int) -> Record:
+        built = self._built.get(number)
+        if built is not None:
+            return built.info
+        info = self._info_cache.get(number)
+        if info is None:
+            info = self._infos[number]()
+            self._info_cache[number] = info
+        return info
+
+    def built(self) -> list[DivisionState]:
+        """The divisions built so far (the others hold nothing but the seed)."""
+        return [self._built[n] for n in self._builders if n in self._built]
+
+
+def audit_fields(me: Record) -> Record:
+    """Creator and Modifier of the records a user's divisions hold."""
+    user, name = me["UserID"], me["FullName"]
+    return {"Creator": user, "CreatorFullName": name, "Modifier": user, "ModifierFullName": name}
+
+
 @dataclass
-class World:
-    """Everything the seed creates: the user, their divisions and the books."""
+class User:
+    """An Exact user: their `current/Me` record, the divisions their user card gives them
+    access to, and the ones their consent page ticks by default."""
 
     me: Record
-    divisions: dict[int, DivisionState]
-    # Divisions the user consents to by default (the consent page's pre-ticked boxes).
+    divisions: tuple[int, ...]
     default_consent: frozenset[int]
-    # Creator and Modifier of every record: the one user, unless a record says otherwise.
-    audit_defaults: Record = field(init=False)
+    audit: Record = field(init=False)
 
     def __post_init__(self) -> None:
-        user, name = self.me["UserID"], self.me["FullName"]
-        self.audit_defaults = {
-            "Creator": user,
-            "CreatorFullName": name,
-            "Modifier": user,
-            "ModifierFullName": name,
-        }
+        self.audit = audit_fields(self.me)
+
+    @property
+    def name(self) -> str:
+        return str(self.me["UserName"])
+
+
+def user_key(name: str) -> str:
+    """User names compare as Exact's logins do: without case or surrounding spaces."""
+    return name.strip().lower()
+
+
+@dataclass
+class World:
+    """Everything the seed creates: the users, their divisions and the books."""
+
+    users: dict[str, User]  # by user_key(UserName); the first is the default user
+    divisions: Divisions
+    owners: dict[int, str] = field(init=False)  # division -> user key
+
+    def __post_init__(self) -> None:
+        self.owners = {number: key for key, user in self.users.items() for number in user.divisions}
+
+    @property
+    def default_user(self) -> User:
+        return next(iter(self.users.values()))
+
+    @property
+    def me(self) -> Record:
+        """The default user's `current/Me` record."""
+        return self.default_user.me
+
+    @property
+    def default_consent(self) -> frozenset[int]:
+        """The default user's pre-ticked consent."""
+        return self.default_user.default_consent
+
+    @property
+    def audit_defaults(self) -> Record:
+        return self.default_user.audit
+
+    def user(self, name: str | None) -> User:
+        """A user by name (any case); the default user for None; KeyError naming it."""
+        if name is None:
+            return self.default_user
+        try:
+            return self.users[user_key(name)]
+        except KeyError:
+            raise KeyError(f"no user {name!r} in this sandbox") from None
+
+    def audit_for(self, division: int | None) -> Record:
+        """Creator and Modifier defaults of a division's records: its user's."""
+        owner = self.owners.get(division) if division is not None else None
+        return self.users[owner].audit if owner is not None else self.audit_defaults

@@ -162,7 +162,8 @@ async def test_too_early_is_handled_by_waiting_once(connected: World) -> None:
     async with world.session() as session:
         # Our clock says 570 s passed; Exact's last issue was later (the clocks differ).
         world.sandbox.advance(570)
-        world.sandbox.oauth.last_issue["sandbox-client"] = world.sandbox.clock.timestamp() - 567
+        grant = ("sandbox-client", world.sandbox.facts.user_name)
+        world.sandbox.oauth.last_issue[grant] = world.sandbox.clock.timestamp() - 567
         token = await session.tokens.access_token()
     assert world.token_calls(400) == 1 and world.token_calls(200) == 2
     assert token in world.sandbox.oauth.access

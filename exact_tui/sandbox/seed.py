@@ -341,8 +341,8 @@ def _facts_for(plan: _DivisionPlan, size: Size) -> DivisionFacts:
 _EXTRA_USERS = (
     ("Joris", "Bakker", "Noordwind"),
     ("Fatima", "El Amrani", "Helder Bureau"),
-    ("Pieter", "Janssens", "Havenkantoor"),
     ("Lotte", "Peeters", "Torenvalk"),
+    ("Pieter", "Janssens", "Havenkantoor"),
     ("Daan", "Visser", "Lindeboom"),
     ("Sofie", "Maes", "Duinzicht"),
     ("Milan", "de Jong", "Molenwerf"),

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, null, update
+from sqlalchemy import Connection, Table, bindparam, case, insert, null, update
 from sqlmodel import Session, col, select
 
 from exact_tui.domain.preflight import Missing
@@ -75,6 +75,8 @@ def apply(
     assert job.id is not None
     job.state = t.state
     job.category = t.category
+    if t.cause != job.cause or job.cause_since is None:
+        job.cause_since = now if t.cause else None
     job.cause = t.cause
     job.missing = [m.as_dict() for m in missing] or None
     job.next_attempt_at = t.next_attempt_at
@@ -189,6 +191,7 @@ def apply_bulk(
             "state": t.state,
             "category": t.category,
             "cause": t.cause,
+            "cause_since": now if t.cause else None,
             "next_attempt_at": t.next_attempt_at,
             "last_error": t.last_error[:TEXT_WIDTH] if t.last_error else None,
             "last_http_status": t.http_status,
@@ -205,6 +208,11 @@ def apply_bulk(
         for key in keys:
             row.setdefault(key, None)
     values: dict[str, Any] = {key: bindparam(key) for key in keys}
+    # A cause that stays keeps its start (the right side reads the row as it was).
+    values["cause_since"] = case(
+        (_JOB.c.cause == bindparam("cause"), _JOB.c.cause_since),
+        else_=bindparam("cause_since"),
+    )
     values.update(missing=null(), lease_owner=None, lease_expires_at=None)
     conn.execute(
         update(_JOB)

@@ -496,6 +496,9 @@ class ExportJob(TenantOwned, table=True):
     category: Category | None = Field(default=None, sa_type=EnumText(Category))
     #: What blocks it, for grouping ("vat 21-EU missing in division 123456").
     cause: str | None = Field(default=None, max_length=300)
+    #: Since when this cause has held the job: set when the cause changes, kept while it stays
+    #: (through retries and claims); the failures by cause say "since" from it.
+    cause_since: dt.datetime | None = _time_field()
     #: The exact keys preflight found missing, e.g. [{"kind": "vat", "code": "21-EU"}].
     missing: list[dict[str, Any]] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True))

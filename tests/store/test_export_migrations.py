@@ -1,6 +1,6 @@
 """0003 gives export jobs a claim token and the request sent (existing jobs keep their state and
 start at claim 0 with nothing recorded); 0004 adds reconciliation's runs and findings; 0005 the
-division leases of several workers."""
+division leases of several workers; 0007 since when a job's cause has held it."""
 
 from __future__ import annotations
 
@@ -112,5 +112,41 @@ def test_a_store_before_division_leases_gains_them_and_keeps_its_workers(
             lease = session.get(DivisionLease, 101001)
             assert session.get(WorkerHeartbeat, "old") is not None
         assert lease is not None and lease.owner == "old"
+    finally:
+        store.dispose()
+
+
+def test_jobs_with_a_cause_take_their_last_change_as_its_start(empty_db_url: str) -> None:
+    """0007: `cause_since` for the failures by cause; a job with no cause has none."""
+    engine = create_engine(empty_db_url)
+    with engine.connect() as conn, conn.begin():
+        command.upgrade(migrations.config(conn), "0006")
+        for n, cause in ((1, "503 from Exact"), (2, None)):
+            conn.execute(
+                text(
+                    "INSERT INTO export_job (tenant_id, document_kind, document_id, "
+                    "document_number, document_date, state, category, cause, attempts, "
+                    "lookups_empty, claim, created_at, updated_at) VALUES (1, 'invoice', :n, "
+                    ":number, '2026-03-02', :state, :category, :cause, 1, 0, 0, "
+                    "'2026-03-02 08:00:00', :updated)"
+                ),
+                {
+                    "n": n,
+                    "number": f"INV-{n}",
+                    "state": "retry_wait" if cause else "posted",
+                    "category": "transient" if cause else None,
+                    "cause": cause,
+                    "updated": f"2026-03-02 {8 + n:02d}:15:00",
+                },
+            )
+    engine.dispose()
+    store = open_store(empty_db_url)
+    try:
+        with store.read() as session:
+            jobs = {j.document_number: j for j in session.exec(select(ExportJob))}
+        assert jobs["INV-1"].cause_since == jobs["INV-1"].updated_at
+        assert jobs["INV-1"].cause_since is not None
+        assert jobs["INV-1"].cause_since.hour == 9
+        assert jobs["INV-2"].cause_since is None
     finally:
         store.dispose()

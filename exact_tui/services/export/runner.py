@@ -82,6 +82,7 @@ from exact_tui.services.export.settling import (
 )
 from exact_tui.services.worker import WorkLeft
 from exact_tui.store.engine import Store
+from exact_tui.store.failures import store_failure
 from exact_tui.store.models import (
     BankAccountBinding,
     Division,
@@ -716,6 +717,11 @@ class ExportService:
             spent = exc.endpoint if isinstance(exc, ErrorBudgetSpent) else None
             return _Sent(outcome, request if entry_sent else None, _ms(started), endpoint=spent)
         except Exception as exc:  # a bug or the store: the job must not stay claimed forever
+            if store_failure(exc, self.store.url) is not None:
+                # The store cannot be written (a full disk): the worker backs off; the job
+                # stays claimed until its lease runs out, then a lookup settles it before
+                # anything is sent again.
+                raise
             log.exception("export of %s %s failed unexpectedly", plan.job.kind, plan.job.number)
             kind = OutcomeKind.AMBIGUOUS if entry_sent else OutcomeKind.NOT_SENT
             return _Sent(Outcome(kind, f"internal error: {exc!r}"), request, _ms(started))

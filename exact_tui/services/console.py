@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
     from exact_tui.secret_store import SecretStore
     from exact_tui.services.connection import ConnectSettings, ConsoleConnect
+    from exact_tui.services.fleet import FleetServices
 
 
 class ActionRefused(Exception):
@@ -130,10 +131,14 @@ class ConsoleServices:
         clock: Clock | None = None,
         actions: ConsoleActions | None = None,
         tenant: str | None = None,
+        fleet: FleetServices | None = None,
     ) -> None:
         self._store = store
         #: The tenant's code, shown in the header when the store serves several.
         self.tenant = tenant
+        #: The fleet, for a tenant's console opened from it (switch tenant, failures across
+        #: tenants); None for a console of the only tenant or pinned with --tenant.
+        self.fleet = fleet
         #: The 4xx-per-hour threshold at which the worker stops calling an endpoint.
         self.error_budget = error_budget
         #: Times are shown in the business's time zone (the sync settings' one).

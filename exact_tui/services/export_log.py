@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
@@ -35,6 +36,7 @@ from exact_tui.store.models import (
     InvoiceLine,
     Payment,
     SyncRun,
+    Tenant,
     WriteOff,
 )
 
@@ -141,6 +143,34 @@ class FailureGroup:
     cause: str | None
     count: int
     states: dict[JobState, int]
+    #: Since when the cause has held the longest-held of its jobs still open.
+    since: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class TenantFailures:
+    """One tenant's jobs in a group of the failures across tenants."""
+
+    tenant_id: int
+    code: str
+    name: str
+    count: int
+    states: dict[JobState, int]
+    since: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class CauseAcrossTenants:
+    """One cause of the failures across tenants: its jobs, counted, and the tenants they are
+    in, most jobs first ("503 from Exact since 02:10: 312 jobs in 41 tenants")."""
+
+    group: FailureGroup
+    tenants: tuple[TenantFailures, ...]
+
+    @property
+    def filter(self) -> JobFilter:
+        """The jobs of this cause, in each tenant (what a retry by cause takes)."""
+        return JobFilter(category=self.group.category, cause=self.group.cause)
 
 
 @dataclass(frozen=True)
@@ -419,31 +449,100 @@ def job_briefs(store: Store, job_ids: Iterable[int]) -> dict[int, JobBrief]:
         }
 
 
-def failure_groups(
-    store: Store, flt: JobFilter | None = None, *, limit: int = 200
-) -> list[FailureGroup]:
-    """Jobs waiting on something, grouped by category and cause, largest group first."""
-    flt = flt or JobFilter()
+_Key = tuple[Category | None, str | None]
+
+
+def _grouped_failures(
+    session: Session, flt: JobFilter, *, by_tenant: bool
+) -> dict[_Key, dict[int, tuple[dict[JobState, int], dt.datetime | None]]]:
+    """Open jobs that carry a category, counted by category, cause and state (and tenant):
+    {(category, cause): {tenant_id: ({state: count}, since)}}. One grouped query; without
+    `by_tenant` every count sits under tenant 0."""
+    since = func.min(func.coalesce(col(ExportJob.cause_since), col(ExportJob.updated_at)))
+    keys: list[Any] = [col(ExportJob.category), col(ExportJob.cause), col(ExportJob.state)]
+    if by_tenant:
+        keys.append(col(ExportJob.tenant_id))
     query = (
-        select(ExportJob.category, ExportJob.cause, ExportJob.state, func.count())
+        sa.select(*keys, func.count(), since)
         .where(
             col(ExportJob.state).in_(OPEN_STATES),
             col(ExportJob.category).is_not(None),
             *job_conditions(flt),
         )
-        .group_by(col(ExportJob.category), col(ExportJob.cause), col(ExportJob.state))
+        .group_by(*keys)
     )
-    merged: dict[tuple[Category | None, str | None], dict[JobState, int]] = {}
+    merged: dict[_Key, dict[int, tuple[dict[JobState, int], dt.datetime | None]]] = {}
+    for row in session.execute(query):
+        category, cause, state = row[0], row[1], row[2]
+        tenant = row[3] if by_tenant else 0
+        count, first = row[-2], row[-1]
+        key = (Category(category) if category else None, cause)
+        states, earliest = merged.setdefault(key, {}).get(tenant, ({}, None))
+        states[JobState(state)] = count
+        if first is not None and (earliest is None or first < earliest):
+            earliest = first
+        merged[key][tenant] = (states, earliest)
+    return merged
+
+
+def _group(
+    key: _Key, parts: Iterable[tuple[dict[JobState, int], dt.datetime | None]]
+) -> FailureGroup:
+    states: dict[JobState, int] = {}
+    starts = []
+    for counts, since in parts:
+        for state, count in counts.items():
+            states[state] = states.get(state, 0) + count
+        if since is not None:
+            starts.append(since)
+    return FailureGroup(key[0], key[1], sum(states.values()), states, min(starts, default=None))
+
+
+def _largest_first(group: FailureGroup) -> tuple[int, str, str]:
+    return (-group.count, group.category or "", group.cause or "")
+
+
+def failure_groups(
+    store: Store, flt: JobFilter | None = None, *, limit: int = 200
+) -> list[FailureGroup]:
+    """Jobs waiting on something, grouped by category and cause, largest group first."""
     with store.read() as session:
-        for category, cause, state, count in session.exec(query):
-            key = (Category(category) if category else None, cause)
-            merged.setdefault(key, {})[JobState(state)] = count
-    groups = [
-        FailureGroup(category, cause, sum(states.values()), states)
-        for (category, cause), states in merged.items()
-    ]
-    groups.sort(key=lambda g: (-g.count, g.category or "", g.cause or ""))
+        merged = _grouped_failures(session, flt or JobFilter(), by_tenant=False)
+    groups = [_group(key, tenants.values()) for key, tenants in merged.items()]
+    groups.sort(key=_largest_first)
     return groups[:limit]
+
+
+def failures_by_cause_all_tenants(
+    store: Store, flt: JobFilter | None = None, *, limit: int = 200
+) -> list[CauseAcrossTenants]:
+    """The failures of every tenant grouped by cause, as the Export log groups one tenant's,
+    largest group first, each with its tenants (most jobs first): one grouped query over
+    the store across tenants, whatever the number of tenants."""
+    with store.root.all_tenants().read() as session:
+        merged = _grouped_failures(session, flt or JobFilter(), by_tenant=True)
+        tenants = {
+            tenant.id: tenant for tenant in session.exec(select(Tenant)) if tenant.id is not None
+        }
+    found = []
+    for key, per_tenant in merged.items():
+        group = _group(key, per_tenant.values())
+        rows = [
+            TenantFailures(
+                tenant_id,
+                tenants[tenant_id].code,
+                tenants[tenant_id].name,
+                sum(states.values()),
+                states,
+                since,
+            )
+            for tenant_id, (states, since) in per_tenant.items()
+            if tenant_id in tenants
+        ]
+        rows.sort(key=lambda row: (-row.count, row.code))
+        found.append(CauseAcrossTenants(group, tuple(rows)))
+    found.sort(key=lambda cause: _largest_first(cause.group))
+    return found[:limit]
 
 
 def _document(session: Session, job: ExportJob) -> DocumentInfo | None:
@@ -647,6 +746,26 @@ def retry_check(store: Store, job_id: int) -> RetryCheck | None:
         )
 
 
+def _unchanged_refusals(session: Session, flt: JobFilter, limit: int) -> int:
+    """Of the failed jobs `flt` matches (at most `limit` looked at), those Exact refused with
+    nothing changed since (the session's tenant's imports and fixes)."""
+    refused = session.exec(
+        select(ExportJob)
+        .where(
+            *job_conditions(flt),
+            col(ExportJob.state) == JobState.FAILED,
+            col(ExportJob.category).in_(REFUSALS),
+        )
+        .limit(limit)
+    ).all()
+    unchanged = 0
+    for job in refused:
+        at = _refused_at(session, job)
+        if at is not None and not _changed_since(session, job.division, at):
+            unchanged += 1
+    return unchanged
+
+
 def retry_preview(store: Store, flt: JobFilter) -> RetryPreview:
     """How many jobs `flt` matches, per state, and how many of the refused ones nothing has
     changed since (read in pages, so a large filter stays cheap to ask about)."""
@@ -661,20 +780,62 @@ def retry_preview(store: Store, flt: JobFilter) -> RetryPreview:
         }
         unchanged = 0
         if states.get(JobState.FAILED):
-            refused = session.exec(
-                select(ExportJob)
-                .where(
-                    *job_conditions(flt),
-                    col(ExportJob.state) == JobState.FAILED,
-                    col(ExportJob.category).in_(REFUSALS),
-                )
-                .limit(PREVIEW_LIMIT)
-            ).all()
-            for job in refused:
-                at = _refused_at(session, job)
-                if at is not None and not _changed_since(session, job.division, at):
-                    unchanged += 1
+            unchanged = _unchanged_refusals(session, flt, PREVIEW_LIMIT)
     return RetryPreview(states, unchanged)
+
+
+#: The states a retry moves (back to pending, or to a lookup in Exact).
+RETRIED_STATES = (JobState.FAILED, JobState.NEEDS_MAPPING, JobState.RETRY_WAIT, JobState.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class RetryAcrossTenants:
+    """What a retry across tenants would do: the jobs `flt` matches in every tenant, per
+    state (`preview`), and the tenants holding the ones it would move."""
+
+    preview: RetryPreview
+    #: Tenant ids with at least one job in `RETRIED_STATES`, in id order.
+    tenant_ids: tuple[int, ...]
+
+    @property
+    def jobs(self) -> int:
+        """The jobs it would move: back to pending, or to a lookup."""
+        return self.preview.count(*RETRIED_STATES)
+
+    @property
+    def tenants(self) -> int:
+        return len(self.tenant_ids)
+
+
+def retry_preview_all_tenants(store: Store, flt: JobFilter) -> RetryAcrossTenants:
+    """`retry_preview` over every tenant: one grouped query for the counts; the refusals with
+    nothing changed since are judged in each tenant's own store (its imports and fixes), at
+    most `PREVIEW_LIMIT` jobs in all."""
+    root = store.root
+    states: dict[JobState, int] = {}
+    moving: set[int] = set()
+    refused: dict[int, int] = {}
+    with root.all_tenants().read() as session:
+        for tenant_id, state, category, count in session.exec(
+            select(ExportJob.tenant_id, ExportJob.state, ExportJob.category, func.count())
+            .where(*job_conditions(flt))
+            .group_by(col(ExportJob.tenant_id), col(ExportJob.state), col(ExportJob.category))
+        ):
+            job_state = JobState(state)
+            states[job_state] = states.get(job_state, 0) + count
+            if job_state in RETRIED_STATES:
+                moving.add(tenant_id)
+            if job_state is JobState.FAILED and category in REFUSALS:
+                refused[tenant_id] = refused.get(tenant_id, 0) + count
+    unchanged = 0
+    budget = PREVIEW_LIMIT
+    for tenant_id, count in sorted(refused.items()):
+        if budget <= 0:
+            break
+        with root.tenant(tenant_id).read() as session:
+            unchanged += _unchanged_refusals(session, flt, budget)
+        budget -= count
+    return RetryAcrossTenants(RetryPreview(states, unchanged), tuple(sorted(moving)))
 
 
 def division_choices(store: Store) -> list[tuple[int, str]]:

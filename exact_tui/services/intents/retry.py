@@ -4,6 +4,7 @@ an unknown job by a lookup."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import func
@@ -13,8 +14,12 @@ from exact_tui.domain.states import Category, JobState
 from exact_tui.domain.text import counted
 from exact_tui.domain.transitions import RetryAction, lookup_requested, retry_decision
 from exact_tui.services import audit, job_state
+from exact_tui.services.audit import Actor
+from exact_tui.services.clock import Clock
+from exact_tui.services.export_log import RETRIED_STATES
 from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
 from exact_tui.services.jobs import JobFilter, job_conditions
+from exact_tui.store.engine import Store
 from exact_tui.store.models import Division, ExportJob
 from exact_tui.store.scoping import tenant_key
 
@@ -51,9 +56,11 @@ class RetryIntents(IntentBase):
             )
         return IntentResult(f"{label}: {decision.why}", counts.requeued, counts.lookups)
 
-    def retry_matching(self, flt: JobFilter) -> IntentResult:
+    def retry_matching(self, flt: JobFilter, *, target: str = "filter") -> IntentResult:
         """Every job the filter matches; the worker sends them paced by the rate limit and
-        the error budget. Posted, in-flight, pending and history jobs are left alone."""
+        the error budget. Posted, in-flight, pending and history jobs are left alone.
+        `target` names, in the audit row, what was retried ("filter"; "cause across
+        tenants" for a retry by cause across tenants)."""
         total = IntentResult("", 0, 0, 0)
         after = 0
         while True:
@@ -71,7 +78,7 @@ class RetryIntents(IntentBase):
                         session,
                         self.actor,
                         "retry",
-                        target="filter",
+                        target=target,
                         detail={
                             "filter": _filter_words(flt),
                             "requeued": total.requeued,
@@ -88,13 +95,7 @@ class RetryIntents(IntentBase):
                     total.lookups + counts.lookups,
                     total.unchanged + counts.unchanged,
                 )
-        parts = [f"{counted(total.requeued, 'job')} back to pending"]
-        if total.lookups:
-            parts.append(f"{total.lookups:,} to be looked up in Exact first")
-        if total.unchanged:
-            parts.append(f"{total.unchanged:,} left as they were")
-        message = ", ".join(parts)
-        return IntentResult(message, total.requeued, total.lookups, total.unchanged)
+        return IntentResult(_in_words(total), total.requeued, total.lookups, total.unchanged)
 
     def settle(self, job_id: int) -> IntentResult:
         """Ask the worker to look an unknown job up in Exact now (the console's "settle")."""
@@ -135,6 +136,73 @@ class RetryIntents(IntentBase):
                 session.add(row)
         requeued = self._requeue(session, requeue, f"retry by {self.actor.name}")
         return IntentResult("", requeued, lookups, unchanged)
+
+
+def _in_words(total: IntentResult) -> str:
+    parts = [f"{counted(total.requeued, 'job')} back to pending"]
+    if total.lookups:
+        parts.append(f"{total.lookups:,} to be looked up in Exact first")
+    if total.unchanged:
+        parts.append(f"{total.unchanged:,} left as they were")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class TenantRetried:
+    code: str
+    result: IntentResult
+
+
+@dataclass(frozen=True)
+class RetriedAcrossTenants:
+    """What a retry by cause across tenants did, per tenant and in all."""
+
+    tenants: tuple[TenantRetried, ...]
+
+    @property
+    def total(self) -> IntentResult:
+        results = [tenant.result for tenant in self.tenants]
+        requeued = sum(result.requeued for result in results)
+        lookups = sum(result.lookups for result in results)
+        unchanged = sum(result.unchanged for result in results)
+        moved = counted(requeued + lookups, "job")
+        message = f"{moved} in {counted(len(results), 'tenant')} retried: " + _in_words(
+            IntentResult("", requeued, lookups, unchanged)
+        )
+        return IntentResult(message, requeued, lookups, unchanged)
+
+
+def retry_across_tenants(
+    store: Store,
+    actor: Actor,
+    flt: JobFilter,
+    *,
+    clock: Clock | None = None,
+    timezone: str = "Europe/Amsterdam",
+) -> RetriedAcrossTenants:
+    """Retry the jobs of one cause (`flt` names it) in every tenant holding any: each tenant
+    through its own store, so every read and write is scoped to it, with the rules of
+    `retry_matching` (what may be retried, lookups before anything unknown is sent again)
+    and an audit row in that tenant. Tenants are done one after another, each in its own
+    transactions: an interrupted retry is finished by running it again."""
+    if flt.cause is None:
+        raise IntentRefused("a retry across tenants is by cause: name the cause")
+    root = store.root
+    with root.all_tenants().read() as session:
+        tenant_ids = sorted(
+            session.exec(
+                select(ExportJob.tenant_id)
+                .where(*job_conditions(flt), col(ExportJob.state).in_(RETRIED_STATES))
+                .distinct()
+            ).all()
+        )
+    done = []
+    for tenant_id in tenant_ids:
+        tenant = root.tenant(tenant_id)
+        intents = RetryIntents(tenant, actor, clock=clock, timezone=timezone)
+        result = intents.retry_matching(flt, target="cause across tenants")
+        done.append(TenantRetried(tenant.code, result))
+    return RetriedAcrossTenants(tuple(done))
 
 
 def _filter_words(flt: JobFilter) -> dict[str, Any]:

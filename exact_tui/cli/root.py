@@ -7,7 +7,7 @@ import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +23,9 @@ from exact_tui.cli.wiring import (
 )
 from exact_tui.config import ConfigError, Settings, load_settings
 from exact_tui.store.engine import Store
+
+if TYPE_CHECKING:
+    from exact_tui.services.fleet import FleetServices
 
 
 class Commands(click.Group):
@@ -152,21 +155,38 @@ def console(app: AppContext, read_only: bool, ansi: bool) -> None:
         shown = getattr(store, "code", None) if several else None
         _console(app, store, read_only=read_only, ansi=ansi, tenant=shown)
         return
-    from exact_tui.services.clock import SystemClock
-    from exact_tui.services.tenants import fleet_rows
+    from exact_tui.services.audit import Actor
+    from exact_tui.services.fleet import fleet_services
     from exact_tui.ui.fleet import FleetApp
 
+    fleet = fleet_services(
+        root, Actor.current("tui"), read_only=read_only, timezone=app.settings.sync.timezone
+    )
+    code: str | None = None
     while True:
-        code = FleetApp(lambda: fleet_rows(root), now=SystemClock().now, ansi=ansi).run()
         if code is None:
-            return
-        _console(app, root.tenant(code), read_only=read_only, ansi=ansi, tenant=code)
+            code = FleetApp(
+                fleet.rows, now=fleet.now, ansi=ansi, services=fleet, read_only=read_only
+            ).run()
+            if code is None:
+                return
+        # A tenant's console leaves with the tenant to open next, or None: back to Fleet.
+        code = _console(
+            app, root.tenant(code), read_only=read_only, ansi=ansi, tenant=code, fleet=fleet
+        )
 
 
 def _console(
-    app: AppContext, store: Store, *, read_only: bool, ansi: bool, tenant: str | None = None
-) -> None:
-    """The console of one tenant's store."""
+    app: AppContext,
+    store: Store,
+    *,
+    read_only: bool,
+    ansi: bool,
+    tenant: str | None = None,
+    fleet: FleetServices | None = None,
+) -> str | None:
+    """The console of one tenant's store; opened from the Fleet (`fleet`), what it leaves
+    with: the tenant to open next, or None."""
     from exact_tui.logging_setup import configure_logging
     from exact_tui.services.audit import Actor
     from exact_tui.services.connection import ConnectError, connect_settings
@@ -198,6 +218,7 @@ def _console(
         timezone=settings.sync.timezone,
         actions=actions,
         tenant=tenant,
+        fleet=fleet,
     )
     # What goes wrong in the console is logged, with its traceback, in the log file.
     configure_logging(settings)
@@ -205,4 +226,4 @@ def _console(
         console_app = build_app(services, read_only=read_only, ansi=ansi, keymap=settings.keys)
     except KeymapError as exc:
         fail(f"configuration: {exc}")
-    console_app.run()
+    return console_app.run()

@@ -46,6 +46,9 @@ class Action(Generic[N]):
     run: Callable[[N], object]
     #: The `ConsoleActions` field it calls: a write, so hidden in read-only mode and until wired.
     writes: str | None = None
+    #: Offered only where this holds of the node (e.g. a console opened from the Fleet);
+    #: elsewhere hidden, as a write that is not wired is.
+    needs: Callable[[N], bool] | None = None
     #: When it applies, for a node in its current state (None: always).
     applies: Callable[[N], bool] | None = None
     #: When it applies, in words, for help to say beside a key that does not apply now.
@@ -113,7 +116,10 @@ class Acts:
             return action.label
 
     def offered(self, action: Action[Any]) -> bool:
-        """Whether the action exists here at all: a write needs to be wired and not read-only."""
+        """Whether the action exists here at all: a write needs to be wired and not read-only,
+        and what the action `needs` must hold."""
+        if action.needs is not None and not action.needs(self):
+            return False
         return action.writes is None or self._console_app.offers(action.writes)
 
     def applies(self, action: Action[Any]) -> bool:

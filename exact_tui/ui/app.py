@@ -23,6 +23,7 @@ from exact_tui.services.admin.masterdata import MasterList
 from exact_tui.services.console import ConsoleServices
 from exact_tui.services.jobs import JobFilter
 from exact_tui.services.status import StatusReport
+from exact_tui.services.tenants import FleetRow
 from exact_tui.ui.actions import Action, Acts, bindings
 from exact_tui.ui.commands import (
     AccountsProvider,
@@ -31,13 +32,16 @@ from exact_tui.ui.commands import (
     MappingsProvider,
     MasterDataProvider,
 )
-from exact_tui.ui.render import Palette, plain
+from exact_tui.ui.fleet import matches as fleet_matches
+from exact_tui.ui.render import Palette, join, plain
 from exact_tui.ui.screens.accounts import AccountsScreen
 from exact_tui.ui.screens.divisions import DivisionsScreen
 from exact_tui.ui.screens.export_log import ExportLogScreen
+from exact_tui.ui.screens.fleet_failures import FleetFailuresScreen
 from exact_tui.ui.screens.help import HelpScreen
 from exact_tui.ui.screens.mappings import MappingsScreen
 from exact_tui.ui.screens.master_data import MasterDataScreen
+from exact_tui.ui.screens.picker import Choice, PickerScreen
 from exact_tui.ui.screens.status import StatusScreen
 from exact_tui.ui.widgets.flash import LASTS, FlashMessage, Severity
 from exact_tui.ui.workers import Reads
@@ -96,6 +100,15 @@ APP_ACTIONS: tuple[Action[ConsoleApp], ...] = (
     _screen("accounts", "a", "Exact accounts", "Link platform customers to Exact accounts"),
     _screen("masterdata", "t", "Master data", "What was imported from Exact, read-only"),
     Action(
+        "app.switch",
+        "w",
+        "Switch tenant",
+        "Another tenant's console, or back to the Fleet",
+        run=lambda app: app.switch_tenant(),
+        needs=lambda app: app.has_fleet,
+        anywhere=True,
+    ),
+    Action(
         "app.help",
         "question_mark",
         "Help",
@@ -125,6 +138,44 @@ APP_ACTIONS: tuple[Action[ConsoleApp], ...] = (
 )
 
 
+#: The picker's choice that goes back to the Fleet (no tenant code can be empty).
+FLEET_CHOICE = ""
+
+
+def tenant_choices(rows: list[FleetRow], text: str, here: str | None) -> list[Choice]:
+    """The Fleet (unless `text` is about something else), then every tenant whose code, name
+    or status holds `text`, as the Fleet sorts them (worst first); the tenant shown now is
+    there, but cannot be taken."""
+    choices = []
+    if text.strip().lower() in "fleet: every tenant":
+        choices.append(Choice(FLEET_CHOICE, Text("Fleet: every tenant"), None))
+    for row in rows:
+        if not fleet_matches(row, text):
+            continue
+        tenant = row.tenant
+        refused = Text("shown now", style="dim") if tenant.code == here else None
+        choices.append(
+            Choice(
+                tenant.code,
+                join(f"{tenant.mark} ", plain(tenant.code), "  ", plain(tenant.name)),
+                plain(_queue_words(row, tenant.status), "dim"),
+                refused,
+            )
+        )
+    return choices
+
+
+def _queue_words(row: FleetRow, status: str) -> str:
+    parts = [status]
+    if row.failed:
+        parts.append(f"{row.failed:,} failed")
+    if row.needs_mapping:
+        parts.append(f"{row.needs_mapping:,} blocked")
+    if row.tenant.waiting:
+        parts.append(f"{row.tenant.waiting:,} waiting")
+    return " · ".join(parts)
+
+
 def every_action_id() -> set[str]:
     """Every id a `[keys]` table may name."""
     from exact_tui.ui.screens.help import declared_everywhere
@@ -132,7 +183,10 @@ def every_action_id() -> set[str]:
     return {action.id for action in declared_everywhere()}
 
 
-class ConsoleApp(Acts, Reads, App[None]):
+class ConsoleApp(Acts, Reads, App[str | None]):
+    """A tenant's console. Opened from the Fleet, it leaves with the code of the tenant to
+    open next, or None to go back to the Fleet (a console without a Fleet just ends)."""
+
     TITLE = "exact-tui"
     CSS_PATH: ClassVar[list[str | PurePath]] = sorted(STYLES.glob("*.tcss"))
     MODES: ClassVar[dict[str, Any]] = dict(MODES)
@@ -332,6 +386,47 @@ class ConsoleApp(Acts, Reads, App[None]):
         screen = self.screen
         if isinstance(screen, AccountsScreen):
             screen.action_search()
+
+    @property
+    def has_fleet(self) -> bool:
+        """Whether this console was opened from the Fleet (not pinned, several tenants)."""
+        return self.services.fleet is not None
+
+    def switch_tenant(self) -> None:
+        """Pick another tenant (its console opens in place of this one) or the Fleet."""
+        fleet = self.services.fleet
+        if fleet is None or isinstance(self.screen, ModalScreen):
+            return
+        here = self.services.tenant
+
+        def search(text: str) -> list[Choice]:
+            return tenant_choices(fleet.rows(), text, here)
+
+        def chosen(code: str | None) -> None:
+            if code == FLEET_CHOICE:
+                self.exit(None)
+            elif code is not None:
+                self.open_tenant(code)
+
+        self.push_screen(
+            PickerScreen(
+                "Switch tenant",
+                "The tenant whose console to open, or the Fleet (every tenant).",
+                search,
+                placeholder="type a tenant's code or name",
+            ),
+            chosen,
+        )
+
+    def open_tenant(self, code: str) -> None:
+        """Leave this console for the console of tenant `code`."""
+        self.exit(code)
+
+    def show_fleet_failures(self) -> None:
+        """Every tenant's failures by cause, over this console (escape comes back)."""
+        fleet = self.services.fleet
+        if fleet is not None and not isinstance(self.screen, FleetFailuresScreen):
+            self.push_screen(FleetFailuresScreen(fleet))
 
     def show_help(self) -> None:
         screen = self.screen

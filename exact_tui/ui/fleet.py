@@ -6,16 +6,25 @@ is built for one tenant's services, as it always was."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import PurePath
+from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import DataTable, Footer, Input, Static
 
 from exact_tui.domain.text import clean_text, cut
+from exact_tui.services.fleet import FleetServices
 from exact_tui.services.tenants import FleetRow
+from exact_tui.ui.render import Palette, plain
+from exact_tui.ui.screens.fleet_failures import FleetFailuresScreen
 from exact_tui.ui.widgets.header import ConsoleHeader
+
+STYLES = PurePath(__file__).parent / "styles"
 
 #: How often the list is read again.
 POLL_SECONDS = 5.0
@@ -42,10 +51,47 @@ def matches(row: FleetRow, text: str) -> bool:
     return any(wanted in field.lower() for field in fields)
 
 
+class FleetCommands(Provider):
+    """The Fleet's palette: the failures by cause across tenants, and each tenant to open."""
+
+    def _commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
+        app = self.app
+        assert isinstance(app, FleetApp)
+        if app.services is not None:
+            yield (
+                "Failures by cause, every tenant",
+                "Every tenant's failures grouped by cause; retry a cause in every tenant (g)",
+                app.action_failures,
+            )
+        yield "Refresh", "Read the fleet again (r)", app.action_refresh
+        for row in app.rows:
+            code = clean_text(row.tenant.code)
+            yield (
+                f"Open tenant {code}",
+                f"{clean_text(row.tenant.name)}: {clean_text(row.tenant.status)}",
+                partial(app.open_tenant, row.tenant.code),
+            )
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(f"{name} {help_text}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
 class FleetApp(App[str | None]):
     """Returns the code of the tenant to open, or None to leave."""
 
     TITLE = "exact-tui"
+    CSS_PATH: ClassVar[list[str | PurePath]] = [
+        STYLES / name for name in ("app.tcss", "modals.tcss")
+    ]
+    COMMANDS: ClassVar[set[Any]] = {FleetCommands}
     CSS = """
     #fleet-filter { height: 3; }
     #fleet-summary { height: 1; padding: 0 1; color: $text-muted; }
@@ -55,6 +101,7 @@ class FleetApp(App[str | None]):
         Binding("enter", "open", "Open tenant", priority=True),
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear", "Clear filter", show=False),
+        Binding("g", "failures", "Failures by cause"),
         Binding("r", "refresh", "Refresh"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -67,14 +114,57 @@ class FleetApp(App[str | None]):
         now: Callable[[], dt.datetime],
         ansi: bool = False,
         poll_seconds: float = POLL_SECONDS,
+        services: FleetServices | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__(ansi_color=ansi)
         self._read_rows = read_rows
         self._now = now
         self._rows: list[FleetRow] = []
         self._poll_seconds = poll_seconds
+        #: Failures by cause across tenants and the retry by cause; None: not offered.
+        self.services = services
+        self.read_only = read_only
+        self._palettes: dict[str, Palette] = {}
         if ansi:
             self.theme = "ansi-dark"
+
+    @property
+    def rows(self) -> list[FleetRow]:
+        """The tenants as last read."""
+        return list(self._rows)
+
+    @property
+    def palette(self) -> Palette:
+        if self.theme not in self._palettes:
+            self._palettes[self.theme] = Palette.from_theme(self.theme_variables)
+        return self._palettes[self.theme]
+
+    def say(self, message: str | Text, *, severity: Any = "information") -> None:
+        """What just happened, for a while (never parsed as markup)."""
+        text = message if isinstance(message, Text) else plain(message)
+        self.notify(text.plain, severity=severity, markup=False)
+
+    def open_tenant(self, code: str) -> None:
+        self.exit(code)
+
+    def refresh_status(self) -> None:
+        self.action_refresh()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The list's keys work on the list only (not under the failures screen).
+        if (
+            action in ("open", "filter", "clear", "refresh", "failures")
+            and len(self.screen_stack) > 1
+        ):
+            return False
+        if action == "failures":
+            return self.services is not None
+        return True
+
+    def action_failures(self) -> None:
+        if self.services is not None and not isinstance(self.screen, FleetFailuresScreen):
+            self.push_screen(FleetFailuresScreen(self.services))
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader("Fleet")

@@ -74,3 +74,13 @@ def short_stamp(when: dt.datetime | None, zone: ZoneInfo, now: dt.datetime) -> s
     if local.date() == now.astimezone(zone).date():
         return local.strftime("%H:%M:%S")
     return local.strftime("%m-%d %H:%M")
+
+
+def minute_stamp(when: dt.datetime | None, zone: ZoneInfo, now: dt.datetime) -> str:
+    """A time to the minute: `02:10` today, `03-01 02:10` before ("since 02:10")."""
+    if when is None:
+        return "—"
+    local = when.astimezone(zone)
+    if local.date() == now.astimezone(zone).date():
+        return local.strftime("%H:%M")
+    return local.strftime("%m-%d %H:%M")

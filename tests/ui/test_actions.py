@@ -165,7 +165,9 @@ async def test_help_lists_every_key_and_says_when_a_dimmed_one_applies(
 
 
 def test_every_write_action_names_a_console_action() -> None:
-    fields = set(ConsoleActions.__dataclass_fields__)
+    from exact_tui.services.fleet import FleetServices
+
+    fields = set(ConsoleActions.__dataclass_fields__) | set(FleetServices.WRITES)
     writes = {action.writes for action in declared_everywhere() if action.writes}
     assert writes and writes <= fields
 

@@ -24,6 +24,7 @@ from exact_tui.domain.text import counted, cut
 from exact_tui.domain.transitions import EventOutcome
 from exact_tui.services.console import DivisionChoice
 from exact_tui.services.export_log import (
+    RETRIED_STATES,
     EventPage,
     EventTail,
     FailureGroup,
@@ -32,6 +33,7 @@ from exact_tui.services.export_log import (
     RetryPreview,
 )
 from exact_tui.services.jobs import JobFilter
+from exact_tui.services.status import ChangeMark
 from exact_tui.ui.actions import Action, bindings
 from exact_tui.ui.format import short_stamp
 from exact_tui.ui.render import Palette, join, level_style, plain, state_text
@@ -158,12 +160,21 @@ def group_cells(group: FailureGroup, palette: Palette) -> list[Text]:
 
 def retry_question(flt: JobFilter, preview: RetryPreview) -> Text:
     """What "retry all" will do, counted, per kind of job."""
+    moved = preview.count(*RETRIED_STATES)
+    lines: list[Text | str] = [
+        join(f"Retry {counted(moved, 'job')} in this filter (", describe(flt), ")?"),
+        *retry_lines(preview),
+    ]
+    return join(*lines, separator="\n")
+
+
+def retry_lines(preview: RetryPreview) -> list[str]:
+    """What a retry does to each kind of job it matches, counted (a retry in one tenant's
+    filter, or of a cause across tenants)."""
     again = preview.count(JobState.FAILED, JobState.NEEDS_MAPPING, JobState.RETRY_WAIT)
     lookups = preview.count(JobState.UNKNOWN)
     left = sum(preview.states.values()) - again - lookups
-    lines: list[Text | str] = [
-        join(f"Retry {counted(again + lookups, 'job')} in this filter (", describe(flt), ")?")
-    ]
+    lines: list[str] = []
     failed = preview.count(JobState.FAILED)
     if failed:
         line = f"  {counted(failed, 'failed job')}: sent again"
@@ -189,7 +200,7 @@ def retry_question(flt: JobFilter, preview: RetryPreview) -> Text:
     if left:
         lines.append(f"  {counted(left, 'other job')} (posted, pending, skipped): left as they are")
     lines.append("The worker sends them at the pace Exact's limits allow.")
-    return join(*lines, separator="\n")
+    return lines
 
 
 def _grouped(screen: ExportLogScreen) -> bool:
@@ -229,6 +240,16 @@ LOG_ACTIONS: tuple[Action[ExportLogScreen], ...] = (
         applies=_may_go_back,
         when="with a filter set or the groups shown",
         palette=False,
+        tight=True,
+    ),
+    Action(
+        "log.every_tenant",
+        "F",
+        "Every tenant",
+        "Failures by cause in every tenant; retry a cause across tenants (counted, confirmed)",
+        run=lambda screen: screen.console.show_fleet_failures(),
+        needs=lambda node: node.services.fleet is not None,
+        anywhere=True,
         tight=True,
     ),
     Action(
@@ -462,6 +483,12 @@ class ExportLogScreen(JobScreen):
         self._maybe_more()
 
     # ------------------------------------------------------------ groups table
+
+    def store_changed(self, before: ChangeMark, after: ChangeMark) -> None:
+        """The live tail keeps the events current; the groups are read again (a retry, here
+        or across tenants, or the worker, moved jobs between causes)."""
+        if self.grouped:
+            self._reload()
 
     def _show_groups(self, groups: list[FailureGroup]) -> None:
         self._groups = groups

@@ -29,6 +29,7 @@ def declared_everywhere() -> Iterator[Action[Any]]:
     from exact_tui.ui.app import APP_ACTIONS, MODES
     from exact_tui.ui.screens.confirm import ConfirmScreen
     from exact_tui.ui.screens.connect import ConnectScreen
+    from exact_tui.ui.screens.fleet_failures import FleetFailuresScreen
     from exact_tui.ui.screens.job_detail import JobDetailScreen
     from exact_tui.ui.screens.picker import PickerScreen
     from exact_tui.ui.widgets.filter_bar import FilterBar
@@ -39,6 +40,7 @@ def declared_everywhere() -> Iterator[Action[Any]]:
     nodes: list[type[Any]] = [
         *MODES.values(),
         JobDetailScreen,
+        FleetFailuresScreen,
         ConsoleTable,
         FilterBar,
         ScopeBar,

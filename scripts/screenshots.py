@@ -1,6 +1,8 @@
 """Regenerate screenshots/*.svg from the real app over the demo's data (`exact-tui demo`): the
 sandbox in-process, connected, imported, configured with its deliberate gaps, the demo documents
-ingested and exported until idle. Run with `make screenshots`."""
+ingested and exported until idle. The Fleet screen is shot over the demo's fleet (four tenants,
+each its own Exact user), the other screens over one tenant's store (the Flexwerk tenant's
+world). Run with `make screenshots`."""
 
 from __future__ import annotations
 
@@ -18,12 +20,15 @@ from sqlmodel import col, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from exact_tui.demo.fleet import build_fleet  # noqa: E402
 from exact_tui.demo.world import TIMEZONE, DemoWorld, build_world  # noqa: E402
 from exact_tui.services.audit import Actor  # noqa: E402
 from exact_tui.services.console import ConsoleServices, operator_actions  # noqa: E402
+from exact_tui.services.tenants import fleet_rows  # noqa: E402
 from exact_tui.store.engine import Store, open_store  # noqa: E402
 from exact_tui.store.models import WorkerHeartbeat  # noqa: E402
 from exact_tui.ui.app import build_app  # noqa: E402
+from exact_tui.ui.fleet import FleetApp  # noqa: E402
 
 SHOTS: list[tuple[str, Sequence[str]]] = [
     ("status", ()),
@@ -109,9 +114,26 @@ async def demo_world(directory: Path) -> DemoWorld:
     return world
 
 
+async def shoot_fleet(directory: Path, out: Path) -> None:
+    """The Fleet screen over the demo's fleet, once its workers have done what they can."""
+    fleet = await build_fleet(directory)
+    await fleet.drain()
+    now = fleet.clock.now
+    app = FleetApp(lambda: fleet_rows(fleet.store), now=now)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(app, pilot)
+            app.save_screenshot(filename="fleet.svg", path=str(out))
+    finally:
+        fleet.store.dispose()
+
+
 def main() -> None:
     out = ROOT / "screenshots"
     out.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(shoot_fleet(Path(tmp), out))
+        sys.stdout.write(f"{out / 'fleet'}.svg\n")
     with tempfile.TemporaryDirectory() as tmp:
         world = asyncio.run(demo_world(Path(tmp)))
         demo = Path(tmp) / "demo.db"

@@ -61,7 +61,7 @@ def demo(
 
             run_console(directory, read_only=read_only, ansi=ansi, keep=kept)
         if kept:
-            say("\n".join(kept_store_help(directory)), err=True)
+            say("\n".join(kept_store_help(directory, fleet=not headless)), err=True)
 
 
 @click.command()

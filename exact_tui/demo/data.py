@@ -209,3 +209,124 @@ def platform_data(today: dt.date) -> dict[str, Any]:
         "payments": payments,
         "write_offs": write_offs,
     }
+
+
+# -- The fleet ----------------------------------------------------------------------------------
+#
+# `exact-tui demo` shows a small fleet: four platform customers (tenants), each connected to its
+# own Exact user of the sandbox. Flexwerk keeps everything above (mapping gaps, an unbound bank
+# account, an ambiguous customer, a refused invoice, a lost answer); the three others share one
+# small book of their own, each left in a state the Fleet screen shows:
+# northwind clean, brightdesk needing Reconnect, kestrel with invoices Exact refuses.
+
+
+@dataclass(frozen=True)
+class TenantPlan:
+    """One tenant of the demo fleet: who it is, which sandbox user it connects as, and what
+    trouble the demo leaves it in."""
+
+    code: str
+    name: str
+    #: The sandbox user (by position, 1 the default user) this tenant's Exact user is.
+    sandbox_user: int
+    #: "gaps" (Flexwerk's world), "clean", "reconnect" or "refusals".
+    trouble: str
+    #: Prefix of its platform numbers (organizations, customers, invoices).
+    prefix: str = ""
+
+
+FLEET = (
+    TenantPlan("flexwerk", "Flexwerk", 1, "gaps"),
+    TenantPlan("northwind", "Northwind Offices", 2, "clean", "NW"),
+    TenantPlan("brightdesk", "Brightdesk", 3, "reconnect", "BD"),
+    TenantPlan("kestrel", "Kestrel Workspaces", 4, "refusals", "KS"),
+)
+#: Sandbox users the fleet needs.
+FLEET_USERS = max(plan.sandbox_user for plan in FLEET)
+#: The GL account the demo blocks in kestrel's Exact after the import: Exact then refuses the
+#: invoices booked on it (the cache said it was fine).
+KESTREL_BLOCKED_GL = "8010"
+
+
+def fleet_mappings(nl: int, be: int) -> dict[str, dict[int, dict[str, str]]]:
+    """Complete mappings for a fleet tenant's two divisions (the sandbox's Dutch and Belgian
+    charts)."""
+    return {
+        "gl": {nl: {"REV-FLEX": "8010", "REV-MEET": "8000"},
+               be: {"REV-FLEX": "700100", "REV-MEET": "700000"}},
+        "vat": {nl: {"HIGH": "2", "LOW": "1"}, be: {"HIGH": "21", "LOW": "6"}},
+        "cost_center": {nl: {"AMS": "AMS-C"}, be: {"GENT": "GENT"}},
+    }  # fmt: skip
+
+
+def fleet_settings(nl: int, be: int) -> dict[int, dict[str, str]]:
+    return {nl: SETTINGS[101001], be: SETTINGS[101002]}
+
+
+def fleet_data(plan: TenantPlan, today: dt.date) -> dict[str, Any]:
+    """A fleet tenant's platform data: two organizations (its Dutch and Belgian company), their
+    bank accounts, four new customers, eight invoices and two payments."""
+    p = plan.prefix
+    day = today.isoformat()
+    due = (today + dt.timedelta(days=14)).isoformat()
+    org_nl, org_be = f"{p}-NL", f"{p}-BE"
+    customers = [
+        {"number": f"{p}-C1", "name": f"{plan.name} klant Amstel B.V.", "country": "NL",
+         "city": "Amsterdam"},
+        {"number": f"{p}-C2", "name": f"{plan.name} klant Vecht B.V.", "country": "NL",
+         "city": "Utrecht"},
+        {"number": f"{p}-C3", "name": f"{plan.name} klant Maas B.V.", "country": "NL",
+         "city": "Rotterdam"},
+        {"number": f"{p}-C4", "name": f"{plan.name} klant Leie BV", "country": "BE",
+         "city": "Gent"},
+    ]  # fmt: skip
+    desk = _line("450.00", "REV-FLEX", "HIGH", "Flexplek maandabonnement")
+    room = _line("180.00", "REV-MEET", "HIGH", "Vergaderruimte", cost_center="AMS")
+    lunch = _line("35.50", "REV-MEET", "LOW", "Lunch", cost_center="AMS")
+    be_desk = _line("395.00", "REV-FLEX", "HIGH", "Flexplek Gent")
+    be_room = _line("220.00", "REV-MEET", "HIGH", "Vergaderzaal", cost_center="GENT")
+    plans = [
+        ("C1", IBAN_NL_ING, [desk, room]),
+        ("C2", IBAN_NL_ING, [desk]),
+        ("C3", IBAN_NL_ING, [room, lunch]),
+        ("C1", IBAN_NL_ING, [room]),
+        ("C2", IBAN_NL_ING, [lunch]),
+        ("C3", IBAN_NL_ING, [desk, lunch]),
+        ("C4", IBAN_BE_KBC, [be_desk, be_room]),
+        ("C4", IBAN_BE_KBC, [be_room]),
+    ]
+    invoices = [
+        {
+            "number": f"{p}-2026-{n:03d}",
+            "date": day,
+            "due_date": due,
+            "customer": f"{p}-{customer}",
+            "bank_account": bank,
+            "payment_reference": f"{p}{n:04d}",
+            "description": "Flexplekken en vergaderruimte",
+            "lines": lines,
+        }
+        for n, (customer, bank, lines) in enumerate(plans, start=1)
+    ]
+    payments = [
+        {"number": f"{p}-PAY-1", "date": day, "amount": "217.80", "customer": f"{p}-C1",
+         "bank_account": IBAN_NL_ING, "invoice": f"{p}-2026-004", "description": "Betaling"},
+        {"number": f"{p}-PAY-2", "date": day, "amount": "266.20", "customer": f"{p}-C4",
+         "bank_account": IBAN_BE_KBC, "invoice": f"{p}-2026-008", "description": "Betaling"},
+    ]  # fmt: skip
+    return {
+        "organizations": [
+            {"code": org_nl, "name": f"{plan.name} Nederland"},
+            {"code": org_be, "name": f"{plan.name} België"},
+        ],
+        "bank_accounts": [
+            {"iban": IBAN_NL_ING, "organization": org_nl, "name": "ING zakelijk"},
+            {"iban": IBAN_BE_KBC, "organization": org_be, "name": "KBC zichtrekening"},
+        ],
+        "customers": [
+            {**c, "email": f"finance@{c['number'].lower()}.example.test"} for c in customers
+        ],
+        "invoices": invoices,
+        "payments": payments,
+        "write_offs": [],
+    }

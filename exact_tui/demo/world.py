@@ -8,15 +8,24 @@ import base64
 import datetime as dt
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from exact_tui.demo import data
 from exact_tui.domain.states import MappingKind
-from exact_tui.sandbox import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Sandbox, create_app
+from exact_tui.sandbox import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    Sandbox,
+    create_app,
+    facts_for,
+)
 from exact_tui.secret_store import (
     ENV_CLIENT_SECRET,
     ENV_SECRET_KEY,
@@ -47,6 +56,9 @@ TIMEZONE = "Europe/Amsterdam"
 #: The demo's client gives up on an answer after this long; the staged hang lasts longer.
 CLIENT_TIMEOUT = 4.0
 HANG_SECONDS = 6.0
+#: The host the demo's workers say they run on (the Status screen's worker line): a name of the
+#: demo's own, so screenshots do not show the machine they were taken on.
+WORKER_HOST = "demo-host"
 
 
 @dataclass
@@ -60,6 +72,8 @@ class DemoWorld:
     secrets: SecretStore
     clock: Clock
     ingested: IngestSummary | None = None
+    #: The Exact user this world's store connects as (the sandbox's default user when None).
+    user: str | None = None
 
     def connect_settings(self) -> ConnectSettings:
         return connect_settings(
@@ -77,9 +91,11 @@ class DemoWorld:
             ),
             worker=WorkerOptions(poll_seconds=poll_seconds, timezone=TIMEZONE),
         )
-        return build_worker(
+        worker, link = build_worker(
             self.store, self.secrets, setup, clock=self.clock, transport=self.transport
         )
+        worker.host = WORKER_HOST
+        return worker, link
 
 
 def demo_secrets() -> SecretStore:
@@ -140,22 +156,32 @@ def write_kept_config(directory: Path) -> Path:
     return path
 
 
-def kept_store_help(directory: Path) -> list[str]:
-    """What the demo prints when it ends with a kept store: where it is and how to use it."""
+def kept_store_help(directory: Path, *, fleet: bool = False) -> list[str]:
+    """What the demo prints when it ends with a kept store: where it is and how to use it.
+    A fleet's store (the console demo) has four tenants: commands of one name it."""
     config = directory / CONFIG_FILE
     use = f"exact-tui --config {config}"
-    return [
+    one = f"{use} --tenant kestrel" if fleet else use
+    users = " --users 4" if fleet else ""
+    lines = [
         f"The demo store is kept in {directory} (its settings in {config}).",
-        f"Every command works on it with --config: `{use} status`, `{use} jobs`, `{use}` for the "
+        f"Every command works on it with --config: `{one} status`, `{one} jobs`, `{use}` for the "
         "console.",
         "The demo's Exact (the sandbox) stopped with the demo. To export again, serve a new one "
         "and reconnect:",
-        "  exact-tui sandbox --seed 1 &",
-        f"  {use} connect      (open the address, allow access, paste back where it ends)",
+        f"  exact-tui sandbox --seed 1{users} &",
+        f"  {one} connect      (open the address, allow access, paste back where it ends)",
         f"  {use} worker",
         "The new sandbox has the demo's master data, but not the customers the demo created in "
         "its Exact: link those again (`link`) where Exact refuses them.",
     ]
+    if fleet:
+        users = facts_for("small", data.FLEET_USERS).users
+        who = ", ".join(f"{p.code} {users[p.sandbox_user - 1].user_name}" for p in data.FLEET)
+        lines.insert(
+            5, f"  (the sandbox's login page asks who logs in; each tenant is its own user: {who})"
+        )
+    return lines
 
 
 async def connect(world: DemoWorld) -> None:
@@ -171,30 +197,59 @@ async def connect(world: DemoWorld) -> None:
     )
     service = ConnectionService(world.store, transport=world.transport, clock=world.clock.now)
     attempt = service.begin(prepared)
+    # The browser logs in as the world's user on the sandbox's login page (docs/sandbox.md
+    # §Users) and approves the consent page at once.
+    login = f"&username={quote(world.user)}" if world.user else ""
     async with httpx.AsyncClient(transport=world.transport, timeout=10) as browser:
-        answer = await browser.get(attempt.authorize_url + "&auto_approve=1")
+        answer = await browser.get(attempt.authorize_url + "&auto_approve=1" + login)
     await service.complete(prepared, attempt, answer.headers["location"], ADMIN)
+
+
+Codes = Mapping[int, Mapping[str, str | None]]
 
 
 def configure(world: DemoWorld) -> None:
     """What an admin set up before the demo starts; the gaps (a GL and a VAT code without a
     mapping, the Rabobank account unbound) are left for the console."""
+    configure_tenant(
+        world,
+        organizations=data.DIVISION_ORGANIZATIONS,
+        banks=data.BANK_BINDINGS,
+        gl=data.GL_MAPPINGS,
+        vat=data.VAT_MAPPINGS,
+        cost_centers=data.COST_CENTER_MAPPINGS,
+        settings=data.SETTINGS,
+    )
+
+
+def configure_tenant(
+    world: DemoWorld,
+    *,
+    organizations: Mapping[int, str],
+    banks: Mapping[str, tuple[int, str]],
+    gl: Codes,
+    vat: Codes,
+    cost_centers: Codes,
+    settings: Mapping[int, Mapping[str, str]],
+) -> None:
+    """An admin's setup of one tenant: divisions bound to organizations, bank accounts to
+    journals, platform codes mapped (None: left unmapped), division settings."""
     intents = Intents(world.store, ADMIN, clock=world.clock, timezone=TIMEZONE)
-    for division, organization in data.DIVISION_ORGANIZATIONS.items():
+    for division, organization in organizations.items():
         intents.bind_division(division, organization)
-    for iban, (division, journal) in data.BANK_BINDINGS.items():
+    for iban, (division, journal) in banks.items():
         intents.bind_bank_account(iban, division, journal)
     for kind, table in (
-        (MappingKind.GL, data.GL_MAPPINGS),
-        (MappingKind.VAT, data.VAT_MAPPINGS),
-        (MappingKind.COST_CENTER, data.COST_CENTER_MAPPINGS),
+        (MappingKind.GL, gl),
+        (MappingKind.VAT, vat),
+        (MappingKind.COST_CENTER, cost_centers),
     ):
         for division, mappings in table.items():
             for platform_code, exact_code in mappings.items():
                 if exact_code is not None:
                     intents.map(division, kind, platform_code, exact_code)
-    for division, settings in data.SETTINGS.items():
-        intents.set_settings(division, **settings)
+    for division, values in settings.items():
+        intents.set_settings(division, **values)
 
 
 def stage_exact(world: DemoWorld) -> None:

@@ -176,8 +176,8 @@ def kept_store_help(directory: Path, *, fleet: bool = False) -> list[str]:
         "its Exact: link those again (`link`) where Exact refuses them.",
     ]
     if fleet:
-        users = facts_for("small", data.FLEET_USERS).users
-        who = ", ".join(f"{p.code} {users[p.sandbox_user - 1].user_name}" for p in data.FLEET)
+        people = facts_for("small", data.FLEET_USERS).users
+        who = ", ".join(f"{p.code} {people[p.sandbox_user - 1].user_name}" for p in data.FLEET)
         lines.insert(
             5, f"  (the sandbox's login page asks who logs in; each tenant is its own user: {who})"
         )

@@ -748,9 +748,10 @@ def retry_check(store: Store, job_id: int) -> RetryCheck | None:
 
 def _unchanged_refusals(session: Session, flt: JobFilter, limit: int) -> int:
     """Of the failed jobs `flt` matches (at most `limit` looked at), those Exact refused with
-    nothing changed since (the session's tenant's imports and fixes)."""
+    nothing changed since in their tenant (its imports and fixes): `retry_check`'s judgement
+    of each, in four queries whatever their number, in a tenant's session or across tenants."""
     refused = session.exec(
-        select(ExportJob)
+        select(ExportJob.id, ExportJob.tenant_id, ExportJob.division, ExportJob.updated_at)
         .where(
             *job_conditions(flt),
             col(ExportJob.state) == JobState.FAILED,
@@ -758,11 +759,53 @@ def _unchanged_refusals(session: Session, flt: JobFilter, limit: int) -> int:
         )
         .limit(limit)
     ).all()
+    if not refused:
+        return 0
+    errors: dict[int, dt.datetime] = {}
+    for errored, last in session.exec(
+        select(ExportEvent.job_id, func.max(ExportEvent.at))
+        .where(
+            col(ExportEvent.job_id).in_([job_id for job_id, *_ in refused]),
+            col(ExportEvent.level) == "error",
+        )
+        .group_by(col(ExportEvent.job_id))
+    ):
+        if last is not None:
+            errors[errored] = last
+    tenants = {tenant_id for _, tenant_id, _, _ in refused}
+    imported: dict[tuple[int, int | None], dt.datetime] = {}
+    for tenant_id, division, finished in session.exec(
+        select(SyncRun.tenant_id, SyncRun.division, func.max(SyncRun.finished_at))
+        .where(col(SyncRun.tenant_id).in_(tenants), col(SyncRun.error).is_(None))
+        .group_by(col(SyncRun.tenant_id), col(SyncRun.division))
+    ):
+        if finished is not None:
+            imported[(tenant_id, division)] = finished
+    fixed: dict[int | None, dt.datetime] = {}
+    for fixer, at in session.exec(
+        select(Audit.tenant_id, func.max(Audit.at))
+        .where(
+            col(Audit.tenant_id).in_(tenants),
+            col(Audit.action).in_(FIXING_ACTIONS),
+            col(Audit.result) == "ok",
+        )
+        .group_by(col(Audit.tenant_id))
+    ):
+        if at is not None:
+            fixed[fixer] = at
     unchanged = 0
-    for job in refused:
-        at = _refused_at(session, job)
-        if at is not None and not _changed_since(session, job.division, at):
-            unchanged += 1
+    for job_id, tenant_id, division, updated_at in refused:
+        at = (errors.get(job_id) if job_id is not None else None) or updated_at
+        if division is None:  # any import of the tenant may have fixed it
+            runs = [t for (owner, _), t in imported.items() if owner == tenant_id]
+            last_import = max(runs, default=None)
+        else:
+            last_import = imported.get((tenant_id, division))
+        last_fix = fixed.get(tenant_id)
+        changed = (last_import is not None and last_import > at) or (
+            last_fix is not None and last_fix > at
+        )
+        unchanged += not changed
     return unchanged
 
 
@@ -809,12 +852,12 @@ class RetryAcrossTenants:
 
 def retry_preview_all_tenants(store: Store, flt: JobFilter) -> RetryAcrossTenants:
     """`retry_preview` over every tenant: one grouped query for the counts; the refusals with
-    nothing changed since are judged in each tenant's own store (its imports and fixes), at
+    nothing changed since are judged against each one's tenant (its imports and fixes), at
     most `PREVIEW_LIMIT` jobs in all."""
     root = store.root
     states: dict[JobState, int] = {}
     moving: set[int] = set()
-    refused: dict[int, int] = {}
+    refused = False
     with root.all_tenants().read() as session:
         for tenant_id, state, category, count in session.exec(
             select(ExportJob.tenant_id, ExportJob.state, ExportJob.category, func.count())
@@ -826,15 +869,8 @@ def retry_preview_all_tenants(store: Store, flt: JobFilter) -> RetryAcrossTenant
             if job_state in RETRIED_STATES:
                 moving.add(tenant_id)
             if job_state is JobState.FAILED and category in REFUSALS:
-                refused[tenant_id] = refused.get(tenant_id, 0) + count
-    unchanged = 0
-    budget = PREVIEW_LIMIT
-    for tenant_id, count in sorted(refused.items()):
-        if budget <= 0:
-            break
-        with root.tenant(tenant_id).read() as session:
-            unchanged += _unchanged_refusals(session, flt, budget)
-        budget -= count
+                refused = True
+        unchanged = _unchanged_refusals(session, flt, PREVIEW_LIMIT) if refused else 0
     return RetryAcrossTenants(RetryPreview(states, unchanged), tuple(sorted(moving)))
 
 

@@ -24,13 +24,15 @@ from exact_tui.services.audit import Actor
 from exact_tui.services.export_log import (
     failure_groups,
     failures_by_cause_all_tenants,
+    retry_check,
+    retry_preview,
     retry_preview_all_tenants,
 )
 from exact_tui.services.intents import IntentRefused
 from exact_tui.services.intents.retry import retry_across_tenants
 from exact_tui.services.jobs import JobFilter
 from exact_tui.store.engine import Store
-from exact_tui.store.models import Audit, ExportJob, Tenant
+from exact_tui.store.models import Audit, ExportEvent, ExportJob, SyncRun, Tenant
 from tests.console_seed import NOW, FrozenClock
 from tests.fleet_seed import GAP, OUTAGE, OUTAGE_JOBS, OUTAGE_SINCE, REFUSAL, job, seed_fleet
 
@@ -206,3 +208,63 @@ def test_a_bulk_change_keeps_the_start_of_a_cause_that_stays(store: Store) -> No
         first, second = session.exec(select(ExportJob).order_by(col(ExportJob.id))).all()
     assert (first.cause, first.cause_since) == (GAP, NOW)
     assert (second.cause, second.cause_since) == ("another gap", later)
+
+
+@pytest.mark.parametrize(
+    ("since", "expected"),
+    [
+        (None, 1),
+        (SyncRun(division=100001, entity="accounts", trigger="daily"), 0),
+        (SyncRun(division=100002, entity="accounts", trigger="daily"), 1),
+        (SyncRun(division=100001, entity="accounts", trigger="daily", error="503"), 1),
+        (Audit(actor="ops", origin="tui", action="map", target="gl 8000"), 0),
+        (Audit(actor="ops", origin="tui", action="map", target="gl", result="refused: x"), 1),
+        (Audit(actor="ops", origin="tui", action="retry", target="job 1"), 1),
+    ],
+)
+def test_a_refusal_nothing_changed_since_is_counted_as_such(
+    fleet: Store, since: SyncRun | Audit | None, expected: int
+) -> None:
+    """What could change Exact's answer: a successful import of the job's division, or an
+    operator's fix, after the refusal; the preview and a job's own check agree."""
+    acme = fleet.tenant("acme")
+    with acme.write() as session:
+        refused = session.exec(select(ExportJob).where(col(ExportJob.cause) == REFUSAL)).one()
+        assert refused.id is not None
+        session.add(
+            ExportEvent(job_id=refused.id, at=NOW, level="error", outcome="failed", message="x")
+        )
+        if since is not None:
+            stamp = NOW + dt.timedelta(minutes=5)
+            if isinstance(since, SyncRun):
+                since.started_at = since.finished_at = stamp
+            else:
+                since.at = stamp
+            session.add(since)
+    preview = retry_preview_all_tenants(fleet, JobFilter(cause=REFUSAL))
+    assert preview.preview.unchanged == expected
+    assert retry_preview(acme, JobFilter(cause=REFUSAL)).unchanged == expected
+    check = retry_check(acme, refused.id)
+    assert check is not None and check.unchanged is bool(expected)
+
+
+def test_a_fix_in_another_tenant_does_not_count_for_a_refusal(fleet: Store) -> None:
+    with fleet.tenant("acme").write() as session:
+        refused = session.exec(select(ExportJob).where(col(ExportJob.cause) == REFUSAL)).one()
+        assert refused.id is not None
+        session.add(
+            ExportEvent(job_id=refused.id, at=NOW, level="error", outcome="failed", message="x")
+        )
+    later = NOW + dt.timedelta(minutes=5)
+    with fleet.tenant("bolt").write() as session:
+        session.add(Audit(at=later, actor="ops", origin="tui", action="map", target="gl 8000"))
+        session.add(
+            SyncRun(
+                division=100001,
+                entity="accounts",
+                trigger="daily",
+                started_at=later,
+                finished_at=later,
+            )
+        )
+    assert retry_preview_all_tenants(fleet, JobFilter(cause=REFUSAL)).preview.unchanged == 1

@@ -50,7 +50,7 @@ class FleetServices:
         return self.clock.now()
 
     def rows(self) -> list[FleetRow]:
-        return fleet_rows(self._store)
+        return fleet_rows(self._store, now=self.clock.now())
 
     def failures(self) -> list[CauseAcrossTenants]:
         return failures_by_cause_all_tenants(self._store)

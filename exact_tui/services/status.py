@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -281,9 +282,14 @@ def _held_divisions(session: Session, now: dt.datetime) -> dict[str, list[int]]:
 _DUE_STATES = (JobState.PENDING, JobState.RETRY_WAIT, JobState.UNKNOWN)
 
 
+def _due_since() -> Any:
+    """When a job became due: its next attempt, or its creation."""
+    return func.coalesce(col(ExportJob.next_attempt_at), col(ExportJob.created_at))
+
+
 def _lag(session: Session, divisions: tuple[int, ...], now: dt.datetime) -> int:
     """How long the oldest job due now in `divisions` has been due (zero: none is)."""
-    due_since = func.coalesce(col(ExportJob.next_attempt_at), col(ExportJob.created_at))
+    due_since = _due_since()
     oldest: dt.datetime | None = session.exec(
         select(func.min(due_since))
         .where(col(ExportJob.division).in_(divisions))
@@ -293,6 +299,35 @@ def _lag(session: Session, divisions: tuple[int, ...], now: dt.datetime) -> int:
     if oldest is None:
         return 0
     return max(int((now - oldest).total_seconds()), 0)
+
+
+def lag_by_tenant(session: Session, now: dt.datetime) -> dict[int, int]:
+    """Per tenant, how long its oldest job due now has been due, in seconds (tenants with none
+    due are left out): `_lag` for every tenant in one grouped query (a session across
+    tenants)."""
+    due_since = _due_since()
+    return {
+        tenant_id: max(int((now - oldest).total_seconds()), 0)
+        for tenant_id, oldest in session.exec(
+            select(ExportJob.tenant_id, func.min(due_since))
+            .where(col(ExportJob.state).in_(_DUE_STATES))
+            .where(due_since <= now)
+            .group_by(col(ExportJob.tenant_id))
+        )
+        if oldest is not None
+    }
+
+
+def workers_alive(session: Session, now: dt.datetime) -> int:
+    """How many workers are running with a fresh heartbeat."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(WorkerHeartbeat)
+            .where(col(WorkerHeartbeat.state) == "running")
+            .where(col(WorkerHeartbeat.beat_at) >= now - HEARTBEAT_STALE)
+        ).one()
+    )
 
 
 def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusReport:

@@ -15,6 +15,7 @@ from exact_tui.domain.tenants import normalise_code
 from exact_tui.domain.text import clean_line
 from exact_tui.services import audit
 from exact_tui.services.audit import Actor
+from exact_tui.services.status import lag_by_tenant, workers_alive
 from exact_tui.store.engine import Store
 from exact_tui.store.models import (
     Audit,
@@ -286,6 +287,10 @@ class FleetRow:
     top_cause: str | None
     top_cause_jobs: int
     oldest_waiting: dt.datetime | None
+    #: How long its oldest job due now has waited for a worker, in seconds (None: none due).
+    lag_seconds: int | None = None
+    #: Workers running with a fresh heartbeat (one worker serves every tenant).
+    workers: int = 0
 
     @property
     def failed(self) -> int:
@@ -315,12 +320,15 @@ class FleetRow:
         return (rank, -(self.failed + self.needs_mapping), tenant.code)
 
 
-def fleet_rows(store: Store) -> list[FleetRow]:
+def fleet_rows(store: Store, *, now: dt.datetime | None = None) -> list[FleetRow]:
     """Every tenant for the Fleet screen, worst first: a fixed number of grouped queries on
     the tenant-leading indexes, whatever the number of tenants."""
+    now = now or utcnow()
     tenants = tenant_rows(store)
     troubled = (JobState.FAILED, JobState.NEEDS_MAPPING)
     with store.all_tenants().read() as session:
+        lags = lag_by_tenant(session, now)
+        workers = workers_alive(session, now)
         oldest = dict(
             session.exec(
                 select(ExportJob.tenant_id, func.min(ExportJob.created_at))
@@ -344,6 +352,8 @@ def fleet_rows(store: Store) -> list[FleetRow]:
             top_cause=causes[row.id][0] if row.id in causes else None,
             top_cause_jobs=causes[row.id][1] if row.id in causes else 0,
             oldest_waiting=oldest.get(row.id),
+            lag_seconds=lags.get(row.id),
+            workers=workers,
         )
         for row in tenants
     ]

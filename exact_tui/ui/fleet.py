@@ -12,23 +12,37 @@ from pathlib import PurePath
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import DataTable, Footer, Input, Static
 
-from exact_tui.domain.text import clean_text, cut
+from exact_tui.domain.text import clean_text
 from exact_tui.services.fleet import FleetServices
 from exact_tui.services.tenants import FleetRow
-from exact_tui.ui.render import Palette, plain
+from exact_tui.ui.format import span
+from exact_tui.ui.render import Palette, join, plain
 from exact_tui.ui.screens.fleet_failures import FleetFailuresScreen
+from exact_tui.ui.widgets.fit_table import Col, FitTable
 from exact_tui.ui.widgets.header import ConsoleHeader
 
 STYLES = PurePath(__file__).parent / "styles"
 
 #: How often the list is read again.
 POLL_SECONDS = 5.0
-COLUMNS = ("", "Tenant", "Status", "Waiting", "Failed", "Mapping", "Oldest waiting", "Failing most")
+#: Failing most shows from 100 columns; narrower, the line under the list has it.
+COLUMNS = (
+    Col("", 2),
+    Col("Tenant", 10, flex=True),
+    Col("Status", 12, flex=True, weight=2),
+    Col("Waiting", 7),
+    Col("Failed", 6),
+    Col("Mapping", 7),
+    Col("Oldest", 6),
+    Col("Lag", 6),
+    Col("Failing most", 20, flex=True, weight=3, needs=100),
+)
 
 
 def _when(at: dt.datetime | None, now: dt.datetime) -> str:
@@ -40,6 +54,50 @@ def _when(at: dt.datetime | None, now: dt.datetime) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} h"
     return f"{minutes // (24 * 60)} d"
+
+
+def lag_words(row: FleetRow) -> str:
+    """How long its oldest due job has waited for a worker ("" when none is due)."""
+    if row.lag_seconds is None:
+        return ""
+    return "0 min" if row.lag_seconds < 60 else span(row.lag_seconds).replace(" 00 min", "")
+
+
+def _count(n: int) -> Text:
+    return Text(f"{n:,}" if n else "·")
+
+
+def fleet_cells(row: FleetRow, now: dt.datetime, palette: Palette) -> list[Text]:
+    tenant = row.tenant
+    cause = f"{row.top_cause} ({row.top_cause_jobs})" if row.top_cause else ""
+    lag = Text(lag_words(row))
+    if row.lag_seconds is not None and not row.workers:
+        lag.stylize(palette.warning)
+    return [
+        Text(tenant.mark),
+        plain(tenant.code, palette.strong),
+        plain(tenant.status),
+        _count(tenant.waiting),
+        _count(row.failed),
+        _count(row.needs_mapping),
+        Text(_when(row.oldest_waiting, now)),
+        lag,
+        plain(cause),
+    ]
+
+
+def fleet_detail(row: FleetRow, now: dt.datetime) -> Text:
+    """The selected tenant whole: what the narrow columns leave out."""
+    tenant = row.tenant
+    parts: list[Text | str] = [plain(f"{tenant.code} · {tenant.name}: {tenant.status}")]
+    if row.top_cause:
+        parts.append(join("failing most: ", plain(row.top_cause), f" ({row.top_cause_jobs:,})"))
+    if row.oldest_waiting is not None:
+        parts.append(f"oldest waiting {_when(row.oldest_waiting, now)}")
+    if row.lag_seconds is not None:
+        worker = "" if row.workers else " (no worker is running)"
+        parts.append(f"oldest due job waited {lag_words(row)}{worker}")
+    return join(*parts, separator="\n")
 
 
 def matches(row: FleetRow, text: str) -> bool:
@@ -95,7 +153,8 @@ class FleetApp(App[str | None]):
     CSS = """
     #fleet-filter { height: 3; }
     #fleet-summary { height: 1; padding: 0 1; color: $text-muted; }
-    DataTable { height: 1fr; }
+    #fleet-table { height: 1fr; }
+    #fleet-detail { height: auto; max-height: 5; padding: 0 1; border-top: solid $primary; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open tenant", priority=True),
@@ -121,6 +180,8 @@ class FleetApp(App[str | None]):
         self._read_rows = read_rows
         self._now = now
         self._rows: list[FleetRow] = []
+        #: The rows the filter lets through, as the table shows them.
+        self._shown: list[FleetRow] = []
         self._poll_seconds = poll_seconds
         #: Failures by cause across tenants and the retry by cause; None: not offered.
         self.services = services
@@ -170,13 +231,15 @@ class FleetApp(App[str | None]):
         yield ConsoleHeader("Fleet")
         yield Input(placeholder="/ filter: tenant, name, status or cause", id="fleet-filter")
         yield Static("", id="fleet-summary")
-        table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=False)
-        table.add_columns(*COLUMNS)
-        yield table
+        yield FitTable(COLUMNS, id="fleet-table", opens_rows=False)
+        yield Static("", id="fleet-detail")
         yield Footer()
 
+    def _table(self) -> FitTable:
+        return self.query_one("#fleet-table", FitTable)
+
     def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
+        self._table().focus()
         self.action_refresh()
         self.set_interval(self._poll_seconds, self.action_refresh)
 
@@ -192,57 +255,60 @@ class FleetApp(App[str | None]):
         self._fill()
 
     def _fill(self) -> None:
-        table = self.query_one(DataTable)
         chosen = self._chosen()
         text = self.query_one("#fleet-filter", Input).value
-        shown = [row for row in self._rows if matches(row, text)]
-        table.clear()
+        self._shown = [row for row in self._rows if matches(row, text)]
         now = self._now()
-        for row in shown:
-            tenant = row.tenant
-            cause = f"{row.top_cause} ({row.top_cause_jobs})" if row.top_cause else ""
-            table.add_row(
-                tenant.mark,
-                cut(clean_text(tenant.code), 20),
-                cut(clean_text(tenant.status), 30),
-                str(tenant.waiting),
-                str(row.failed),
-                str(row.needs_mapping),
-                _when(row.oldest_waiting, now),
-                cut(clean_text(cause), 60),
-                key=tenant.code,
-            )
-        if chosen is not None and chosen in {row.tenant.code for row in shown}:
-            table.move_cursor(row=table.get_row_index(chosen))
+        codes = [row.tenant.code for row in self._shown]
+        self._table().fill(
+            [fleet_cells(row, now, self.palette) for row in self._shown],
+            cursor=codes.index(chosen) if chosen in codes else 0,
+        )
         troubled = sum(1 for row in self._rows if row.trouble[0] < 4)
-        summary = f"{len(self._rows)} tenants, {troubled} in trouble"
+        summary = Text(f"{len(self._rows)} tenants, {troubled} in trouble")
         if text.strip():
-            summary += f"; {len(shown)} match the filter"
+            summary.append(f"; {len(self._shown)} match the filter")
+        workers = max((row.workers for row in self._rows), default=0)
+        if not workers:
+            summary.append("  ·  ⚠ no worker is running", style=self.palette.warning)
+        else:
+            summary.append(f"  ·  {workers} worker{'s' if workers != 1 else ''} running")
         self.query_one("#fleet-summary", Static).update(summary)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        row = self._selected()
+        detail = self.query_one("#fleet-detail", Static)
+        detail.update(fleet_detail(row, self._now()) if row is not None else "")
+
+    @on(DataTable.RowHighlighted, "#fleet-table")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    def _selected(self) -> FleetRow | None:
+        row = self._table().cursor_row
+        return self._shown[row] if 0 <= row < len(self._shown) else None
 
     def _chosen(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return str(key.value) if key.value is not None else None
+        selected = self._selected()
+        return selected.tenant.code if selected is not None else None
 
     def on_input_changed(self, _event: Input.Changed) -> None:
         self._fill()
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
+        self._table().focus()
 
     def action_filter(self) -> None:
         self.query_one("#fleet-filter", Input).focus()
 
     def action_clear(self) -> None:
         self.query_one("#fleet-filter", Input).value = ""
-        self.query_one(DataTable).focus()
+        self._table().focus()
 
     def action_open(self) -> None:
         if self.focused is self.query_one("#fleet-filter", Input):
-            self.query_one(DataTable).focus()
+            self._table().focus()
             return
         chosen = self._chosen()
         if chosen is not None:

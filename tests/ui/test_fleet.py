@@ -15,7 +15,7 @@ from exact_tui.services.tenants import fleet_rows
 from exact_tui.store.engine import Store
 from exact_tui.store.models import ExactConnection, ExportJob, Tenant
 from exact_tui.ui.fleet import FleetApp
-from tests.console_seed import NOW
+from tests.console_seed import NOW, beat
 
 SIZES = [(80, 24), (120, 36)]
 CAUSE = "vat 21-EU missing in division 100001"
@@ -98,7 +98,7 @@ def _fleet(store: Store) -> None:
 
 def test_the_fleet_is_read_worst_first_with_counts_causes_and_ages(store: Store) -> None:
     _fleet(store)
-    rows = fleet_rows(store)
+    rows = fleet_rows(store, now=NOW)
     assert [row.tenant.code for row in rows] == ["broken", "default", "gappy", "calm", "asleep"]
     by_code = {row.tenant.code: row for row in rows}
     assert by_code["broken"].tenant.mark == "⛔" and "blocked" in by_code["broken"].tenant.status
@@ -116,6 +116,25 @@ def test_the_fleet_is_read_worst_first_with_counts_causes_and_ages(store: Store)
     )
 
 
+def test_each_tenants_worker_lag_is_its_oldest_due_job(store: Store) -> None:
+    _fleet(store)
+    with store.tenant("gappy").write() as session:
+        session.add(_job(3, JobState.RETRY_WAIT, hours=9))  # due in an hour: not yet due
+        later = session.exec(select(ExportJob).where(col(ExportJob.state) == "retry_wait")).one()
+        later.next_attempt_at = NOW + dt.timedelta(hours=1)
+        session.add(_job(4, JobState.UNKNOWN, hours=2))
+    rows = {row.tenant.code: row for row in fleet_rows(store, now=NOW)}
+    assert rows["default"].lag_seconds == 5 * 3600  # its pending job, waiting since created
+    assert rows["broken"].lag_seconds == 50 * 3600
+    assert rows["gappy"].lag_seconds == 2 * 3600  # the unknown job; the later one is not due
+    assert rows["calm"].lag_seconds is None  # nothing due
+    assert {row.workers for row in rows.values()} == {0}
+    beat(store)
+    assert {row.workers for row in fleet_rows(store, now=NOW)} == {1}
+    later_still = NOW + dt.timedelta(minutes=5)  # the heartbeat is stale by then
+    assert {row.workers for row in fleet_rows(store, now=later_still)} == {0}
+
+
 @pytest.fixture
 def fleet(store: Store) -> Store:
     _fleet(store)
@@ -123,7 +142,7 @@ def fleet(store: Store) -> Store:
 
 
 def _app(store: Store) -> FleetApp:
-    rows = fleet_rows(store)
+    rows = fleet_rows(store, now=NOW)
     return FleetApp(lambda: rows, now=lambda: NOW, poll_seconds=3600)
 
 

@@ -17,9 +17,8 @@ from exact_tui.logging_setup import configure_logging
 from exact_tui.sandbox import Sandbox
 from exact_tui.sandbox.server import ServerThread
 from exact_tui.services.audit import Actor
-from exact_tui.services.clock import SystemClock
 from exact_tui.services.console import ConsoleServices, operator_actions
-from exact_tui.services.tenants import fleet_rows
+from exact_tui.services.fleet import fleet_services
 from exact_tui.services.worker import Worker
 from exact_tui.ui.app import build_app
 from exact_tui.ui.fleet import FleetApp
@@ -77,11 +76,18 @@ def run_console(directory: Path, *, read_only: bool, ansi: bool, keep: bool = Fa
     say("done\n")
     workers = BackgroundWorkers(fleet)
     workers.start()
+    across = fleet_services(
+        fleet.store, Actor.current("tui"), read_only=read_only, timezone=TIMEZONE
+    )
     try:
+        code: str | None = None
         while True:
-            code = FleetApp(lambda: fleet_rows(fleet.store), now=SystemClock().now, ansi=ansi).run()
             if code is None:
-                return
+                code = FleetApp(
+                    across.rows, now=across.now, ansi=ansi, services=across, read_only=read_only
+                ).run()
+                if code is None:
+                    return
             world = fleet.tenants[code]
             actions = operator_actions(
                 world.store,
@@ -90,8 +96,11 @@ def run_console(directory: Path, *, read_only: bool, ansi: bool, keep: bool = Fa
                 connect_settings=world.connect_settings(),
                 timezone=TIMEZONE,
             )
-            services = ConsoleServices(world.store, timezone=TIMEZONE, actions=actions, tenant=code)
-            build_app(services, read_only=read_only, ansi=ansi).run()
+            services = ConsoleServices(
+                world.store, timezone=TIMEZONE, actions=actions, tenant=code, fleet=across
+            )
+            # The tenant's console leaves with the tenant to open next (w), or None: Fleet.
+            code = build_app(services, read_only=read_only, ansi=ansi).run()
     finally:
         say("exact-tui demo: stopping the workers and the sandbox… ")
         workers.stop()

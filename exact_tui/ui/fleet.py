@@ -157,7 +157,6 @@ class FleetApp(App[str | None]):
     #fleet-detail { height: auto; max-height: 5; padding: 0 1; border-top: solid $primary; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open tenant", priority=True),
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear", "Clear filter", show=False),
         Binding("g", "failures", "Failures by cause"),
@@ -214,10 +213,7 @@ class FleetApp(App[str | None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The list's keys work on the list only (not under the failures screen).
-        if (
-            action in ("open", "filter", "clear", "refresh", "failures")
-            and len(self.screen_stack) > 1
-        ):
+        if action in ("filter", "clear", "refresh", "failures") and len(self.screen_stack) > 1:
             return False
         if action == "failures":
             return self.services is not None
@@ -231,7 +227,7 @@ class FleetApp(App[str | None]):
         yield ConsoleHeader("Fleet")
         yield Input(placeholder="/ filter: tenant, name, status or cause", id="fleet-filter")
         yield Static("", id="fleet-summary")
-        yield FitTable(COLUMNS, id="fleet-table", opens_rows=False)
+        yield FitTable(COLUMNS, id="fleet-table", opens_rows=True)
         yield Static("", id="fleet-detail")
         yield Footer()
 
@@ -306,10 +302,11 @@ class FleetApp(App[str | None]):
         self.query_one("#fleet-filter", Input).value = ""
         self._table().focus()
 
-    def action_open(self) -> None:
-        if self.focused is self.query_one("#fleet-filter", Input):
-            self._table().focus()
-            return
+    @on(DataTable.RowSelected, "#fleet-table")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        """Enter on a tenant opens it. The table's own enter, not a priority key of the app:
+        that one ran before the cursor keys typed ahead of it had moved the cursor."""
+        event.stop()
         chosen = self._chosen()
         if chosen is not None:
             self.exit(chosen)

@@ -179,3 +179,17 @@ def test_fleet_snapshot(snap_compare: Any, fleet: Store, size: tuple[int, int]) 
         await pilot.pause()
 
     assert snap_compare(_app(fleet), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_keys_typed_ahead_open_the_tenant_the_cursor_went_to(
+    fleet: Store, size: tuple[int, int]
+) -> None:
+    app = _app(fleet)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+    assert app.return_value == "gappy"  # broken, default, gappy: the third, worst first

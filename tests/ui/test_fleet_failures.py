@@ -184,3 +184,23 @@ def test_fleet_retry_question_snapshot(
         await hold_cursors(pilot)
 
     assert snap_compare(_app(fleet), terminal_size=size, run_before=asking)
+
+
+async def test_the_palette_opens_the_failures_and_a_tenant(fleet: Store) -> None:
+    app = _app(fleet)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: "acme" in screen_text(app))
+        await pilot.press("ctrl+p")
+        await pilot.press(*"failures by cause")
+        await wait_for(pilot, lambda: "Failures by cause, every tenant" in screen_text(app))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetFailuresScreen))
+        await wait_for(pilot, lambda: f"since {SINCE}: 6 jobs in 3 tenants" in flat(app))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FleetFailuresScreen))
+        await pilot.press("ctrl+p")
+        await pilot.press(*"open tenant corvo")
+        await wait_for(pilot, lambda: "Open tenant corvo" in screen_text(app))
+        await pilot.press("enter")
+        await pilot.pause()
+    assert app.return_value == "corvo"

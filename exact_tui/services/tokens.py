@@ -1,8 +1,8 @@
 """The token manager: hands out a valid access token and refreshes it by the protocol of
 docs/architecture.md §Connection, safe across processes that share one store.
 
-Refresh: take the cross-process refresh lock (a file lock beside a SQLite database, a row lock
-on PostgreSQL) → reload the token row → refresh only if it is still due → save with
+Refresh: take the tenant's cross-process refresh lock (a file lock per tenant beside a SQLite
+database, an advisory lock per tenant on PostgreSQL; tenants never wait for each other) → reload the token row → refresh only if it is still due → save with
 compare-and-swap on `version` → release. Exact rotates refresh tokens and refuses an old one, so
 two processes must never refresh with the same token; whoever comes second finds the new token
 already saved and uses it.
@@ -39,7 +39,7 @@ from exact_tui.exact.oauth import (
 from exact_tui.secret_store import SecretStore, SecretStoreError, TokenCipher, register_secret
 from exact_tui.store.engine import REFRESH_LOCK_KEY, Store
 from exact_tui.store.models import ExactConnection, OAuthToken
-from exact_tui.store.scoping import tenant_of
+from exact_tui.store.scoping import UnscopedSession, tenant_of
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,11 @@ class RefreshLock(Protocol):
     def hold(self) -> AbstractAsyncContextManager[None]: ...
 
 
-def lock_path(database: Path) -> Path:
-    """The refresh lock of a SQLite store sits beside the database file, so every process that
-    opens that file (a systemd worker, an operator's `connect` over SSH) shares it whatever its
-    own state directory."""
-    return database.with_name(database.name + ".refresh-lock")
+def lock_path(database: Path, tenant: int) -> Path:
+    """A tenant's refresh lock of a SQLite store sits beside the database file, so every
+    process that opens that file (a systemd worker, an operator's `connect` over SSH) shares it
+    whatever its own state directory. One file per tenant: tenants refresh side by side."""
+    return database.with_name(f"{database.name}.tenant-{tenant}.refresh-lock")
 
 
 class FileRefreshLock:
@@ -97,13 +97,15 @@ class FileRefreshLock:
 
 
 class ServerRefreshLock:
-    """PostgreSQL: the advisory lock REFRESH_LOCK_KEY, held in a transaction of its own for the
-    length of the refresh. Not a row lock on the connection: the refresh saves its token in a
-    write transaction, and a writer that holds the store's write lock while it updates the
-    connection row would then wait for the refresh as the refresh waits for it."""
+    """PostgreSQL: the tenant's advisory lock (REFRESH_LOCK_KEY, tenant id), held in a
+    transaction of its own for the length of the refresh. Not a row lock on the connection:
+    the refresh saves its token in a write transaction, and a writer that holds the store's
+    write lock while it updates the connection row would then wait for the refresh as the
+    refresh waits for it."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, tenant: int) -> None:
         self._store = store
+        self._tenant = tenant
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
@@ -112,8 +114,8 @@ class ServerRefreshLock:
         try:
             await asyncio.to_thread(
                 session.execute,
-                text("SELECT pg_advisory_xact_lock(:key)"),
-                {"key": REFRESH_LOCK_KEY},
+                text("SELECT pg_advisory_xact_lock(:key, :tenant)"),
+                {"key": REFRESH_LOCK_KEY, "tenant": self._tenant},
             )
             yield
         finally:
@@ -122,10 +124,14 @@ class ServerRefreshLock:
 
 
 def refresh_lock_for(store: Store) -> RefreshLock:
+    """The refresh lock of the store's tenant (its own, or its only one)."""
+    tenant = store.default_tenant()
+    if tenant is None:
+        raise UnscopedSession("a token refresh needs one tenant (open it with store.tenant(code))")
     path = store.sqlite_path
     if path is not None:
-        return FileRefreshLock(lock_path(path.resolve()))
-    return ServerRefreshLock(store)
+        return FileRefreshLock(lock_path(path.resolve(), tenant))
+    return ServerRefreshLock(store, tenant)
 
 
 # ---------------------------------------------------------------- the token row

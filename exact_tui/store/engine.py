@@ -32,9 +32,11 @@ _IMMEDIATE = "exact_tui_immediate"
 #: The PostgreSQL advisory lock a write transaction holds until it ends (any constant that
 #: nothing else on the server uses; this one spells "exactTUI" in ASCII).
 WRITE_LOCK_KEY = 0x6578_6163_7454_5549
-#: The advisory lock a token refresh holds on PostgreSQL (services/tokens.py). It is taken
-#: before a write transaction, never inside one, so the two never wait for each other.
-REFRESH_LOCK_KEY = WRITE_LOCK_KEY + 1
+#: The advisory lock a token refresh holds on PostgreSQL (services/tokens.py), one per tenant:
+#: the two-key form (REFRESH_LOCK_KEY, tenant id), whose keys PostgreSQL keeps apart from the
+#: one-key form's (WRITE_LOCK_KEY). It is taken before a write transaction, never inside one,
+#: so the two never wait for each other. ("exTR" in ASCII, a 32-bit key.)
+REFRESH_LOCK_KEY = 0x6578_5452
 
 
 @dataclass(frozen=True)

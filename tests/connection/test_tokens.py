@@ -203,7 +203,7 @@ async def test_a_session_needs_a_connection(world: World) -> None:
 async def test_the_lock_file_sits_beside_the_database(connected: World) -> None:
     path = connected.store.sqlite_path
     assert path is not None
-    lock = lock_path(path.resolve())
+    lock = lock_path(path.resolve(), 1)
     assert lock.parent == path.resolve().parent and lock.name.endswith(".refresh-lock")
     held = FileRefreshLock(lock)
     async with held.hold():

@@ -59,6 +59,9 @@ class SecretSettings(_Section):
 class SyncSettings(_Section):
     daily_at: time = time(3, 0)
     timezone: str = "Europe/Amsterdam"
+    #: Each tenant's daily import starts at `daily_at` plus its own offset within this many
+    #: hours (a stable hash of its code), so a fleet is not imported all at once.
+    night_window_hours: float = Field(default=3.0, ge=0, le=23)
 
     @field_validator("timezone")
     @classmethod

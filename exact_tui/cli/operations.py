@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from exact_tui import paths
 from exact_tui.cli.output import echo_json, plain, print_status, say
 from exact_tui.cli.wiring import AppContext, fail, open_secrets, pass_app, worker_setup
+
+if TYPE_CHECKING:
+    from exact_tui.store.engine import Store
 
 
 @click.command()
@@ -75,7 +79,8 @@ def doctor(app: AppContext) -> None:
 )
 @pass_app
 def worker(app: AppContext, until_idle: bool) -> None:
-    """Run the worker: the one process that calls Exact (imports and exports).
+    """Run the worker: the process that calls Exact (imports and exports) for every enabled
+    tenant of the store, or with --tenant for that one only.
 
     Stops cleanly on SIGTERM or ctrl+c: nothing new starts, what is in flight finishes.
     """
@@ -89,7 +94,8 @@ def worker(app: AppContext, until_idle: bool) -> None:
 
     settings = app.settings
     log_file = configure_logging(settings)
-    store = app.store()
+    # A fleet command: without --tenant it serves every tenant.
+    store = app.store() if app.tenant else app.root()
     try:
         secrets = open_secrets(settings)
     except SecretStoreError as exc:
@@ -111,9 +117,10 @@ def worker(app: AppContext, until_idle: bool) -> None:
             await link.close()
 
     if not until_idle:  # a batch run says nothing unless something is wrong
+        serving = _serving(store)
         say(
-            f"exact-tui worker {plain(runner.worker_id)} on {plain(store.url)}; "
-            f"log {plain(log_file)}; SIGTERM or ctrl+c stops",
+            f"exact-tui worker {plain(runner.worker_id)} on {plain(store.url)}, serving "
+            f"{plain(serving)}; log {plain(log_file)}; SIGTERM or ctrl+c stops",
             err=True,
         )
     left = asyncio.run(main())
@@ -259,3 +266,17 @@ def reconcile(
 
 
 COMMANDS = (status, doctor, worker, sync, reconcile)
+
+
+def _serving(store: Store) -> str:
+    """What a worker on `store` serves, for its start line: "tenant CODE", or how many
+    tenants (and how many of them are disabled)."""
+    from exact_tui.store.engine import TenantStore
+
+    if isinstance(store, TenantStore):
+        return f"tenant {store.code}"
+    tenants = store.tenants()
+    enabled = sum(1 for tenant in tenants if tenant.disabled_at is None)
+    disabled = len(tenants) - enabled
+    served = f"{enabled} tenant{'' if enabled == 1 else 's'}"
+    return served + (f" ({disabled} disabled)" if disabled else "")

@@ -45,7 +45,7 @@ from exact_tui.services.connection import (
 from exact_tui.services.export import ExportOptions
 from exact_tui.services.ingest import IngestSummary, ingest_bytes
 from exact_tui.services.intents import Intents
-from exact_tui.services.runtime import ExactLink, LinkOptions, WorkerSetup, build_worker
+from exact_tui.services.runtime import LinkOptions, TenantLinks, WorkerSetup, build_worker
 from exact_tui.services.worker import Worker, WorkerOptions
 from exact_tui.store.engine import Store, open_store
 
@@ -80,7 +80,7 @@ class DemoWorld:
             region="nl", base_url=self.base_url, client_id=CLIENT_ID, redirect_uri=REDIRECT_URI
         )
 
-    def worker(self, *, poll_seconds: float = 0.5) -> tuple[Worker, ExactLink]:
+    def worker(self, *, poll_seconds: float = 0.5) -> tuple[Worker, TenantLinks]:
         """A worker on this world (hold=on ambiguous: the demo's ambiguous customer waits for
         a person to link it on the Exact accounts screen)."""
         setup = WorkerSetup(

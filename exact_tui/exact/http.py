@@ -119,6 +119,8 @@ class ExactClient:
             follow_redirects=False,
         )
         self._states: dict[int, RateState] = {}
+        #: Divisions whose budget is read from the recorder again before their next call.
+        self._stale: set[int] = set()
         self._locks: dict[int, asyncio.Lock] = {}
         #: Seconds Exact's clock is ahead of ours, as its `Date` headers say (rate-limit resets
         #: are its times).
@@ -141,8 +143,9 @@ class ExactClient:
 
     def forget_rate(self, division: int) -> None:
         """Read the division's budget from the recorder again before its next request: another
-        process may have spent it since (a division that moved between workers)."""
-        self._states.pop(division, None)
+        process may have spent it since (a division that moved between workers). A call
+        already under way keeps the state it has; the next one reads it again."""
+        self._stale.add(division)
 
     # ------------------------------------------------------------ the calls
 
@@ -213,7 +216,8 @@ class ExactClient:
         key = division if division is not None else 0
         endpoint = endpoint_key(httpx.URL(url).path)
         async with self._locks.setdefault(key, asyncio.Lock()):
-            if key not in self._states:
+            if key not in self._states or key in self._stale:
+                self._stale.discard(key)
                 saved = await asyncio.to_thread(self._recorder.load_rate, key)
                 self._states[key] = saved or RateState()
             refreshed = rate_limited = False

@@ -326,8 +326,11 @@ def fence(
 
 
 def _division_held_by_another(owner: str, now: dt.datetime) -> Any:
+    """The job's (tenant, division) is leased to another worker: the lease table is global,
+    so the tenant is named here (two tenants may both have the job's division number)."""
     return (
         select(DivisionLease.division)
+        .where(col(DivisionLease.tenant_id) == col(ExportJob.tenant_id))
         .where(col(DivisionLease.division) == col(ExportJob.division))
         .where(col(DivisionLease.owner).is_not(None))
         .where(col(DivisionLease.owner) != owner)

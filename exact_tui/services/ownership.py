@@ -1,12 +1,16 @@
 """Which worker serves which division, when several share one store
 (docs/worker.md §Several workers).
 
+A division is known everywhere in the worker by its `DivisionKey`, (tenant_id, division): two
+tenants may both have a division 101, and they share nothing (lease, lane, budget, rate state).
 A division is served only by the worker holding its lease, a row of `division_lease`: taken by
 one conditional statement (free, or run out), renewed with each heartbeat, released by its owner
 when it stops or holds more than its share. A worker is alive while its heartbeat is younger
 than the lease; the share is the busy divisions divided among the live workers, rounded up, so
 none hoards while others are alive, and a dead or stopped worker's divisions are taken by the
 others within the lease and one heartbeat.
+
+`division_lease` is global (not scoped to a tenant): every statement here names the tenant.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import datetime as dt
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import and_, false, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -24,10 +29,13 @@ from exact_tui.store.models import DivisionLease, WorkerHeartbeat
 
 RUNNING = "running"
 
+#: A division of one tenant: (tenant_id, division).
+DivisionKey = tuple[int, int]
+
 
 @dataclass(frozen=True)
 class Lease:
-    division: int
+    division: DivisionKey
     owner: str | None
     expires_at: dt.datetime | None
 
@@ -68,14 +76,29 @@ def dead_workers(
     )
 
 
-def leases(session: Session) -> dict[int, Lease]:
-    return {
-        row.division: Lease(row.division, row.owner, row.expires_at)
-        for row in session.exec(select(DivisionLease))
-    }
+def leases(session: Session) -> dict[DivisionKey, Lease]:
+    """Every lease row, of every tenant."""
+    table = {}
+    for row in session.exec(select(DivisionLease)):
+        key = (row.tenant_id, row.division)
+        table[key] = Lease(key, row.owner, row.expires_at)
+    return table
 
 
-def renew(session: Session, owner: str, now: dt.datetime, lease_seconds: float) -> set[int]:
+def _keyed(keys: Iterable[DivisionKey]) -> Any:
+    """The condition "(tenant_id, division) is one of `keys`"."""
+    pairs = sorted(set(keys))
+    if not pairs:
+        return false()
+    return or_(
+        *(
+            and_(col(DivisionLease.tenant_id) == tenant, col(DivisionLease.division) == division)
+            for tenant, division in pairs
+        )
+    )
+
+
+def renew(session: Session, owner: str, now: dt.datetime, lease_seconds: float) -> set[DivisionKey]:
     """Extend every lease `owner` still holds; the divisions it holds (one lost while it
     stalled is no longer among them)."""
     session.execute(
@@ -83,27 +106,33 @@ def renew(session: Session, owner: str, now: dt.datetime, lease_seconds: float) 
         .where(col(DivisionLease.owner) == owner)
         .values(renewed_at=now, expires_at=now + dt.timedelta(seconds=lease_seconds))
     )
-    return set(
-        session.exec(select(DivisionLease.division).where(col(DivisionLease.owner) == owner))
-    )
+    return {
+        (tenant, division)
+        for tenant, division in session.exec(
+            select(DivisionLease.tenant_id, DivisionLease.division).where(
+                col(DivisionLease.owner) == owner
+            )
+        )
+    }
 
 
 def take(
-    session: Session, division: int, owner: str, now: dt.datetime, lease_seconds: float
+    session: Session, key: DivisionKey, owner: str, now: dt.datetime, lease_seconds: float
 ) -> bool:
     """The division's lease for `owner` if it is free (no owner, or run out) or already
     `owner`'s: one conditional statement, so of two workers taking it at once one wins."""
-    row = {"division": division, "owner": None}
+    tenant, division = key
+    row = {"tenant_id": tenant, "division": division, "owner": None}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(postgresql.insert(DivisionLease).values(row).on_conflict_do_nothing())
     elif dialect == "sqlite":
         session.execute(sqlite.insert(DivisionLease).values(row).on_conflict_do_nothing())
-    elif session.get(DivisionLease, division) is None:
+    elif session.get(DivisionLease, key) is None:
         session.execute(insert(DivisionLease).values(row))
     result = session.execute(
         update(DivisionLease)
-        .where(col(DivisionLease.division) == division)
+        .where(col(DivisionLease.tenant_id) == tenant, col(DivisionLease.division) == division)
         .where(
             or_(
                 col(DivisionLease.owner).is_(None),
@@ -122,12 +151,12 @@ def take(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def release(session: Session, *owners: str, divisions: Iterable[int] | None = None) -> None:
+def release(session: Session, *owners: str, divisions: Iterable[DivisionKey] | None = None) -> None:
     """Free the leases `owners` hold (all of them when `divisions` is None): an owner gives
     its own up; a dead worker's are freed by whoever found it dead."""
     query = update(DivisionLease).where(col(DivisionLease.owner).in_(owners))
     if divisions is not None:
-        query = query.where(col(DivisionLease.division).in_(sorted(divisions)))
+        query = query.where(_keyed(divisions))
     session.execute(query.values(owner=None, expires_at=None))
 
 
@@ -135,16 +164,16 @@ def release(session: Session, *owners: str, divisions: Iterable[int] | None = No
 class Plan:
     """What a worker does with its leases after a look at the table."""
 
-    take: list[int]
-    release: list[int]
+    take: list[DivisionKey]
+    release: list[DivisionKey]
 
 
 def plan(
     *,
     me: str,
-    busy: Collection[int],
-    held: Collection[int],
-    table: dict[int, Lease],
+    busy: Collection[DivisionKey],
+    held: Collection[DivisionKey],
+    table: dict[DivisionKey, Lease],
     live: int,
     now: dt.datetime,
 ) -> Plan:
@@ -154,7 +183,7 @@ def plan(
     mine = sorted(d for d in held if d in busy)
     release = sorted(d for d in held if d not in busy) + mine[share:]
     room = share - len(mine)
-    take: list[int] = []
+    take: list[DivisionKey] = []
     if room > 0:
         for division in sorted(busy):
             if len(take) == room:

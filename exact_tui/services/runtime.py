@@ -1,5 +1,6 @@
-"""The worker's wiring: its link to Exact (opened while the store says Connected, closed when
-not) and the runners the worker drives."""
+"""The worker's wiring: for each tenant its link to Exact (opened while the store says
+Connected, closed when not) and its runners, built when first needed; and the runners across
+tenants the worker drives (docs/worker.md §Tenants)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import asyncio
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
+from sqlmodel import col, select
 
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.domain.text import cut
@@ -18,6 +21,7 @@ from exact_tui.secret_store import SecretStore, SecretStoreError
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.exact_session import ExactSession, exact_session
 from exact_tui.services.export import ExportOptions, ExportService
+from exact_tui.services.export.fleet import FleetExport
 from exact_tui.services.masterdata import MasterDataImporter
 from exact_tui.services.reconcile import (
     SCHEDULE,
@@ -26,9 +30,15 @@ from exact_tui.services.reconcile import (
     request_reconcile,
 )
 from exact_tui.services.tokens import KEY_REASON, set_status, tokens_problem
-from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
-from exact_tui.store.engine import Store
-from exact_tui.store.models import ExactConnection, width
+from exact_tui.services.worker import (
+    Lanes,
+    ReconcileClaim,
+    SyncRequestInfo,
+    Worker,
+    WorkerOptions,
+)
+from exact_tui.store.engine import Store, TenantStore, UnknownTenant
+from exact_tui.store.models import ExactConnection, ReconcileRun, Tenant, width
 from exact_tui.store.scoping import tenant_of
 
 log = logging.getLogger("exact_tui.worker")
@@ -65,6 +75,9 @@ class ExactLink:
         self._stack: AsyncExitStack | None = None
         self._session: ExactSession | None = None
         self._last_problem: str | None = None
+        #: One opening at a time: two divisions asking at once must get one session (a
+        #: second would replace the first, whose client then closes under its caller).
+        self._opening = asyncio.Lock()
 
     def status(self) -> ConnectionStatus | None:
         with self.store.read() as session:
@@ -79,6 +92,10 @@ class ExactLink:
         connection shows Error with the reason and nothing is claimed or sent (a job must
         never look "sent" for a key problem). Once the key opens them again (the right key
         restored, a reconnect), the connection is Connected again."""
+        async with self._opening:
+            return await self._open()
+
+    async def _open(self) -> ExactSession | None:
         status, reason = self._status_and_reason()
         key_problem = status is ConnectionStatus.ERROR and (reason or "").startswith(KEY_REASON)
         if status is not ConnectionStatus.CONNECTED and not key_problem:
@@ -193,6 +210,161 @@ class WorkerSetup:
     reconcile_daily: bool = True
 
 
+@dataclass
+class TenantParts:
+    """What the worker builds for one tenant: its link to Exact (tokens, refresh, pauses,
+    Reconnect), its export pipeline, its import and its reconciliation."""
+
+    store: TenantStore
+    link: ExactLink
+    export: ExportService
+    sync: MasterDataSyncRunner
+    reconcile: Reconciler
+
+
+class TenantLinks:
+    """Each tenant's parts, built when first needed and kept; dropped (their link closed)
+    when the tenant is no longer served. `close()` closes every link (call it when the
+    worker has stopped)."""
+
+    def __init__(
+        self,
+        store: Store,
+        secrets: SecretStore,
+        setup: WorkerSetup,
+        *,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.root = store.root
+        self.secrets = secrets
+        self.setup = setup
+        self.clock = clock
+        self.transport = transport
+        self._parts: dict[int, TenantParts] = {}
+
+    def parts(self, tenant: int) -> TenantParts | None:
+        """The tenant's parts; None when there is no such tenant (removed)."""
+        parts = self._parts.get(tenant)
+        if parts is None:
+            try:
+                store = self.root.tenant(tenant)
+            except UnknownTenant:
+                return None
+            parts = self._parts[tenant] = self._build(store)
+        return parts
+
+    def _build(self, store: TenantStore) -> TenantParts:
+        setup, clock = self.setup, self.clock
+        link = ExactLink(
+            store, self.secrets, clock=clock, options=setup.link, transport=self.transport
+        )
+
+        async def client() -> ExactClient | None:
+            session = await link.session()
+            return session.client if session is not None else None
+
+        return TenantParts(
+            store=store,
+            link=link,
+            export=ExportService(store, client, options=setup.export, clock=clock),
+            sync=MasterDataSyncRunner(
+                store, link, clock, setup.worker.timezone, reconcile_daily=setup.reconcile_daily
+            ),
+            reconcile=Reconciler(store, client, options=setup.reconcile, clock=clock),
+        )
+
+    def export(self, tenant: int) -> ExportService | None:
+        parts = self.parts(tenant)
+        return parts.export if parts is not None else None
+
+    async def keep_alive(self, tenant: int) -> None:
+        parts = self.parts(tenant)
+        if parts is not None:
+            await parts.link.keep_alive()
+
+    async def retain(self, tenants: set[int]) -> None:
+        """Drop the parts of tenants no longer served (disabled, removed)."""
+        for tenant in sorted(set(self._parts) - tenants):
+            parts = self._parts.pop(tenant)
+            await parts.link.close()
+
+    async def close(self) -> None:
+        await self.retain(set())
+
+
+class FleetSync:
+    """The worker's `SyncRunner`: each request imported by its tenant's runner."""
+
+    def __init__(self, links: TenantLinks) -> None:
+        self.links = links
+
+    def ready(self) -> bool:
+        return True
+
+    async def run(self, request: SyncRequestInfo, lanes: Lanes, stop: asyncio.Event) -> str:
+        assert request.tenant_id is not None
+        parts = self.links.parts(request.tenant_id)
+        if parts is None:
+            raise NotConnected(f"tenant {request.tenant_id} is gone")
+        return await parts.sync.run(request, lanes.of(request.tenant_id), stop)
+
+
+class FleetReconcile:
+    """The worker's `ReconcileRunner`: the oldest waiting run of an enabled, connected tenant
+    (one query across tenants), done by its tenant's reconciler."""
+
+    def __init__(self, links: TenantLinks, only: int | None) -> None:
+        self.links = links
+        self._fleet = links.root.all_tenants()
+        self.only = only
+
+    def _waiting(self) -> Any:
+        query = (
+            select(ReconcileRun)
+            .join(Tenant, col(Tenant.id) == ReconcileRun.tenant_id)
+            .join(ExactConnection, col(ExactConnection.tenant_id) == ReconcileRun.tenant_id)
+            .where(col(ReconcileRun.state) == "pending")
+            .where(col(Tenant.disabled_at).is_(None))
+            .where(col(ExactConnection.status) == ConnectionStatus.CONNECTED)
+        )
+        if self.only is not None:
+            query = query.where(col(ReconcileRun.tenant_id) == self.only)
+        return query.order_by(col(ReconcileRun.id)).limit(1)
+
+    def claim(self, worker_id: str) -> ReconcileClaim | None:
+        with self._fleet.read() as session:
+            if session.exec(self._waiting()).first() is None:
+                return None  # the usual case: no write transaction on an idle poll
+        with self._fleet.write() as session:
+            run = session.exec(
+                self._waiting().with_for_update(skip_locked=True, of=ReconcileRun)
+            ).first()
+            if run is None or run.id is None:
+                return None
+            run.state = "running"
+            run.picked_by = worker_id
+            run.picked_at = self.links.clock.now()
+            session.add(run)
+            return ReconcileClaim(run.tenant_id, run.id)
+
+    def release(self, dead: set[str]) -> None:
+        with self._fleet.write() as session:
+            for run in session.exec(
+                select(ReconcileRun)
+                .where(col(ReconcileRun.state) == "running")
+                .with_for_update(skip_locked=True)
+            ):
+                if run.picked_by is None or run.picked_by in dead:
+                    run.state, run.picked_by = "pending", None
+                    session.add(run)
+
+    async def run(self, claim: ReconcileClaim, lanes: Lanes, stop: asyncio.Event) -> None:
+        parts = self.links.parts(claim.tenant_id)
+        if parts is not None:
+            await parts.reconcile.run(claim.run_id, lanes.of(claim.tenant_id), stop)
+
+
 def build_worker(
     store: Store,
     secrets: SecretStore,
@@ -200,27 +372,21 @@ def build_worker(
     *,
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> tuple[Worker, ExactLink]:
-    """The worker with its link to Exact, its import and its export pipeline. Close the link
-    when the worker has stopped."""
+) -> tuple[Worker, TenantLinks]:
+    """The worker with each tenant's link to Exact, import and export pipeline (docs/worker.md
+    §Tenants): given a root store it serves every enabled tenant, given a tenant's store that
+    tenant only. Close the links when the worker has stopped."""
     clock = clock or SystemClock()
-    link = ExactLink(store, secrets, clock=clock, options=setup.link, transport=transport)
-
-    async def client() -> ExactClient | None:
-        session = await link.session()
-        return session.client if session is not None else None
-
-    export = ExportService(store, client, options=setup.export, clock=clock)
-    sync = MasterDataSyncRunner(
-        store, link, clock, setup.worker.timezone, reconcile_daily=setup.reconcile_daily
-    )
+    links = TenantLinks(store, secrets, setup, clock=clock, transport=transport)
+    only = store.tenant_id if isinstance(store, TenantStore) else None
     worker = Worker(
         store,
-        sync,
-        export,
+        FleetSync(links),
+        FleetExport(store, links.export, clock=clock, only=only),
         options=setup.worker,
         clock=clock,
-        daily_maintenance=link.keep_alive,
-        reconcile=Reconciler(store, client, options=setup.reconcile, clock=clock),
+        keep_alive=links.keep_alive,
+        reconcile=FleetReconcile(links, only),
+        tenants_changed=links.retain,
     )
-    return worker, link
+    return worker, links

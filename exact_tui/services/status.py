@@ -265,10 +265,12 @@ def _daily_hold(budget: Budget | None, now: dt.datetime) -> str | None:
 
 
 def _held_divisions(session: Session, now: dt.datetime) -> dict[str, list[int]]:
-    """The divisions each worker holds an unexpired lease on."""
+    """The divisions of the session's tenant each worker holds an unexpired lease on (the
+    lease table is global: the tenant is named here)."""
     held: dict[str, list[int]] = {}
     for lease in session.exec(
         select(DivisionLease)
+        .where(col(DivisionLease.tenant_id) == tenant_of(session))
         .where(col(DivisionLease.owner).is_not(None))
         .where(col(DivisionLease.expires_at) >= now)
         .order_by(col(DivisionLease.division))

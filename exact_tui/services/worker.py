@@ -1,14 +1,21 @@
 """`exact-tui worker`: the processes that call Exact (docs/architecture.md §Parts).
 
-A worker keeps a heartbeat, turns sync requests and export jobs into work, serves several
-divisions at once while keeping each division's requests in sequence (one lane per division),
-and stops cleanly: on SIGTERM/SIGINT no new request starts, what is in flight finishes, its
-divisions are released and the heartbeat says it stopped. Several workers, on several hosts,
-share one store (docs/worker.md §Several workers): each exports only the divisions whose lease
-it holds (`services.ownership`), a fair share of the busy ones, renewed with each heartbeat.
-A worker whose heartbeat went stale (a kill -9, a lost host) is dead to the others: its
-divisions are taken over once their leases run out, and its claims are handed to the export
-state machine (in_flight → unknown), which settles them by lookup before re-sending.
+One worker serves every enabled tenant of its store (or the one tenant it was given,
+docs/worker.md §Tenants). It keeps a heartbeat, turns sync requests and export jobs into work,
+serves several divisions at once while keeping each division's requests in sequence (one lane
+per division), and stops cleanly: on SIGTERM/SIGINT no new request starts, what is in flight
+finishes, its divisions are released and the heartbeat says it stopped. Several workers, on
+several hosts, share one store (docs/worker.md §Several workers): each exports only the
+divisions whose lease it holds (`services.ownership`), a fair share of the busy ones, renewed
+with each heartbeat. A worker whose heartbeat went stale (a kill -9, a lost host) is dead to the
+others: its divisions are taken over once their leases run out, and its claims are handed to
+the export state machine (in_flight → unknown), which settles them by lookup before re-sending.
+
+A division is known by its `DivisionKey`, (tenant_id, division): two tenants that both have
+division 101 never share a lane, a lease, a budget or a rate state. What is due is found by
+queries across tenants that read indexes only, so an idle worker's cost does not grow with the
+number of tenants; each tenant's daily import starts at `daily_at` plus a stable offset of its
+own within the night window (`daily_offset`).
 """
 
 from __future__ import annotations
@@ -16,23 +23,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
+import heapq
 import logging
 import os
 import signal
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
+from exact_tui.domain.states import ConnectionStatus
 from exact_tui.domain.text import cut
 from exact_tui.services import ownership
 from exact_tui.services.clock import Clock, SystemClock
-from exact_tui.store.engine import Store
+from exact_tui.services.ownership import DivisionKey
+from exact_tui.store.engine import Store, TenantStore
 from exact_tui.store.failures import StorageFailure, store_failure
-from exact_tui.store.models import SyncRequest, WorkerHeartbeat, width
+from exact_tui.store.models import (
+    ExactConnection,
+    OAuthToken,
+    SyncRequest,
+    Tenant,
+    WorkerHeartbeat,
+    width,
+)
 
 log = logging.getLogger("exact_tui.worker")
 
@@ -47,6 +66,11 @@ class WorkerOptions:
     lease_seconds: float = 30.0
     daily_at: dt.time = dt.time(3, 0)
     timezone: str = "Europe/Amsterdam"
+    #: Each tenant's daily import starts within this many hours after `daily_at`, at an
+    #: offset of its own (`daily_offset`).
+    night_window_hours: float = 3.0
+    #: Imports running at once, of different tenants (one at a time per tenant).
+    sync_concurrency: int = 2
     #: After a storage error (full disk, read-only or damaged store) the worker waits this long,
     #: doubling up to the cap, before it tries again.
     storage_backoff_seconds: float = 5.0
@@ -68,21 +92,43 @@ class SyncRequestInfo:
     division: int | None
     trigger: str
     requested_by: str
+    tenant_id: int | None = None
 
 
 class Lanes:
-    """One lock per division: a division's requests go out one at a time, whatever asks."""
+    """One lock per (tenant, division): a division's requests go out one at a time, whatever
+    asks. `of(tenant)` gives one tenant's view (`lock(division)`), sharing the locks."""
 
-    def __init__(self) -> None:
-        self._locks: dict[int, asyncio.Lock] = {}
+    def __init__(
+        self,
+        tenant: int | None = None,
+        locks: dict[tuple[int | None, int], asyncio.Lock] | None = None,
+    ) -> None:
+        self._tenant = tenant
+        self._locks: dict[tuple[int | None, int], asyncio.Lock] = {} if locks is None else locks
+
+    def of(self, tenant: int) -> Lanes:
+        return Lanes(tenant, self._locks)
 
     def lock(self, division: int) -> asyncio.Lock:
-        return self._locks.setdefault(division, asyncio.Lock())
+        return self.key(self._tenant, division)
+
+    def key(self, tenant: int | None, division: int) -> asyncio.Lock:
+        return self._locks.setdefault((tenant, division), asyncio.Lock())
+
+
+@dataclass(frozen=True)
+class ReconcileClaim:
+    """A reconciliation run a worker took: its tenant and id."""
+
+    tenant_id: int
+    run_id: int
 
 
 class SyncRunner(Protocol):
     def ready(self) -> bool:
-        """Whether imports can run now (connected); requests wait until then."""
+        """Whether this worker imports at all; a request is taken only for a tenant that is
+        enabled and connected (the worker's query says which)."""
         ...
 
     async def run(self, request: SyncRequestInfo, lanes: Lanes, stop: asyncio.Event) -> str:
@@ -101,6 +147,8 @@ class WorkLeft:
 
 
 class ExportRunner(Protocol):
+    """The export pipeline across the tenants a worker serves; a division is a DivisionKey."""
+
     def recover(self, dead_owners: set[str]) -> int:
         """Jobs claimed by workers that died: hand them to the state machine (→ unknown)."""
         ...
@@ -109,19 +157,20 @@ class ExportRunner(Protocol):
         """The local part of the pipeline, in batches: routing, history, preflight."""
         ...
 
-    def due_divisions(self) -> list[int]:
-        """Divisions with jobs that may be sent now (nothing when exports are paused)."""
+    def due_divisions(self) -> list[DivisionKey]:
+        """Divisions with jobs that may be sent now (none of a tenant whose exports are
+        paused or that is disabled)."""
         ...
 
-    def busy_divisions(self) -> list[int]:
+    def busy_divisions(self) -> list[DivisionKey]:
         """Divisions with open jobs, due now or later: those worth owning."""
         ...
 
-    def division_taken(self, division: int) -> None:
-        """This worker now holds `division`: its rate state is to be read again."""
+    def division_taken(self, key: DivisionKey) -> None:
+        """This worker now holds the division: its rate state is to be read again."""
         ...
 
-    async def process_next(self, division: int, owner: str) -> bool:
+    async def process_next(self, key: DivisionKey, owner: str) -> bool:
         """Claim and send one due job of the division; False when there was none."""
         ...
 
@@ -131,27 +180,56 @@ class ExportRunner(Protocol):
 
 
 class ReconcileRunner(Protocol):
-    def claim(self, worker_id: str) -> int | None:
-        """A waiting reconciliation run, now this worker's; None when none waits."""
+    def claim(self, worker_id: str) -> ReconcileClaim | None:
+        """A waiting reconciliation run of an enabled, connected tenant, now this worker's;
+        None when none waits."""
         ...
 
     def release(self, dead: set[str]) -> None:
         """Runs the dead workers left running wait again."""
         ...
 
-    async def run(self, run_id: int, lanes: Lanes, stop: asyncio.Event) -> None:
+    async def run(self, claim: ReconcileClaim, lanes: Lanes, stop: asyncio.Event) -> None:
         """Do the run, in each division's lane; its result is kept with it."""
         ...
 
 
-def last_daily_slot(now: dt.datetime, at: dt.time, zone: str) -> dt.datetime:
-    """The most recent moment (UTC) at or before `now` when the daily import was due."""
+def daily_offset(code: str, window_hours: float) -> dt.timedelta:
+    """How long after `daily_at` a tenant's daily import starts: a fraction of the window
+    taken from a SHA-256 of its code, the same in every process and on every host (Python's
+    hash() of a string is not), to the second."""
+    digest = hashlib.sha256(code.encode()).digest()
+    fraction = int.from_bytes(digest[:8], "big") / 2**64
+    return dt.timedelta(seconds=int(fraction * window_hours * 3600))
+
+
+def last_daily_slot(
+    now: dt.datetime, at: dt.time, zone: str, offset: dt.timedelta = dt.timedelta(0)
+) -> dt.datetime:
+    """The most recent moment (UTC) at or before `now` when the daily import was due: `at`
+    local time, plus `offset`."""
     tz = ZoneInfo(zone)
-    local = now.astimezone(tz)
-    slot = dt.datetime.combine(local.date(), at, tzinfo=tz)
-    if slot > local:
-        slot = dt.datetime.combine(local.date() - dt.timedelta(days=1), at, tzinfo=tz)
-    return slot.astimezone(dt.UTC)
+    local = now.astimezone(tz).date()
+    for back in range(3):
+        day = local - dt.timedelta(days=back)
+        slot = dt.datetime.combine(day, at, tzinfo=tz).astimezone(dt.UTC) + offset
+        if slot <= now:
+            return slot
+    raise AssertionError("a daily slot is at most two days back")  # pragma: no cover
+
+
+def next_daily_slot(
+    now: dt.datetime, at: dt.time, zone: str, offset: dt.timedelta = dt.timedelta(0)
+) -> dt.datetime:
+    """The first moment (UTC) after `now` when the daily import is due."""
+    tz = ZoneInfo(zone)
+    local = last_daily_slot(now, at, zone, offset).astimezone(tz).date()
+    for ahead in range(4):
+        day = local + dt.timedelta(days=ahead)
+        slot = dt.datetime.combine(day, at, tzinfo=tz).astimezone(dt.UTC) + offset
+        if slot > now:
+            return slot
+    raise AssertionError("a daily slot is at most three days ahead")  # pragma: no cover
 
 
 @dataclass
@@ -161,11 +239,16 @@ class Worker:
     export: ExportRunner
     options: WorkerOptions = field(default_factory=WorkerOptions)
     clock: Clock = field(default_factory=SystemClock)
-    #: Called once a day (token keep-alive); failures are logged, never fatal.
-    daily_maintenance: Callable[[], Awaitable[None]] | None = None
+    #: Called for each connected tenant once a day at its slot, and at start for a tenant
+    #: whose token was not refreshed for a day (the token keep-alive); failures are logged,
+    #: never fatal.
+    keep_alive: Callable[[int], Awaitable[None]] | None = None
     worker_id: str = ""
     #: Reconciliation runs (asked for, or queued after the daily import), when configured.
     reconcile: ReconcileRunner | None = None
+    #: Told the tenants served whenever they change (a tenant added, disabled or removed), so
+    #: that what was built for one no longer served is dropped.
+    tenants_changed: Callable[[set[int]], Coroutine[Any, Any, None]] | None = None
 
     def __post_init__(self) -> None:
         self.host = socket.gethostname()
@@ -174,21 +257,35 @@ class Worker:
         if not self.worker_id:
             self.worker_id = f"{self.host}:{self.pid}:{int(self.started_at.timestamp())}"
         self.lanes = Lanes()
+        #: Every query across tenants goes through this store; `only` is the one tenant
+        #: served when the worker was given a tenant's store.
+        self._fleet = self.store.root.all_tenants()
+        self.only: int | None = (
+            self.store.tenant_id if isinstance(self.store, TenantStore) else None
+        )
+        #: The tenants served (enabled): id → code. Read at start and with each heartbeat.
+        self.tenants: dict[int, str] = {}
         self._stopping = asyncio.Event()
-        self._division_tasks: dict[int, asyncio.Task[None]] = {}
-        self._sync_task: asyncio.Task[None] | None = None
+        self._division_tasks: dict[DivisionKey, asyncio.Task[None]] = {}
+        #: Imports running, one per tenant at most.
+        self._sync_tasks: dict[int, asyncio.Task[None]] = {}
         self._reconcile_task: asyncio.Task[None] | None = None
-        self._last_maintenance: dt.datetime | None = None
+        self._keep_alive_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        #: Tenants whose keep-alive is due, waiting for the keep-alive task.
+        self._keep_alive_due: list[int] = []
+        #: (next daily slot, tenant): the earliest is all an idle poll looks at.
+        self._slots: list[tuple[dt.datetime, int]] = []
         #: Why the worker is waiting for the store, while it is (shown on the heartbeat).
         self.storage_problem: str | None = None
         self._storage_wait = 0.0
         self._noted_failure: StorageFailure | None = None
         #: The divisions whose lease this worker holds and serves.
-        self.owned: set[int] = set()
+        self.owned: set[DivisionKey] = set()
         #: Held but being given back: released once their lane is idle.
-        self._releasing: set[int] = set()
-        self._table: dict[int, ownership.Lease] = {}
-        self._busy: set[int] = set()
+        self._releasing: set[DivisionKey] = set()
+        self._table: dict[DivisionKey, ownership.Lease] = {}
+        self._busy: set[DivisionKey] = set()
         self._live = 1
         #: Dead workers whose leftovers this worker has taken back already.
         self._handled_dead: set[str] = set()
@@ -238,7 +335,7 @@ class Worker:
                 if until_idle and not busy:
                     left = self.export.work_left()
                     break
-                await self._pause(self.options.poll_seconds)
+                await self._pause(self._wait())
         finally:
             self._stopping.set()
             await self._drain()
@@ -251,9 +348,12 @@ class Worker:
 
     def _start(self) -> None:
         self._beat("running")
+        self._read_tenants()
         self._handled_dead = self._dead_owners(recent=False)
         self._look_after_others(self._handled_dead)
         self._rebalance()
+        self.schedule_daily()
+        self._keep_alive_due.extend(self._idle_tokens())
 
     def _look_after_others(self, dead: set[str]) -> None:
         """What stopped or dead workers left: their divisions are free, their imports and
@@ -261,7 +361,7 @@ class Worker:
         lookup)."""
         if not dead:
             return
-        with self.store.write() as session:
+        with self._fleet.write() as session:
             # Their divisions are free now, not when their leases run out.
             ownership.release(session, *sorted(dead))
         self._release_sync_requests(dead)
@@ -271,13 +371,21 @@ class Worker:
         if recovered:
             log.warning("%d job(s) left in flight by a stopped worker are now unknown", recovered)
 
+    def _wait(self) -> float:
+        """Until the next poll, or the next daily slot if that comes first."""
+        wait = self.options.poll_seconds
+        if self._slots:
+            until = (self._slots[0][0] - self.clock.now()).total_seconds()
+            wait = min(wait, max(until, 0.0))
+        return wait
+
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
     def _final_beat(self) -> None:
         try:
-            with self.store.write() as session:
+            with self._fleet.write() as session:
                 ownership.release(session, self.worker_id)
             self.owned.clear()
             self._beat("stopped")
@@ -320,14 +428,19 @@ class Worker:
         self.storage_problem = None
         self._storage_wait = 0.0
         # An import interrupted by the storage error could not put its request back.
-        if self._sync_task is None or self._sync_task.done():
+        if all(task.done() for task in self._sync_tasks.values()):
             self._release_sync_requests({self.worker_id})
         self._beat("running")
 
     async def _drain(self) -> None:
         tasks = [
             t
-            for t in (*self._division_tasks.values(), self._sync_task, self._reconcile_task)
+            for t in (
+                *self._division_tasks.values(),
+                *self._sync_tasks.values(),
+                self._reconcile_task,
+                self._keep_alive_task,
+            )
             if t is not None
         ]
         if tasks:
@@ -337,27 +450,23 @@ class Worker:
 
     async def _tick(self) -> bool:
         """Start what is due; True while anything is running or due."""
-        self.schedule_daily()
-        await self._maintenance()
-        if (self._sync_task is None or self._sync_task.done()) and self.sync.ready():
-            request = self._claim_sync_request()
-            if request is not None:
-                self._sync_task = asyncio.create_task(self._run_sync(request))
+        self._daily_due()
+        self._start_keep_alive()
+        sync_running = self._start_syncs()
         reconciling = self._start_reconcile()
         # In a thread: routing a large batch must not hold up the heartbeat, or the other
         # workers would take this one for dead.
         await asyncio.to_thread(self.export.prepare)
         due = await asyncio.to_thread(self.export.due_divisions)
         self._take_due(due)
-        for division in due:
-            if division not in self.owned:
+        for key in due:
+            if key not in self.owned:
                 continue
-            task = self._division_tasks.get(division)
+            task = self._division_tasks.get(key)
             if task is None or task.done():
-                self._division_tasks[division] = asyncio.create_task(self._drain_division(division))
+                self._division_tasks[key] = asyncio.create_task(self._drain_division(key))
         self._release_idle()
         running = [t for t in self._division_tasks.values() if not t.done()]
-        sync_running = self._sync_task is not None and not self._sync_task.done()
         return (
             bool(running)
             or sync_running
@@ -372,40 +481,105 @@ class Worker:
             return False
         task = self._reconcile_task
         if (task is None or task.done()) and self.sync.ready():
-            run_id = self.reconcile.claim(self.worker_id)
-            if run_id is not None:
+            claim = self.reconcile.claim(self.worker_id)
+            if claim is not None:
                 runner = self.reconcile
                 self._reconcile_task = asyncio.create_task(
-                    runner.run(run_id, self.lanes, self._stopping)
+                    runner.run(claim, self.lanes, self._stopping)
                 )
         task = self._reconcile_task
         return task is not None and not task.done()
 
-    async def _drain_division(self, division: int) -> None:
-        while not self.stopping and division in self.owned:
-            async with self.lanes.lock(division):
+    async def _drain_division(self, key: DivisionKey) -> None:
+        while not self.stopping and key in self.owned:
+            async with self.lanes.key(*key):
                 try:
-                    sent = await self.export.process_next(division, self.worker_id)
+                    sent = await self.export.process_next(key, self.worker_id)
                 except Exception as exc:
                     failure = store_failure(exc, self.store.url)
                     if failure is not None:
                         self._note_failure(failure)
                     else:
-                        log.exception("export in division %s failed unexpectedly", division)
+                        log.exception(
+                            "export in division %s of tenant %s failed unexpectedly",
+                            key[1],
+                            self.tenants.get(key[0], key[0]),
+                        )
                     return
             if not sent:
                 return
 
+    # ---------------------------------------------------------------- tenants
+
+    def _read_tenants(self) -> None:
+        """The enabled tenants served (one query); what was built for the others is dropped."""
+        with self._fleet.read() as session:
+            query = select(Tenant.id, Tenant.code).where(col(Tenant.disabled_at).is_(None))
+            if self.only is not None:
+                query = query.where(col(Tenant.id) == self.only)
+            tenants = {tenant: code for tenant, code in session.exec(query) if tenant is not None}
+        if tenants == self.tenants:
+            return
+        self.tenants = tenants
+        self._slots = [(self._next_slot(t, self.clock.now()), t) for t in tenants]
+        heapq.heapify(self._slots)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # called outside the worker's loop (a test): nothing was built yet
+        if self.tenants_changed is not None:
+            # Closing what a tenant no longer served had open must not hold up the heartbeat.
+            task = loop.create_task(self.tenants_changed(set(tenants)))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            task.add_done_callback(_log_failure)
+
+    def _served(self, query: Any, tenant_column: Any) -> Any:
+        """`query` limited to enabled tenants (and to the one tenant served, if so)."""
+        query = query.join(Tenant, col(Tenant.id) == tenant_column).where(
+            col(Tenant.disabled_at).is_(None)
+        )
+        if self.only is not None:
+            query = query.where(tenant_column == self.only)
+        return query
+
     # ---------------------------------------------------------------- sync requests
 
-    def _claim_sync_request(self) -> SyncRequestInfo | None:
-        with self.store.write() as session:
+    def _start_syncs(self) -> bool:
+        """Start waiting imports, of different tenants, up to `sync_concurrency`; True while
+        one runs."""
+        self._sync_tasks = {t: task for t, task in self._sync_tasks.items() if not task.done()}
+        while len(self._sync_tasks) < max(self.options.sync_concurrency, 1) and self.sync.ready():
+            request = self._claim_sync_request(set(self._sync_tasks))
+            if request is None:
+                break
+            assert request.tenant_id is not None
+            self._sync_tasks[request.tenant_id] = asyncio.create_task(self._run_sync(request))
+        return bool(self._sync_tasks)
+
+    def _ready_requests(self, busy: set[int]) -> Any:
+        """Pending import requests of enabled, connected tenants not importing already, oldest
+        first (the (state, id) index)."""
+        query = self._served(
+            select(SyncRequest)
+            .join(ExactConnection, col(ExactConnection.tenant_id) == SyncRequest.tenant_id)
+            .where(col(SyncRequest.state) == "pending")
+            .where(col(ExactConnection.status) == ConnectionStatus.CONNECTED),
+            col(SyncRequest.tenant_id),
+        )
+        if busy:
+            query = query.where(col(SyncRequest.tenant_id).not_in(sorted(busy)))
+        return query.order_by(col(SyncRequest.id)).limit(1)
+
+    def _claim_sync_request(self, busy: set[int] | None = None) -> SyncRequestInfo | None:
+        with self._fleet.read() as session:
+            if session.exec(self._ready_requests(busy or set())).first() is None:
+                return None  # the usual case: no write transaction on an idle poll
+        with self._fleet.write() as session:
             request = session.exec(
-                select(SyncRequest)
-                .where(SyncRequest.state == "pending")
-                .order_by(col(SyncRequest.id))
-                .limit(1)
-                .with_for_update(skip_locked=True)
+                self._ready_requests(busy or set()).with_for_update(
+                    skip_locked=True, of=SyncRequest
+                )
             ).first()
             if request is None:
                 return None
@@ -415,12 +589,16 @@ class Worker:
             request.picked_at = self.clock.now()
             session.add(request)
             return SyncRequestInfo(
-                request.id, request.division, request.trigger, request.requested_by
+                request.id,
+                request.division,
+                request.trigger,
+                request.requested_by,
+                request.tenant_id,
             )
 
     def _release_sync_requests(self, dead: set[str]) -> None:
         """Requests a dead worker was running go back to the queue (an import is idempotent)."""
-        with self.store.write() as session:
+        with self._fleet.write() as session:
             for request in session.exec(
                 select(SyncRequest)
                 .where(SyncRequest.state == "running")
@@ -432,13 +610,8 @@ class Worker:
                     session.add(request)
 
     def _has_pending_sync(self) -> bool:
-        with self.store.read() as session:
-            return (
-                session.exec(
-                    select(SyncRequest.id).where(SyncRequest.state == "pending").limit(1)
-                ).first()
-                is not None
-            )
+        with self._fleet.read() as session:
+            return session.exec(self._ready_requests(set(self._sync_tasks))).first() is not None
 
     async def _run_sync(self, request: SyncRequestInfo) -> None:
         try:
@@ -466,7 +639,7 @@ class Worker:
             self._note_failure(failure)
 
     def _finish_sync(self, request: SyncRequestInfo, result: str, state: str) -> None:
-        with self.store.write() as session:
+        with self._fleet.write() as session:
             row = session.get(SyncRequest, request.id, with_for_update=True)
             # Not ours any more: this worker was taken for dead meanwhile and the request
             # went back to the queue (another worker may be running it).
@@ -479,33 +652,111 @@ class Worker:
                     row.finished_at = self.clock.now()
                 session.add(row)
 
+    # ---------------------------------------------------------------- the daily schedule
+
+    def _offset(self, tenant: int) -> dt.timedelta:
+        return daily_offset(self.tenants.get(tenant, ""), self.options.night_window_hours)
+
+    def _next_slot(self, tenant: int, now: dt.datetime) -> dt.datetime:
+        options = self.options
+        return next_daily_slot(now, options.daily_at, options.timezone, self._offset(tenant))
+
+    def _last_slot(self, tenant: int, now: dt.datetime) -> dt.datetime:
+        options = self.options
+        return last_daily_slot(now, options.daily_at, options.timezone, self._offset(tenant))
+
     def schedule_daily(self) -> None:
-        """Insert the day's import request once, at the configured local time."""
+        """Insert each served tenant's import request for its last daily slot, unless one was
+        asked for (daily, or the initial one after a connect) since. One query across
+        tenants, then one insert per tenant missing its request."""
+        if not self.tenants:
+            self._read_tenants()
         now = self.clock.now()
-        slot = last_daily_slot(now, self.options.daily_at, self.options.timezone)
-        with self.store.write() as session:
+        with self._fleet.write() as session:
             # Two workers at the same moment: the store's write lock makes them take turns,
             # so one inserts and the other then sees it.
-            seen = session.exec(
-                select(SyncRequest.id)
-                .where(SyncRequest.trigger.in_(("daily", "initial")))  # type: ignore[attr-defined]
-                .where(col(SyncRequest.requested_at) >= slot)
-                .limit(1)
-            ).first()
-            if seen is None:
-                session.add(SyncRequest(trigger="daily", requested_by="schedule", requested_at=now))
+            latest = dict(
+                session.exec(
+                    self._served(
+                        select(SyncRequest.tenant_id, func.max(SyncRequest.requested_at))
+                        .where(col(SyncRequest.trigger).in_(("daily", "initial")))
+                        .group_by(col(SyncRequest.tenant_id)),
+                        col(SyncRequest.tenant_id),
+                    )
+                ).all()
+            )
+            for tenant in sorted(self.tenants):
+                seen = latest.get(tenant)
+                if seen is None or _utc(seen) < self._last_slot(tenant, now):
+                    session.add(_daily_request(tenant, now))
 
-    async def _maintenance(self) -> None:
-        if self.daily_maintenance is None:
-            return
+    def _daily_due(self) -> None:
+        """The tenants whose daily slot has come: their import is asked for (once, whichever
+        worker comes first) and their keep-alive is due. An idle poll looks at the earliest
+        slot only."""
         now = self.clock.now()
-        if self._last_maintenance and now - self._last_maintenance < dt.timedelta(days=1):
+        while self._slots and self._slots[0][0] <= now:
+            slot, tenant = heapq.heappop(self._slots)
+            if tenant not in self.tenants:
+                continue
+            heapq.heappush(self._slots, (self._next_slot(tenant, now), tenant))
+            with self._fleet.write() as session:
+                seen = session.exec(
+                    select(SyncRequest.id)
+                    .where(col(SyncRequest.tenant_id) == tenant)
+                    .where(col(SyncRequest.trigger).in_(("daily", "initial")))
+                    .where(col(SyncRequest.requested_at) >= slot)
+                    .limit(1)
+                ).first()
+                if seen is None:
+                    session.add(_daily_request(tenant, now))
+            self._keep_alive_due.append(tenant)
+
+    def _idle_tokens(self) -> list[int]:
+        """Connected tenants whose token was not refreshed for a day (this worker was not
+        running at their slot): their keep-alive is due now. One query across tenants."""
+        if self.keep_alive is None:
+            return []
+        since = self.clock.now() - dt.timedelta(days=1)
+        with self._fleet.read() as session:
+            return sorted(
+                int(tenant)
+                for tenant in session.exec(
+                    self._served(
+                        select(OAuthToken.tenant_id)
+                        .join(
+                            ExactConnection,
+                            col(ExactConnection.tenant_id) == OAuthToken.tenant_id,
+                        )
+                        .where(col(ExactConnection.status) == ConnectionStatus.CONNECTED)
+                        .where(col(OAuthToken.issued_at) < since),
+                        col(OAuthToken.tenant_id),
+                    )
+                )
+            )
+
+    def _start_keep_alive(self) -> None:
+        """Keep-alives due go out one tenant after another, beside the rest of the work."""
+        if self.keep_alive is None or not self._keep_alive_due:
+            self._keep_alive_due.clear()
             return
-        self._last_maintenance = now
-        try:
-            await self.daily_maintenance()
-        except Exception:
-            log.exception("daily maintenance failed")
+        if self._keep_alive_task is not None and not self._keep_alive_task.done():
+            return
+        due, self._keep_alive_due = self._keep_alive_due, []
+        self._keep_alive_task = asyncio.create_task(self._keep_alive(self.keep_alive, due))
+
+    async def _keep_alive(
+        self, keep_alive: Callable[[int], Awaitable[None]], due: list[int]
+    ) -> None:
+        for tenant in dict.fromkeys(due):
+            if self.stopping:
+                return
+            if tenant not in self.tenants:
+                continue
+            try:
+                await keep_alive(tenant)
+            except Exception:
+                log.exception("daily keep-alive of tenant %s failed", self.tenants.get(tenant))
 
     # ---------------------------------------------------------------- heartbeat
 
@@ -514,6 +765,7 @@ class Worker:
             await asyncio.sleep(self.options.heartbeat_seconds)
             try:
                 self._beat("running")
+                self._read_tenants()
                 # Each dead worker's leftovers once (it cannot leave more while dead).
                 dead = self._dead_owners(recent=True)
                 self._look_after_others(dead - self._handled_dead)
@@ -526,7 +778,7 @@ class Worker:
                 self._note_failure(failure)
 
     def _beat(self, state: str) -> None:
-        with self.store.write() as session:
+        with self._fleet.write() as session:
             row = session.get(WorkerHeartbeat, self.worker_id)
             if row is None:
                 row = WorkerHeartbeat(
@@ -546,7 +798,7 @@ class Worker:
         heartbeat looks at; an older one's claims have run out and are taken back anyway)."""
         now = self.clock.now()
         within = RECENT if recent else dt.timedelta(days=36500)
-        with self.store.read() as session:
+        with self._fleet.read() as session:
             dead = ownership.dead_workers(session, now, self.options.lease_seconds, within=within)
             for beat in session.exec(
                 select(WorkerHeartbeat)
@@ -566,7 +818,7 @@ class Worker:
         now = self.clock.now()
         lease = self.options.lease_seconds
         busy = set(self.export.busy_divisions())
-        with self.store.write() as session:
+        with self._fleet.write() as session:
             held = ownership.renew(session, self.worker_id, now, lease)
             live = max(len(ownership.live_workers(session, now, lease)), 1)
             table = ownership.leases(session)
@@ -580,21 +832,21 @@ class Worker:
                 now=now,
             )
             owned = held - self._releasing
-            for division in plan.take:
-                if division in self._releasing:
-                    self._releasing.discard(division)
-                    owned.add(division)
-                elif ownership.take(session, division, self.worker_id, now, lease):
-                    owned.add(division)
-                    self.export.division_taken(division)
-        for division in plan.release:
-            owned.discard(division)
-            self._releasing.add(division)
+            for key in plan.take:
+                if key in self._releasing:
+                    self._releasing.discard(key)
+                    owned.add(key)
+                elif ownership.take(session, key, self.worker_id, now, lease):
+                    owned.add(key)
+                    self.export.division_taken(key)
+        for key in plan.release:
+            owned.discard(key)
+            self._releasing.add(key)
         self.owned = owned
         self._busy, self._live, self._table = busy, live, table
         self._release_idle()
 
-    def _take_due(self, due: list[int]) -> None:
+    def _take_due(self, due: list[DivisionKey]) -> None:
         """Due divisions nobody holds are taken at once (up to the share), not at the next
         heartbeat: a lone worker serves new work within a poll."""
         now = self.clock.now()
@@ -611,17 +863,15 @@ class Worker:
         room = share - len(self.owned & (self._busy | set(due)))
         if room <= 0:
             return
-        with self.store.write() as session:
-            for division in free[:room]:
-                if ownership.take(
-                    session, division, self.worker_id, now, self.options.lease_seconds
-                ):
-                    self.owned.add(division)
-                    self.export.division_taken(division)
+        with self._fleet.write() as session:
+            for key in free[:room]:
+                if ownership.take(session, key, self.worker_id, now, self.options.lease_seconds):
+                    self.owned.add(key)
+                    self.export.division_taken(key)
                 else:
                     # Another worker has it: look again at the next heartbeat.
                     until = now + dt.timedelta(seconds=self.options.lease_seconds)
-                    self._table[division] = ownership.Lease(division, "another worker", until)
+                    self._table[key] = ownership.Lease(key, "another worker", until)
 
     def _release_idle(self) -> None:
         """Give back the divisions being released whose lane has finished its job."""
@@ -632,13 +882,26 @@ class Worker:
         }
         if not idle:
             return
-        with self.store.write() as session:
+        with self._fleet.write() as session:
             ownership.release(session, self.worker_id, divisions=idle)
         self._releasing -= idle
 
 
 #: How far back the heartbeat looks for dead workers to take work back from.
 RECENT = dt.timedelta(days=1)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _daily_request(tenant: int, now: dt.datetime) -> SyncRequest:
+    return SyncRequest(tenant_id=tenant, trigger="daily", requested_by="schedule", requested_at=now)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("dropping what a tenant no longer served had open failed: %r", task.exception())
 
 
 def _alive(pid: int) -> bool:

@@ -477,6 +477,8 @@ class ExportJob(TenantOwned, table=True):
         UniqueConstraint("document_kind", "document_id"),
         # What is due across tenants (the worker), and per tenant (lists and counts).
         Index("ix_export_job_state_due", "state", "next_attempt_at"),
+        #: New jobs (pending, no division yet) of every tenant: what the worker routes.
+        Index("ix_export_job_state_division", "state", "division"),
         Index("ix_export_job_tenant_state_due", "tenant_id", "state", "next_attempt_at"),
         Index("ix_export_job_division_state", "tenant_id", "division", "state"),
         Index("ix_export_job_category_state", "tenant_id", "category", "state"),
@@ -730,12 +732,19 @@ class WorkerHeartbeat(SQLModel, table=True):
 
 
 class DivisionLease(SQLModel, table=True):
-    """Which worker serves a division (docs/worker.md §Several workers): taken, renewed with
-    each heartbeat and released by its owner; free when `owner` is empty or the lease has run
-    out. One row per division, kept when released."""
+    """Which worker serves a tenant's division (docs/worker.md §Several workers): taken,
+    renewed with each heartbeat and released by its owner; free when `owner` is empty or the
+    lease has run out. One row per (tenant, division), kept when released. Global, not scoped
+    (one worker serves every tenant): every query names the tenant itself."""
 
     __tablename__ = "division_lease"
 
+    tenant_id: int = Field(
+        primary_key=True,
+        foreign_key="tenant.id",
+        ondelete="CASCADE",
+        sa_column_kwargs={"autoincrement": False},
+    )
     division: int = Field(
         primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
     )

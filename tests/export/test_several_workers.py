@@ -32,9 +32,10 @@ from exact_tui.exact.ratelimit import RateState
 from exact_tui.services import ownership
 from exact_tui.services.export import ExportOptions, ExportService
 from exact_tui.services.export.api import ExactApi
+from exact_tui.services.export.fleet import FleetExport
 from exact_tui.services.status import status_report
 from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
-from exact_tui.store.models import Budget, DivisionLease, WorkerHeartbeat
+from exact_tui.store.models import Budget, DivisionLease, Tenant, WorkerHeartbeat
 from tests.export.kit import BE, IBAN_BE, NL, ExportWorld, customer, invoice
 
 #: Real seconds between heartbeats and polls: short, the tests wait for what happens.
@@ -167,7 +168,7 @@ async def pool(
                 Worker(
                     xw.store,
                     _NoSync(),
-                    service,
+                    FleetExport.serving(service),
                     WorkerOptions(poll_seconds=QUICK, heartbeat_seconds=QUICK, lease_seconds=lease),
                     clock=xw.world,
                     worker_id=name,
@@ -204,6 +205,13 @@ def documents(customers: int, per_division: int) -> dict[str, list[dict[str, Any
             invoices.append(invoice(f"NL-{number}-{k}", number))
             invoices.append(invoice(f"BE-{number}-{k}", number, bank_account=IBAN_BE))
     return {"customers": [customer(n) for n in numbers], "invoices": invoices}
+
+
+def key(xw: ExportWorld, division: int) -> tuple[int, int]:
+    """The division of the store's tenant, as the worker knows it."""
+    tenant = xw.store.default_tenant()
+    assert tenant is not None
+    return (tenant, division)
 
 
 def all_posted(xw: ExportWorld) -> bool:
@@ -243,7 +251,8 @@ async def test_a_second_worker_gets_a_share_and_the_first_gives_it_up(xw: Export
     # Enough work that both divisions stay busy while the second worker arrives.
     xw.ingest(**documents(customers=20, per_division=4))
     async with pool(xw, 1) as first:
-        await until(lambda: first.workers[0].owned == {NL, BE}, what="the lone worker holds both")
+        both = {key(xw, NL), key(xw, BE)}
+        await until(lambda: first.workers[0].owned == both, what="the lone worker holds both")
         async with pool(xw, 1, first=1) as second:
             await until(
                 lambda: len(second.workers[0].owned) == 1 and len(first.workers[0].owned) == 1,
@@ -265,14 +274,14 @@ async def test_a_killed_workers_divisions_and_jobs_are_taken_over_after_lease_an
         victim = doomed.workers[0]
         doomed.clients[0].hang_entries = True
         await until(lambda: xw.job("INV-K1").state is JobState.IN_FLIGHT, what="in flight")
-        assert victim.owned == {NL}
+        assert victim.owned == {key(xw, NL)}
         # kill -9: nothing more from this worker: no release, no last heartbeat.
         victim._final_beat = lambda: None  # type: ignore[method-assign]
         for task in [*victim._division_tasks.values(), *doomed.tasks]:
             task.cancel()
         await asyncio.gather(*doomed.tasks, return_exceptions=True)
     with xw.store.read() as session:
-        lease_row = session.get(DivisionLease, NL)
+        lease_row = session.get(DivisionLease, key(xw, NL))
         beat = session.get(WorkerHeartbeat, victim.worker_id)
     assert lease_row is not None and lease_row.owner == victim.worker_id
     assert beat is not None and beat.state == "running"
@@ -287,7 +296,7 @@ async def test_a_killed_workers_divisions_and_jobs_are_taken_over_after_lease_an
         # Past the lease, the next heartbeat (the clock no further on): the heir holds the
         # division, and the dead worker's job is unknown, to be settled by lookup.
         xw.sandbox.advance(lease / 2 + 1)
-        await until(lambda: heir.workers[0].owned == {NL}, what="the division taken over")
+        await until(lambda: heir.workers[0].owned == {key(xw, NL)}, what="the division taken over")
         await until(lambda: xw.job("INV-K1").state is JobState.UNKNOWN, what="the job recovered")
 
         def settle() -> bool:
@@ -302,24 +311,27 @@ async def test_a_killed_workers_divisions_and_jobs_are_taken_over_after_lease_an
 def test_the_fair_share_takes_free_busy_divisions_and_gives_back_the_rest() -> None:
     now = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
     later = now + dt.timedelta(seconds=30)
+    # Tenant 1's divisions, and tenant 2's division 1 (the same number, another division).
+    d1, d2, d3, d4, d5, d9, other1 = (1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 9), (2, 1)
     table = {
-        1: ownership.Lease(1, "me", later),
-        2: ownership.Lease(2, "me", later),
-        3: ownership.Lease(3, "other", later),
-        4: ownership.Lease(4, "other", now - dt.timedelta(seconds=1)),  # run out
-        5: ownership.Lease(5, None, None),
-        9: ownership.Lease(9, "me", later),
+        d1: ownership.Lease(d1, "me", later),
+        d2: ownership.Lease(d2, "me", later),
+        d3: ownership.Lease(d3, "other", later),
+        d4: ownership.Lease(d4, "other", now - dt.timedelta(seconds=1)),  # run out
+        d5: ownership.Lease(d5, None, None),
+        d9: ownership.Lease(d9, "me", later),
+        other1: ownership.Lease(other1, "other", later),
     }
     # Alone: every busy division, the run-out and free ones too, not one held by a live other.
     alone = ownership.plan(
-        me="me", busy={1, 2, 3, 4, 5}, held={1, 2, 9}, table=table, live=1, now=now
+        me="me", busy={d1, d2, d3, d4, d5, other1}, held={d1, d2, d9}, table=table, live=1, now=now
     )
-    assert alone.take == [4, 5] and alone.release == [9]
+    assert alone.take == [d4, d5] and alone.release == [d9]
     # Three alive, five busy: at most two each; the highest held ones go back first.
     shared = ownership.plan(
-        me="me", busy={1, 2, 3, 4, 5, 9}, held={1, 2, 9}, table=table, live=3, now=now
+        me="me", busy={d1, d2, d3, d4, d5, d9}, held={d1, d2, d9}, table=table, live=3, now=now
     )
-    assert shared.take == [] and shared.release == [9]
+    assert shared.take == [] and shared.release == [d9]
     assert ownership.fair_share(5, 2) == 3 and ownership.fair_share(0, 4) == 0
 
 
@@ -342,8 +354,17 @@ async def test_status_shows_every_worker_with_its_divisions_and_lag(xw: ExportWo
                     worker_id=worker_id, host=host, pid=7, started_at=gone, beat_at=beat_at
                 )
             )
-        session.add(DivisionLease(division=NL, owner="a", expires_at=now + dt.timedelta(seconds=5)))
-        session.add(DivisionLease(division=BE, owner="c", expires_at=gone))  # run out
+        tenant = xw.store.default_tenant()
+        assert tenant is not None
+        soon = now + dt.timedelta(seconds=5)
+        session.add(DivisionLease(tenant_id=tenant, division=NL, owner="a", expires_at=soon))
+        # Another tenant's division of the same number: not this tenant's to show.
+        other = Tenant(code="other", name="Other")
+        session.add(other)
+        session.flush()
+        assert other.id is not None
+        session.add(DivisionLease(tenant_id=other.id, division=BE, owner="b", expires_at=soon))
+        session.add(DivisionLease(tenant_id=tenant, division=BE, owner="c", expires_at=gone))
     report = status_report(xw.store, now=now)
     by_id = {w.worker_id: w for w in report.workers}
     assert (by_id["a"].host, by_id["a"].divisions) == ("host-a", (NL,))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import event
 
 from exact_tui.domain.states import JobState
+from exact_tui.services.export.fleet import FleetExport
 from exact_tui.services.worker import Lanes, SyncRequestInfo, Worker, WorkerOptions
 from exact_tui.store.engine import Store
 from tests.export.kit import ExportWorld, customer, invoice
@@ -26,7 +27,8 @@ class _NoSync:
 async def test_a_document_ingested_while_the_worker_runs_is_posted_within_seconds(
     xw: ExportWorld,
 ) -> None:
-    worker = Worker(xw.store, _NoSync(), xw.service, WorkerOptions(poll_seconds=0.5))
+    export = FleetExport.serving(xw.service)
+    worker = Worker(xw.store, _NoSync(), export, WorkerOptions(poll_seconds=0.5))
     running = asyncio.create_task(worker.run())
     try:
         await asyncio.sleep(0.6)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event, inspect
 
 from exact_tui.domain.states import JobState
+from exact_tui.services.export.fleet import FleetExport
 from exact_tui.services.status import status_report
 from exact_tui.services.worker import StorageUnavailable, Worker, WorkerOptions
 from exact_tui.store.engine import Store
@@ -93,11 +94,11 @@ async def test_until_idle_stops_with_the_reason_and_a_later_run_loses_nothing(
 ) -> None:
     numbers = _ingest(xw, 30)
     undo = full(xw.store)
-    worker = Worker(xw.store, _NoSync(), xw.service, QUICK)
+    worker = Worker(xw.store, _NoSync(), FleetExport.serving(xw.service), QUICK)
     with pytest.raises(StorageUnavailable, match="is full"):
         await asyncio.wait_for(worker.run(until_idle=True), 30)
     undo()
-    await Worker(xw.store, _NoSync(), xw.service, QUICK).run(until_idle=True)
+    await Worker(xw.store, _NoSync(), FleetExport.serving(xw.service), QUICK).run(until_idle=True)
     for _ in range(20):  # a job left in flight is settled by lookups before any re-send
         if all(xw.job(n).state is JobState.POSTED for n in numbers):
             break
@@ -112,7 +113,7 @@ async def test_a_running_worker_backs_off_says_why_and_goes_on(
 ) -> None:
     numbers = _ingest(xw, 30)
     undo = full(xw.store)
-    worker = Worker(xw.store, _NoSync(), xw.service, QUICK)
+    worker = Worker(xw.store, _NoSync(), FleetExport.serving(xw.service), QUICK)
     caplog.set_level(logging.WARNING, logger="exact_tui")
     running = asyncio.create_task(worker.run())
     try:

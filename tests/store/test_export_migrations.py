@@ -1,6 +1,7 @@
 """0003 gives export jobs a claim token and the request sent (existing jobs keep their state and
 start at claim 0 with nothing recorded); 0004 adds reconciliation's runs and findings; 0005 the
-division leases of several workers; 0007 since when a job's cause has held it."""
+division leases of several workers; 0007 since when a job's cause has held it; 0008 keys the
+leases by tenant."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from exact_tui.store.models import (
     ExportJob,
     ReconcileFinding,
     ReconcileRun,
+    Tenant,
     WorkerHeartbeat,
 )
 
@@ -106,10 +108,10 @@ def test_a_store_before_division_leases_gains_them_and_keeps_its_workers(
     try:
         with store.write() as session:
             now = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
-            assert ownership.take(session, 101001, "old", now, 30)
-            assert not ownership.take(session, 101001, "new", now, 30)
+            assert ownership.take(session, (1, 101001), "old", now, 30)
+            assert not ownership.take(session, (1, 101001), "new", now, 30)
         with store.read() as session:
-            lease = session.get(DivisionLease, 101001)
+            lease = session.get(DivisionLease, (1, 101001))
             assert session.get(WorkerHeartbeat, "old") is not None
         assert lease is not None and lease.owner == "old"
     finally:
@@ -148,5 +150,62 @@ def test_jobs_with_a_cause_take_their_last_change_as_its_start(empty_db_url: str
         assert jobs["INV-1"].cause_since is not None
         assert jobs["INV-1"].cause_since.hour == 9
         assert jobs["INV-2"].cause_since is None
+    finally:
+        store.dispose()
+
+
+def test_a_store_with_tenants_gains_leases_per_tenant_and_keeps_held_ones(
+    empty_db_url: str,
+) -> None:
+    """0008: a lease is keyed by (tenant, division). One held before covered its division
+    number in every tenant: each tenant's division keeps its holder until the lease ends."""
+    held_until = dt.datetime(2026, 3, 2, 10, 0, 30, tzinfo=dt.UTC)
+    engine = create_engine(empty_db_url)
+    with engine.connect() as conn, conn.begin():
+        command.upgrade(migrations.config(conn), "0007")
+        conn.execute(
+            text(
+                "INSERT INTO tenant (id, code, name, created_at) "
+                "VALUES (2, 'bee', 'Bee', '2026-03-01 10:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO division_lease (division, owner, taken_at, renewed_at, expires_at)"
+                " VALUES (101001, 'old', :at, :at, :until), (101002, NULL, NULL, NULL, NULL)"
+            ),
+            {"at": dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC), "until": held_until},
+        )
+    engine.dispose()
+    store = open_store(empty_db_url)
+    try:
+        assert store.schema().current == migrations.HEAD
+        with store.all_tenants().read() as session:
+            rows = {
+                (row.tenant_id, row.division): (row.owner, row.expires_at)
+                for row in session.exec(select(DivisionLease))
+            }
+        assert rows == {
+            (1, 101001): ("old", held_until),
+            (2, 101001): ("old", held_until),
+            (1, 101002): (None, None),
+            (2, 101002): (None, None),
+        }
+        now = dt.datetime(2026, 3, 2, 10, 0, 10, tzinfo=dt.UTC)
+        with store.all_tenants().write() as session:
+            # Held by "old" in both tenants; tenant 2's 101002 is free, tenant 3's is new.
+            assert not ownership.take(session, (2, 101001), "new", now, 30)
+            assert ownership.take(session, (2, 101002), "new", now, 30)
+            session.add(Tenant(id=3, code="cee", name="Cee"))
+            session.flush()
+            assert ownership.take(session, (3, 101001), "new", now, 30)
+            assert ownership.renew(session, "new", now, 30) == {(2, 101002), (3, 101001)}
+        # A removed tenant's leases go with it.
+        with store.all_tenants().write() as session:
+            tenant = session.get(Tenant, 3)
+            assert tenant is not None
+            session.delete(tenant)
+        with store.all_tenants().read() as session:
+            assert {row.tenant_id for row in session.exec(select(DivisionLease))} == {1, 2}
     finally:
         store.dispose()

@@ -61,7 +61,8 @@ def setup(poll: float = 0.05) -> WorkerSetup:
     return WorkerSetup(
         link=LinkOptions(),
         export=ExportOptions(),
-        worker=WorkerOptions(poll_seconds=poll, daily_at=dt.time(3, 0)),
+        # No night window: the one tenant's import starts at daily_at itself.
+        worker=WorkerOptions(poll_seconds=poll, daily_at=dt.time(3, 0), night_window_hours=0),
     )
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -323,7 +323,8 @@ class ExportService:
                     job_state.release(session, job)
         return recovered
 
-    def _expire_leases(self, now: dt.datetime) -> None:
+    def expire_leases(self, now: dt.datetime) -> None:
+        """Claims that ran out without news: in_flight → unknown, a lookup's claim dropped."""
         expired = select(ExportJob).where(
             col(ExportJob.state).in_((JobState.IN_FLIGHT, JobState.UNKNOWN)),
             col(ExportJob.lease_expires_at) < now,
@@ -356,7 +357,11 @@ class ExportService:
         nothing changed: new jobs are the pending ones without a division, found through
         the (division, state) index."""
         now = self.clock.now()
-        self._expire_leases(now)
+        self.expire_leases(now)
+        self.route_new(now)
+
+    def route_new(self, now: dt.datetime) -> None:
+        """History, routing and preflight for one batch of new pending jobs."""
         with self.store.read() as session:
             activated_on = self._activated_on(session)
             if activated_on is None:
@@ -424,18 +429,20 @@ class ExportService:
 
     # ---------------------------------------------------------------- what is due
 
-    def due_divisions(self) -> list[int]:
-        """Divisions with a job to send or settle now; none while exports are paused. A few
-        index seeks per division, whatever the length of the queue."""
+    def due_divisions(self, among: Collection[int] | None = None) -> list[int]:
+        """Divisions (of `among`, when given) with a job to send or settle now; none while
+        exports are paused. A few index seeks per division, whatever the length of the
+        queue."""
         if self.paused_reason() is not None:
             return []
         now = self.clock.now()
         with self.store.read() as session:
             if self._auth_held(session):
                 return []
+            open_ = _open_divisions(session)
             return sorted(
                 division
-                for division in _open_divisions(session)
+                for division in (open_ if among is None else open_.intersection(among))
                 if not self._holds.division_held(division, now)
                 and self._next_due(session, division, now, held_kinds=False) is not None
             )

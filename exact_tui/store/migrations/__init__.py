@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).parent
 #: The newest revision in versions/ (a test checks it against Alembic's own reading).
-HEAD = "0007"
+HEAD = "0008"
 VERSION_TABLE = "alembic_version"
 
 

@@ -1,0 +1,419 @@
+"""One worker for every tenant of a store (docs/worker.md §Tenants): each tenant's documents go
+to its own Exact, a tenant needing a Reconnect or disabled holds up no other, and two tenants
+that both have divisions 101001 and 101002 share nothing, one worker or two.
+
+Each tenant has an Exact of its own: a sandbox per tenant (the same seed, so the same division
+numbers), reached at a host of its own through one transport, on one clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlmodel import SQLModel, col, select
+
+from exact_tui.domain.states import ConnectionStatus, JobState
+from exact_tui.exact.oauth import TokenSet
+from exact_tui.sandbox import Sandbox
+from exact_tui.sandbox.app import create_app
+from exact_tui.secret_store import TokenCipher
+from exact_tui.services.export import ExportOptions
+from exact_tui.services.ingest import ingest_bytes
+from exact_tui.services.runtime import LinkOptions, WorkerSetup, build_worker
+from exact_tui.services.tokens import save_token, set_status
+from exact_tui.services.worker import Worker, WorkerOptions
+from exact_tui.store.engine import Store
+from exact_tui.store.models import (
+    BankAccount,
+    BankAccountBinding,
+    Budget,
+    CostCenter,
+    CostUnit,
+    Division,
+    DivisionLease,
+    DivisionSettings,
+    ExactAccount,
+    ExactConnection,
+    ExportJob,
+    GLAccount,
+    Journal,
+    Mapping,
+    OAuthToken,
+    Organization,
+    SyncRequest,
+    SyncState,
+    Tenant,
+    VATCode,
+)
+from exact_tui.store.scoping import tenant_key
+from tests.connection.kit import World
+from tests.export.kit import BE, IBAN_BE, NL, customer, fresh_tokens, invoice
+from tests.export.test_worker import _plan
+
+#: Real seconds between polls and heartbeats.
+QUICK = 0.02
+CODES = ("default", "bee", "cee")
+#: What a tenant copies of the configured one: its organization, bank accounts, Exact's master
+#: data, bindings, settings, mappings, connection and import requests (so that its daily import
+#: is not due yet) (parents first; with the pointers to copied rows).
+COPIED: list[tuple[type[SQLModel], dict[str, type[SQLModel]]]] = [
+    (Organization, {}),
+    (BankAccount, {"organization_id": Organization}),
+    (BankAccountBinding, {"bank_account_id": BankAccount}),
+    (Division, {}),
+    (Journal, {}),
+    (GLAccount, {}),
+    (VATCode, {}),
+    (CostCenter, {}),
+    (CostUnit, {}),
+    (ExactAccount, {}),
+    (SyncState, {}),
+    (Mapping, {}),
+    (DivisionSettings, {}),
+    (ExactConnection, {}),
+    (OAuthToken, {}),
+    (SyncRequest, {}),
+]
+
+
+class Routed(httpx.AsyncBaseTransport):
+    """Each tenant's Exact at a host of its own."""
+
+    def __init__(self, hosts: dict[str, httpx.AsyncBaseTransport]) -> None:
+        self.hosts = hosts
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.hosts[request.url.host].handle_async_request(request)
+
+
+@dataclass
+class Fleet:
+    world: World
+    store: Store
+    #: code → tenant id, and code → that tenant's Exact.
+    ids: dict[str, int]
+    sandboxes: dict[str, Sandbox]
+    transport: Routed
+
+    def tenant(self, code: str) -> Store:
+        return self.store.tenant(code)
+
+    def ingest(self, code: str, **records: Any) -> None:
+        ingest_bytes(self.tenant(code), "test.json", json.dumps(records).encode())
+
+    def states(self, code: str) -> dict[str, JobState]:
+        with self.tenant(code).read() as session:
+            return {j.document_number: j.state for j in session.exec(select(ExportJob))}
+
+    def posted(self, *codes: str) -> bool:
+        return all(set(self.states(c).values()) == {JobState.POSTED} for c in codes)
+
+    def refs(self, code: str, division: int = NL) -> list[str]:
+        ledger: Any = self.sandboxes[code].ledger()["divisions"]
+        return sorted(e["YourRef"] for e in ledger[str(division)]["sales_entries"])
+
+    def imported(self) -> bool:
+        """No import waits or runs, in any tenant."""
+        with self.store.all_tenants().read() as session:
+            return set(session.exec(select(SyncRequest.state))) <= {"done", "failed"}
+
+    def calls(self, code: str) -> int:
+        """Every call the tenant's Exact saw, tokens too."""
+        return int(self.sandboxes[code].calls.count())
+
+    def setup(self) -> WorkerSetup:
+        return WorkerSetup(
+            link=LinkOptions(),
+            export=ExportOptions(backoff_base=5, backoff_cap=60, lookup_safety_delay=30),
+            worker=WorkerOptions(poll_seconds=QUICK, heartbeat_seconds=QUICK, lease_seconds=3600.0),
+            reconcile_daily=False,
+        )
+
+    @asynccontextmanager
+    async def workers(
+        self, count: int = 1, store: Store | None = None
+    ) -> AsyncIterator[list[Worker]]:
+        """`count` workers on the store (every tenant), running until the block ends."""
+        async with AsyncExitStack() as stack:
+            workers = []
+            for n in range(count):
+                worker, links = build_worker(
+                    store or self.store,
+                    self.world.secrets,
+                    self.setup(),
+                    clock=self.world,
+                    transport=self.transport,
+                )
+                worker.worker_id = f"host-{n}:{1000 + n}:1"
+                stack.push_async_callback(links.close)
+                workers.append(worker)
+            tasks = [asyncio.create_task(w.run()) for w in workers]
+            try:
+                yield workers
+            finally:
+                for worker in workers:
+                    worker.stop()
+                await asyncio.wait_for(asyncio.gather(*tasks), 60)
+
+
+def _copy_tenant(store: Store, target: str, offset: int, base_url: str) -> None:
+    """The configured tenant's set-up again in `target`, ids moved by `offset`, connected to
+    the Exact at `base_url`."""
+    ids: dict[type[SQLModel], dict[int, int]] = {}
+    with store.tenant("default").read() as read, store.tenant(target).write() as write:
+        for model, pointers in COPIED:
+            ids[model] = {}
+            for row in read.exec(select(model)).all():
+                data = row.model_dump()
+                data.pop("tenant_id")
+                old = data.get("id") if isinstance(data.get("id"), int) else None
+                if old is not None:
+                    data["id"] = ids[model][old] = old + offset
+                for name, parent in pointers.items():
+                    if data.get(name) is not None:
+                        data[name] = ids[parent][data[name]]
+                if model is ExactConnection:
+                    data["base_url"] = base_url
+                write.add(model(**data))
+            write.flush()
+
+
+def _fresh_tokens(store: Store, world: World, sandbox: Sandbox) -> None:
+    pair = sandbox.issue_tokens()
+    now = world.now()
+    tokens = TokenSet(
+        pair.access_token,
+        pair.refresh_token,
+        issued_at=now,
+        expires_at=now + dt.timedelta(seconds=pair.expires_in),
+        refresh_expires_at=now + dt.timedelta(days=30),
+    )
+    cipher = TokenCipher(world.secrets.data_key(create=True))
+    with store.write() as session:
+        current = session.get(OAuthToken, tenant_key(session))
+        assert current is not None
+        assert save_token(session, cipher, tokens, expected_version=current.version)
+
+
+@pytest.fixture
+def fleet(world: World) -> Fleet:
+    """Three tenants, each connected to an Exact of its own with the same divisions."""
+    fresh_tokens(world)
+    store = world.store
+    sandboxes = {"default": world.sandbox}
+    hosts: dict[str, httpx.AsyncBaseTransport] = {"sandbox.test": world.transport}
+    with store.write() as session:
+        for code in CODES[1:]:
+            session.add(Tenant(code=code, name=code.title()))
+    for n, code in enumerate(CODES[1:], start=1):
+        host = f"{code}.sandbox.test"
+        _copy_tenant(store, code, 100_000 * n, f"http://{host}")
+        sandbox = Sandbox(seed=7, size="small", clock=world.sandbox.clock)
+        sandboxes[code] = sandbox
+        hosts[host] = httpx.ASGITransport(app=create_app(sandbox))
+        _fresh_tokens(store.tenant(code), world, sandbox)
+    ids = {t.code: t.id for t in store.tenants() if t.id is not None}
+    for sandbox in sandboxes.values():
+        sandbox.calls.clear()
+    return Fleet(world, store, ids, sandboxes, Routed(hosts))
+
+
+def documents(code: str, nl: int, be: int = 1) -> dict[str, Any]:
+    """Invoices of one customer, numbered after the tenant, in both divisions."""
+    prefix = code[0].upper()
+    invoices = [invoice(f"{prefix}-NL-{k}", "K1") for k in range(nl)]
+    invoices += [invoice(f"{prefix}-BE-{k}", "K1", bank_account=IBAN_BE) for k in range(be)]
+    return {"customers": [customer("K1")], "invoices": invoices}
+
+
+async def until(check: Callable[[], bool], *, what: str, guard: float = 120.0) -> None:
+    """Wait for `check()` to hold; `guard` (real seconds) only ends a hung test."""
+
+    async def poll() -> None:
+        while not check():
+            await asyncio.sleep(QUICK)
+
+    try:
+        await asyncio.wait_for(poll(), guard)
+    except TimeoutError:
+        pytest.fail(f"never happened: {what}")
+
+
+async def test_one_worker_posts_each_tenants_documents_into_its_own_exact(fleet: Fleet) -> None:
+    counts = {"default": 3, "bee": 1, "cee": 2}
+    for code, nl in counts.items():
+        fleet.ingest(code, **documents(code, nl))
+    async with fleet.workers() as (worker,):
+        await until(lambda: fleet.posted(*CODES), what="every tenant's documents posted")
+        assert worker.tenants == {fleet.ids[c]: c for c in CODES}
+    for code, nl in counts.items():
+        prefix = code[0].upper()
+        assert fleet.refs(code) == [f"{prefix}-NL-{k}" for k in range(nl)]
+        assert fleet.refs(code, BE) == [f"{prefix}-BE-0"]
+    # Look-alike divisions, one lease each: (tenant, division), every tenant's own.
+    with fleet.store.all_tenants().read() as session:
+        leases = {(row.tenant_id, row.division) for row in session.exec(select(DivisionLease))}
+        budgets = {
+            (row.tenant_id, row.division): row.daily_remaining
+            for row in session.exec(select(Budget))
+        }
+    assert leases == {(fleet.ids[c], d) for c in CODES for d in (NL, BE)}
+    # Each tenant's budget is what its own Exact said of the calls made there.
+    for code in CODES:
+        spent = fleet.sandboxes[code].calls.count(division=NL)
+        limit = fleet.sandboxes[code].settings.daily
+        assert budgets[(fleet.ids[code], NL)] == limit - spent, code
+
+
+async def test_a_tenant_needing_a_reconnect_holds_up_no_other(fleet: Fleet) -> None:
+    set_status(
+        fleet.tenant("bee"),
+        ConnectionStatus.RECONNECT,
+        "Exact refused the refresh token",
+        now=fleet.world.now(),
+    )
+    for code in CODES:
+        fleet.ingest(code, **documents(code, 2))
+    async with fleet.workers():
+        await until(lambda: fleet.posted("default", "cee"), what="the others posted")
+        await asyncio.sleep(QUICK * 10)
+    assert set(fleet.states("bee").values()) == {JobState.PENDING}
+    assert fleet.calls("bee") == 0
+    assert fleet.refs("default") == ["D-NL-0", "D-NL-1"] and fleet.refs("cee") == [
+        "C-NL-0",
+        "C-NL-1",
+    ]
+
+
+async def test_a_disabled_tenant_gets_nothing_imported_exported_or_refreshed(
+    fleet: Fleet,
+) -> None:
+    cee = fleet.tenant("cee")
+    now = fleet.world.now()
+    with cee.write() as session:
+        # A stale token (a keep-alive would refresh it) and an import asked for.
+        token = session.get(OAuthToken, tenant_key(session))
+        assert token is not None
+        token.issued_at = now - dt.timedelta(days=3)
+        session.add(token)
+        session.add(SyncRequest(trigger="manual", requested_by="ops", requested_at=now))
+    with fleet.store.write() as session:
+        tenant = session.get(Tenant, fleet.ids["cee"])
+        assert tenant is not None
+        tenant.disabled_at, tenant.disabled_reason = now, "contract ended"
+        session.add(tenant)
+    with fleet.tenant("bee").write() as session:
+        session.add(SyncRequest(division=NL, trigger="manual", requested_by="ops"))
+    for code in CODES:
+        fleet.ingest(code, **documents(code, 1))
+
+    def bee_imported() -> bool:
+        with fleet.tenant("bee").read() as session:
+            return {r.state for r in session.exec(select(SyncRequest))} == {"done"}
+
+    async with fleet.workers() as (worker,):
+        await until(lambda: fleet.posted("default", "bee"), what="the enabled tenants posted")
+        await until(bee_imported, what="the enabled tenant's import done")
+        await asyncio.sleep(QUICK * 10)
+        assert fleet.ids["cee"] not in worker.tenants
+    assert fleet.calls("cee") == 0, "nothing imported, exported or refreshed"
+    assert set(fleet.states("cee").values()) == {JobState.PENDING}
+    with cee.read() as session:
+        assert {r.state for r in session.exec(select(SyncRequest))} == {"pending"}
+
+
+async def test_a_worker_given_one_tenant_serves_that_tenant_only(fleet: Fleet) -> None:
+    for code in CODES:
+        fleet.ingest(code, **documents(code, 1))
+    async with fleet.workers(store=fleet.tenant("bee")) as (worker,):
+        await until(lambda: fleet.posted("bee"), what="bee posted")
+        await asyncio.sleep(QUICK * 10)
+        assert worker.tenants == {fleet.ids["bee"]: "bee"}
+    assert fleet.calls("default") == fleet.calls("cee") == 0
+    assert set(fleet.states("default").values()) == {JobState.PENDING}
+
+
+async def test_two_workers_share_the_tenants_divisions_by_tenant_and_division(
+    fleet: Fleet,
+) -> None:
+    for code in CODES:
+        fleet.ingest(code, **documents(code, 6, be=6))
+    seen: dict[str, set[tuple[int, int]]] = {}
+    async with fleet.workers(2) as workers:
+
+        def both_serve() -> bool:
+            for worker in workers:
+                seen.setdefault(worker.worker_id, set()).update(worker.owned)
+            a, b = (w.owned for w in workers)
+            assert a.isdisjoint(b), (a, b)
+            return all(seen.values()) and len(seen) == 2
+
+        await until(both_serve, what="both workers hold divisions")
+        await until(lambda: fleet.posted(*CODES), what="every document posted")
+    keys = {(fleet.ids[c], d) for c in CODES for d in (NL, BE)}
+    # Six divisions of the same two numbers, shared out: neither took them all.
+    assert set().union(*seen.values()) <= keys
+    assert all(len(owned) < len(keys) for owned in seen.values())
+    for code in CODES:
+        refs = Counter(fleet.refs(code) + fleet.refs(code, BE))
+        prefix = code[0].upper()
+        assert set(refs) == {f"{prefix}-{d}-{k}" for d in ("NL", "BE") for k in range(6)}
+        assert max(refs.values()) == 1, "no entry twice"
+    with fleet.store.all_tenants().read() as session:
+        held = session.exec(select(DivisionLease).where(col(DivisionLease.owner).is_not(None)))
+        assert list(held) == [], "every lease released on stop"
+
+
+async def test_an_idle_poll_costs_the_same_few_index_reads_whatever_the_tenants(
+    fleet: Fleet,
+) -> None:
+    for code in CODES:
+        fleet.ingest(code, **documents(code, 1))
+    async with fleet.workers():
+        await until(lambda: fleet.posted(*CODES), what="every tenant's documents posted")
+        await until(fleet.imported, what="every tenant's import done")
+    worker, links = build_worker(fleet.store, fleet.world.secrets, fleet.setup(), clock=fleet.world)
+
+    def poll() -> list[tuple[str, Any]]:
+        """What one poll with nothing due reads, statement by statement."""
+        statements: list[tuple[str, Any]] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+            statements.append((statement, parameters))
+
+        worker._read_tenants()
+        event.listen(fleet.store.engine, "before_cursor_execute", seen)
+        try:
+            worker.export.prepare()
+            assert worker.export.due_divisions() == []
+            assert worker._claim_sync_request() is None
+            assert worker.reconcile is not None and worker.reconcile.claim("w") is None
+            assert not worker._has_pending_sync()
+        finally:
+            event.remove(fleet.store.engine, "before_cursor_execute", seen)
+        return statements
+
+    few = poll()
+    with fleet.store.write() as session:
+        for n in range(40):
+            session.add(Tenant(code=f"more-{n}", name=f"More {n}"))
+    many = poll()
+    assert len(worker.tenants) == len(CODES) + 40
+    # The same statements, not one more per tenant.
+    assert [s for s, _ in many] == [s for s, _ in few]
+    for statement, parameters in many:
+        if "FROM export_job" in statement or "FROM sync_request" in statement:
+            plan = _plan(fleet.store, statement, parameters)
+            assert not re.search(r"(SCAN|Seq Scan on) (export_job|sync_request)", plan), plan
+    await links.close()

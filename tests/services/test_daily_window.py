@@ -1,0 +1,109 @@
+"""Daily imports spread over the night (docs/worker.md §Tenants): each tenant at `daily_at`
+plus an offset of its own within `night_window_hours`, taken from its code the same way in
+every process; its keep-alive at the same moment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from exact_tui.secret_store import open_secret_store
+from exact_tui.services.export import ExportOptions
+from exact_tui.services.runtime import LinkOptions, WorkerSetup, build_worker
+from exact_tui.services.worker import WorkerOptions, daily_offset, last_daily_slot, next_daily_slot
+from exact_tui.store.engine import Store
+from exact_tui.store.models import SyncRequest, Tenant
+from tests.connection.kit import secret_env
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+CODES = ("default", "bee", "cee")
+
+
+class SteppedClock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.current = now
+
+    def now(self) -> dt.datetime:
+        return self.current
+
+    async def sleep(self, seconds: float) -> None:
+        self.current += dt.timedelta(seconds=seconds)
+
+
+def test_an_offset_is_the_same_in_every_process_and_falls_in_the_window() -> None:
+    codes = [f"tenant-{n}" for n in range(200)]
+    here = [daily_offset(code, 3).total_seconds() for code in codes]
+    # Python's own hash() of a string changes with PYTHONHASHSEED: the offset must not.
+    script = (
+        "from exact_tui.services.worker import daily_offset\n"
+        f"print([daily_offset(c, 3).total_seconds() for c in {codes!r}])"
+    )
+    for seed in ("1", "2"):
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert out.strip() == str(here)
+    assert all(0 <= s < 3 * 3600 for s in here)
+    # Spread over the window, not bunched: every half hour of it has some.
+    assert {int(s // 1800) for s in here} == set(range(6))
+    assert daily_offset("acme", 0) == dt.timedelta(0)
+
+
+def test_slots_follow_the_local_time_and_the_offset() -> None:
+    offset = dt.timedelta(hours=2, minutes=30)
+    # 23:00 + 2h30 is 01:30 the next day: at 00:30 the last slot is the night before's.
+    now = dt.datetime(2026, 11, 22, 0, 30, tzinfo=AMSTERDAM)
+    last = last_daily_slot(now, dt.time(23, 0), "Europe/Amsterdam", offset)
+    following = next_daily_slot(now, dt.time(23, 0), "Europe/Amsterdam", offset)
+    assert last.astimezone(AMSTERDAM) == dt.datetime(2026, 11, 21, 1, 30, tzinfo=AMSTERDAM)
+    assert following.astimezone(AMSTERDAM) == dt.datetime(2026, 11, 22, 1, 30, tzinfo=AMSTERDAM)
+
+
+def _requests(store: Store) -> dict[int, int]:
+    with store.all_tenants().read() as session:
+        counts: dict[int, int] = {}
+        for tenant in session.exec(
+            select(SyncRequest.tenant_id).where(col(SyncRequest.trigger) == "daily")
+        ):
+            counts[tenant] = counts.get(tenant, 0) + 1
+        return counts
+
+
+def test_each_tenant_is_imported_at_its_own_moment_of_the_night(store: Store) -> None:
+    with store.write() as session:
+        session.add(Tenant(code="bee", name="Bee"))
+        session.add(Tenant(code="cee", name="Cee"))
+        disabled = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        session.add(Tenant(code="dee", name="Dee", disabled_at=disabled))
+    ids = {t.code: t.id for t in store.tenants()}
+    clock = SteppedClock(dt.datetime(2026, 11, 21, 10, 0, tzinfo=AMSTERDAM))
+    options = WorkerOptions(daily_at=dt.time(3, 0), night_window_hours=3)
+    setup = WorkerSetup(link=LinkOptions(), export=ExportOptions(), worker=options)
+    secrets = open_secret_store("env", environ=secret_env())
+    worker, _ = build_worker(store, secrets, setup, clock=clock)
+    worker.schedule_daily()
+    # Today's slots had all passed unseen: one request each, none for the disabled tenant.
+    assert _requests(store) == {ids[c]: 1 for c in CODES}
+    night = dt.datetime(2026, 11, 22, 3, 0, tzinfo=AMSTERDAM)
+    moments = sorted((night + daily_offset(code, 3), code) for code in CODES)
+    assert moments[0][0] < moments[-1][0], "not all at once"
+    expected = {ids[c]: 1 for c in CODES}
+    for moment, code in moments:
+        clock.current = moment - dt.timedelta(seconds=1)
+        worker._daily_due()
+        assert _requests(store) == expected, f"{code} asked for before its moment"
+        clock.current = moment
+        worker._daily_due()
+        worker._daily_due()
+        expected[ids[code]] += 1
+        assert _requests(store) == expected, f"{code} not asked for once at its moment"
+        # Its keep-alive is due then too.
+        assert worker._keep_alive_due[-1] == ids[code]

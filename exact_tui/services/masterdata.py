@@ -295,7 +295,14 @@ class MasterDataImporter:
             divisions = [request.division]
             head = ""
         else:
-            divisions = await self.import_divisions()
+            # The list is read through a known division: in its lane (docs/worker.md §Several
+            # workers), like every call to it.
+            anchor = await asyncio.to_thread(self._anchor_division)
+            if anchor is None:
+                divisions = await self.import_divisions()
+            else:
+                async with lanes.lock(anchor):
+                    divisions = await self.import_divisions()
             head = f"{len(divisions)} division(s); "
             if request.trigger not in RETRY_REFUSED_ON:
                 # Each call to a division Exact refuses costs one of the hourly error budget:

@@ -2,8 +2,9 @@
 docs/architecture.md §Connection, safe across processes that share one store.
 
 Refresh: take the tenant's cross-process refresh lock (a file lock per tenant beside a SQLite
-database, an advisory lock per tenant on PostgreSQL; tenants never wait for each other) → reload the token row → refresh only if it is still due → save with
-compare-and-swap on `version` → release. Exact rotates refresh tokens and refuses an old one, so
+database, an advisory lock per tenant on PostgreSQL; tenants never wait for each other) →
+reload the token row → refresh only if it is still due → save with compare-and-swap on
+`version` → release. Exact rotates refresh tokens and refuses an old one, so
 two processes must never refresh with the same token; whoever comes second finds the new token
 already saved and uses it.
 """

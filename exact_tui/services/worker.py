@@ -29,7 +29,9 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Coroutine
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -95,25 +97,44 @@ class SyncRequestInfo:
     tenant_id: int | None = None
 
 
+#: What a worker's lanes take before an import or a reconciliation calls a division: the
+#: division's lease (docs/worker.md §Several workers).
+Hold = Callable[[DivisionKey], AbstractAsyncContextManager[None]]
+
+
 class Lanes:
     """One lock per (tenant, division): a division's requests go out one at a time, whatever
-    asks. `of(tenant)` gives one tenant's view (`lock(division)`), sharing the locks."""
+    asks. `of(tenant)` gives one tenant's view (`lock(division)`), sharing the locks. In a
+    worker, `lock(division)` (what imports and reconciliation take) also holds the division's
+    lease, so that only its holder calls it."""
 
     def __init__(
         self,
         tenant: int | None = None,
         locks: dict[tuple[int | None, int], asyncio.Lock] | None = None,
+        hold: Hold | None = None,
     ) -> None:
         self._tenant = tenant
         self._locks: dict[tuple[int | None, int], asyncio.Lock] = {} if locks is None else locks
+        self._hold = hold
 
     def of(self, tenant: int) -> Lanes:
-        return Lanes(tenant, self._locks)
+        return Lanes(tenant, self._locks, self._hold)
 
-    def lock(self, division: int) -> asyncio.Lock:
-        return self.key(self._tenant, division)
+    def lock(self, division: int) -> AbstractAsyncContextManager[None]:
+        return self._held(division)
+
+    @contextlib.asynccontextmanager
+    async def _held(self, division: int) -> AsyncIterator[None]:
+        if self._hold is None or self._tenant is None:
+            async with self.key(self._tenant, division):
+                yield
+            return
+        async with self._hold((self._tenant, division)), self.key(self._tenant, division):
+            yield
 
     def key(self, tenant: int | None, division: int) -> asyncio.Lock:
+        """The lane's lock alone (the worker's exports, which hold the lease already)."""
         return self._locks.setdefault((tenant, division), asyncio.Lock())
 
 
@@ -256,7 +277,9 @@ class Worker:
         self.started_at = self.clock.now()
         if not self.worker_id:
             self.worker_id = f"{self.host}:{self.pid}:{int(self.started_at.timestamp())}"
-        self.lanes = Lanes()
+        self.lanes = Lanes(hold=self._hold)
+        #: Divisions an import or a reconciliation is calling: kept while they do.
+        self._pinned: Counter[DivisionKey] = Counter()
         #: Every query across tenants goes through this store; `only` is the one tenant
         #: served when the worker was given a tenant's store.
         self._fleet = self.store.root.all_tenants()
@@ -817,7 +840,7 @@ class Worker:
         the live workers and give back the idle ones and those over it."""
         now = self.clock.now()
         lease = self.options.lease_seconds
-        busy = set(self.export.busy_divisions())
+        busy = set(self.export.busy_divisions()) | set(+self._pinned)
         with self._fleet.write() as session:
             held = ownership.renew(session, self.worker_id, now, lease)
             live = max(len(ownership.live_workers(session, now, lease)), 1)
@@ -845,6 +868,34 @@ class Worker:
         self.owned = owned
         self._busy, self._live, self._table = busy, live, table
         self._release_idle()
+
+    @contextlib.asynccontextmanager
+    async def _hold(self, key: DivisionKey) -> AsyncIterator[None]:
+        """Hold the division's lease while an import or a reconciliation calls it: taken if
+        free (and kept until they are done), waited for while another worker holds it. Stopping
+        meanwhile interrupts the import (it is queued again)."""
+        while key not in self.owned or key in self._releasing:
+            if key in self._releasing:
+                self._releasing.discard(key)
+                self.owned.add(key)
+                break
+            if await asyncio.to_thread(self._take, key):
+                self.owned.add(key)
+                self.export.division_taken(key)
+                break
+            if self.stopping:
+                raise SyncInterrupted(f"stopped while division {key[1]} was held by another")
+            await self._pause(self.options.heartbeat_seconds)
+        self._pinned[key] += 1
+        try:
+            yield
+        finally:
+            self._pinned[key] -= 1
+
+    def _take(self, key: DivisionKey) -> bool:
+        with self._fleet.write() as session:
+            now = self.clock.now()
+            return ownership.take(session, key, self.worker_id, now, self.options.lease_seconds)
 
     def _take_due(self, due: list[DivisionKey]) -> None:
         """Due divisions nobody holds are taken at once (up to the share), not at the next
@@ -878,7 +929,8 @@ class Worker:
         idle = {
             d
             for d in self._releasing
-            if (task := self._division_tasks.get(d)) is None or task.done()
+            if ((task := self._division_tasks.get(d)) is None or task.done())
+            and not self._pinned[d]
         }
         if not idle:
             return

@@ -104,7 +104,7 @@ class Fleet:
     #: code → tenant id, and code → that tenant's Exact.
     ids: dict[str, int]
     sandboxes: dict[str, Sandbox]
-    transport: Routed
+    transport: httpx.AsyncBaseTransport
 
     def tenant(self, code: str) -> Store:
         return self.store.tenant(code)
@@ -268,7 +268,8 @@ async def test_one_worker_posts_each_tenants_documents_into_its_own_exact(fleet:
             (row.tenant_id, row.division): row.daily_remaining
             for row in session.exec(select(Budget))
         }
-    assert leases == {(fleet.ids[c], d) for c in CODES for d in (NL, BE)}
+    exported = {key for key in leases if key[1] in (NL, BE)}
+    assert exported == {(fleet.ids[c], d) for c in CODES for d in (NL, BE)}
     # Each tenant's budget is what its own Exact said of the calls made there.
     for code in CODES:
         spent = fleet.sandboxes[code].calls.count(division=NL)
@@ -417,3 +418,45 @@ async def test_an_idle_poll_costs_the_same_few_index_reads_whatever_the_tenants(
             plan = _plan(fleet.store, statement, parameters)
             assert not re.search(r"(SCAN|Seq Scan on) (export_job|sync_request)", plan), plan
     await links.close()
+
+
+class Counted(httpx.AsyncBaseTransport):
+    """The requests in flight per Exact and division, across every worker, and the most at
+    once; each answer comes a little late, so that two senders would overlap."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.now: Counter[tuple[str, str]] = Counter()
+        self.most: Counter[tuple[str, str]] = Counter()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        match = re.match(r"/api/v1/(\d+)/", request.url.path)
+        if match is None:
+            return await self.inner.handle_async_request(request)
+        key = (request.url.host, match.group(1))
+        self.now[key] += 1
+        self.most[key] = max(self.most[key], self.now[key])
+        try:
+            await asyncio.sleep(0.005)
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.now[key] -= 1
+
+
+async def test_an_import_calls_a_division_only_while_holding_it(fleet: Fleet) -> None:
+    """Issue 18: an import (and a reconciliation) calls a division under its lease, so it
+    never is in flight there beside the division's holder on another worker."""
+    counted = Counted(fleet.transport)
+    fleet.transport = counted
+    for code in CODES:
+        fleet.ingest(code, **documents(code, 8, be=8))
+    with fleet.tenant("default").write() as session:
+        session.add(SyncRequest(trigger="manual", requested_by="ops"))
+    async with fleet.workers(2):
+        await until(lambda: fleet.posted(*CODES), what="every document posted")
+        await until(fleet.imported, what="the import done")
+    with fleet.tenant("default").read() as session:
+        results = [r.result for r in session.exec(select(SyncRequest)) if r.trigger == "manual"]
+    assert results and all(str(NL) in (r or "") and str(BE) in (r or "") for r in results)
+    assert counted.most, "nothing was counted"
+    assert max(counted.most.values()) == 1, counted.most

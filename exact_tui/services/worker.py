@@ -906,7 +906,7 @@ class Worker:
             for d in due
             if d not in self.owned
             and d not in self._releasing
-            and (d not in self._table or self._table[d].free(now))
+            and (d not in self._table or self._table[d].free(now) or self._mine(d))
         ]
         if not free:
             return
@@ -937,6 +937,12 @@ class Worker:
         with self._fleet.write() as session:
             ownership.release(session, self.worker_id, divisions=idle)
         self._releasing -= idle
+        # Free now: new work there is taken at the next poll, not the next heartbeat.
+        for key in idle:
+            self._table.pop(key, None)
+
+    def _mine(self, key: DivisionKey) -> bool:
+        return self._table[key].owner == self.worker_id
 
 
 #: How far back the heartbeat looks for dead workers to take work back from.

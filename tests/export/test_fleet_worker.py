@@ -460,3 +460,20 @@ async def test_an_import_calls_a_division_only_while_holding_it(fleet: Fleet) ->
     assert results and all(str(NL) in (r or "") and str(BE) in (r or "") for r in results)
     assert counted.most, "nothing was counted"
     assert max(counted.most.values()) == 1, counted.most
+
+
+def test_a_division_given_back_is_taken_again_at_the_next_poll(fleet: Fleet) -> None:
+    """A division released for want of work is free at once for this worker too: a document
+    arriving just after is served at the next poll, not after the next heartbeat."""
+    worker, _ = build_worker(fleet.store, fleet.world.secrets, fleet.setup(), clock=fleet.world)
+    key = (fleet.ids["bee"], NL)
+    worker._read_tenants()
+    worker._take_due([key])
+    assert worker.owned == {key}
+    worker._rebalance()  # nothing busy: given back
+    assert worker.owned == set()
+    with fleet.store.all_tenants().read() as session:
+        lease = session.get(DivisionLease, key)
+    assert lease is not None and lease.owner is None
+    worker._take_due([key])
+    assert worker.owned == {key}

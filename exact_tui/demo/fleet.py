@@ -33,7 +33,7 @@ from exact_tui.sandbox import Sandbox, create_app, division_number
 from exact_tui.secret_store import SecretStore
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.ingest import ingest_bytes
-from exact_tui.services.runtime import ExactLink
+from exact_tui.services.runtime import TenantLinks
 from exact_tui.services.tenants import add_tenant, remove_tenant
 from exact_tui.services.worker import Worker
 from exact_tui.store.engine import Store, open_store
@@ -52,7 +52,7 @@ class DemoFleet:
     clock: Clock
     tenants: dict[str, DemoWorld] = field(default_factory=dict)
 
-    def workers(self, *, poll_seconds: float = 0.5) -> list[tuple[Worker, ExactLink]]:
+    def workers(self, *, poll_seconds: float = 0.5) -> list[tuple[Worker, TenantLinks]]:
         """The workers that serve the fleet: one per tenant, each on its tenant's store."""
         return [world.worker(poll_seconds=poll_seconds) for world in self.tenants.values()]
 

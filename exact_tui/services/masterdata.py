@@ -295,8 +295,8 @@ class MasterDataImporter:
             divisions = [request.division]
             head = ""
         else:
-            # The list is read through a known division: in its lane (docs/worker.md §Several
-            # workers), like every call to it.
+            # The list is read through a known division, in its lane like every call to it
+            # (docs/worker.md §Several workers).
             anchor = await asyncio.to_thread(self._anchor_division)
             if anchor is None:
                 divisions = await self.import_divisions()

@@ -157,23 +157,19 @@ def console(app: AppContext, read_only: bool, ansi: bool) -> None:
         return
     from exact_tui.services.audit import Actor
     from exact_tui.services.fleet import fleet_services
-    from exact_tui.ui.fleet import FleetApp
+    from exact_tui.ui.fleet import run_fleet
 
     fleet = fleet_services(
         root, Actor.current("tui"), read_only=read_only, timezone=app.settings.sync.timezone
     )
-    code: str | None = None
-    while True:
-        if code is None:
-            code = FleetApp(
-                fleet.rows, now=fleet.now, ansi=ansi, services=fleet, read_only=read_only
-            ).run()
-            if code is None:
-                return
-        # A tenant's console leaves with the tenant to open next, or None: back to Fleet.
-        code = _console(
+    run_fleet(
+        fleet,
+        lambda code: _console(
             app, root.tenant(code), read_only=read_only, ansi=ansi, tenant=code, fleet=fleet
-        )
+        ),
+        ansi=ansi,
+        read_only=read_only,
+    )
 
 
 def _console(

@@ -21,7 +21,7 @@ from exact_tui.services.console import ConsoleServices, operator_actions
 from exact_tui.services.fleet import fleet_services
 from exact_tui.services.worker import Worker
 from exact_tui.ui.app import build_app
-from exact_tui.ui.fleet import FleetApp
+from exact_tui.ui.fleet import run_fleet
 
 
 class BackgroundWorkers:
@@ -79,28 +79,23 @@ def run_console(directory: Path, *, read_only: bool, ansi: bool, keep: bool = Fa
     across = fleet_services(
         fleet.store, Actor.current("tui"), read_only=read_only, timezone=TIMEZONE
     )
+
+    def open_tenant(code: str) -> str | None:
+        world = fleet.tenants[code]
+        actions = operator_actions(
+            world.store,
+            Actor.current("tui"),
+            open_secrets=lambda: fleet.secrets,
+            connect_settings=world.connect_settings(),
+            timezone=TIMEZONE,
+        )
+        services = ConsoleServices(
+            world.store, timezone=TIMEZONE, actions=actions, tenant=code, fleet=across
+        )
+        return build_app(services, read_only=read_only, ansi=ansi).run()
+
     try:
-        code: str | None = None
-        while True:
-            if code is None:
-                code = FleetApp(
-                    across.rows, now=across.now, ansi=ansi, services=across, read_only=read_only
-                ).run()
-                if code is None:
-                    return
-            world = fleet.tenants[code]
-            actions = operator_actions(
-                world.store,
-                Actor.current("tui"),
-                open_secrets=lambda: fleet.secrets,
-                connect_settings=world.connect_settings(),
-                timezone=TIMEZONE,
-            )
-            services = ConsoleServices(
-                world.store, timezone=TIMEZONE, actions=actions, tenant=code, fleet=across
-            )
-            # The tenant's console leaves with the tenant to open next (w), or None: Fleet.
-            code = build_app(services, read_only=read_only, ansi=ansi).run()
+        run_fleet(across, open_tenant, ansi=ansi, read_only=read_only)
     finally:
         say("exact-tui demo: stopping the workers and the sandbox… ")
         workers.stop()

@@ -313,3 +313,24 @@ class FleetApp(App[str | None]):
 
     async def action_quit(self) -> None:
         self.exit(None)
+
+
+def run_fleet(
+    services: FleetServices,
+    open_tenant: Callable[[str], str | None],
+    *,
+    ansi: bool = False,
+    read_only: bool = False,
+) -> None:
+    """Fleet, then the console of the tenant chosen (`open_tenant` runs it), until Fleet is
+    left. A tenant's console leaves with the tenant to open next (switch tenant) or None:
+    back to Fleet."""
+    code: str | None = None
+    while True:
+        if code is None:
+            code = FleetApp(
+                services.rows, now=services.now, ansi=ansi, services=services, read_only=read_only
+            ).run()
+            if code is None:
+                return
+        code = open_tenant(code)

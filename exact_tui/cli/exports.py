@@ -258,7 +258,7 @@ def _retry_across_tenants(app: AppContext, flt: JobFilter, yes: bool) -> None:
         fail("nothing retried")
     try:
         done = retry_across_tenants(
-            root, Actor.current("cli"), flt, timezone=app.settings.sync.timezone
+            root, Actor.current("cli"), flt, timezone=app.settings.sync.timezone, asked=preview
         )
     except IntentRefused as exc:
         fail(str(exc))

@@ -38,12 +38,13 @@ class FleetServices:
         *,
         clock: Clock | None = None,
         timezone: str = "UTC",
-        retry: Callable[[JobFilter], str] | None = None,
+        retry: Callable[[JobFilter, RetryAcrossTenants], str] | None = None,
     ) -> None:
         self._store = store.root
         self.clock: Clock = clock or SystemClock()
         self.timezone = ZoneInfo(timezone)
-        #: Retry the jobs of one cause in every tenant; what it did, in words.
+        #: Retry the jobs of one cause in every tenant the confirmed question counted; what it
+        #: did, in words.
         self.retry_cause = retry
 
     def now(self) -> dt.datetime:
@@ -70,9 +71,11 @@ def fleet_services(
     """The fleet's services for `actor`; in read-only mode without the retry."""
     clock = clock or SystemClock()
 
-    def retry(flt: JobFilter) -> str:
+    def retry(flt: JobFilter, asked: RetryAcrossTenants) -> str:
         try:
-            done = retry_across_tenants(store, actor, flt, clock=clock, timezone=timezone)
+            done = retry_across_tenants(
+                store, actor, flt, clock=clock, timezone=timezone, asked=asked
+            )
         except IntentRefused as exc:
             raise ActionRefused(str(exc)) from None
         return done.total.message

@@ -94,3 +94,25 @@ def test_retry_across_tenants_is_by_cause(fleet: Store) -> None:
     assert code == 2 and "--cause" in err
     code, _, err = _run(fleet, "retry", "--all-tenants", "--cause", OUTAGE, "7")
     assert code == 2 and "not job ids" in err
+
+
+def test_a_retry_confirmed_after_the_queue_moved_says_so(
+    fleet: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the operator reads the question, the outage fails one more job of a tenant that
+    had none: it was not counted, so it is not retried, and the answer says what was."""
+    from exact_tui.cli import exports
+    from exact_tui.domain.states import Category
+    from tests.fleet_seed import job
+
+    def meanwhile(question: str) -> bool:
+        assert "Retry 6 job(s) in 3 tenant(s)?" in question
+        with fleet.tenant("default").write() as session:
+            session.add(job(9, JobState.RETRY_WAIT, category=Category.TRANSIENT, cause=OUTAGE))
+        return True
+
+    monkeypatch.setattr(exports, "confirm", meanwhile)
+    code, out, _ = _run(fleet, "retry", "--all-tenants", "--cause", OUTAGE)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "6 jobs in 3 tenants retried: 6 jobs back to pending"
+    assert _states(fleet)[("default", "INV-9")] is JobState.RETRY_WAIT

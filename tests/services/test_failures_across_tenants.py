@@ -268,3 +268,30 @@ def test_a_fix_in_another_tenant_does_not_count_for_a_refusal(fleet: Store) -> N
             )
         )
     assert retry_preview_all_tenants(fleet, JobFilter(cause=REFUSAL)).preview.unchanged == 1
+
+
+def test_a_retry_touches_only_the_tenants_counted_and_says_when_the_count_changed(
+    fleet: Store,
+) -> None:
+    """Between the counted question and the confirmation the queue moves on: a tenant that
+    came into the cause meanwhile is not touched (it was not in the question), and a different
+    number of jobs in the tenants counted is said, not passed over."""
+    asked = retry_preview_all_tenants(fleet, BY_OUTAGE)
+    assert (asked.jobs, asked.tenants) == (6, 3)
+    with fleet.tenant("default").write() as session:
+        session.add(job(7, JobState.RETRY_WAIT, category=Category.TRANSIENT, cause=OUTAGE))
+    done = retry_across_tenants(fleet, OPS, BY_OUTAGE, clock=FrozenClock(), asked=asked)
+    assert [t.code for t in done.tenants] == ["acme", "bolt", "corvo"]
+    assert done.total.message == "6 jobs in 3 tenants retried: 6 jobs back to pending"
+    assert _jobs(fleet)[("default", "INV-7")].state is JobState.RETRY_WAIT
+    # Asked again: the new job is counted; one more fails in a counted tenant meanwhile.
+    asked = retry_preview_all_tenants(fleet, BY_OUTAGE)
+    assert (asked.jobs, asked.tenants) == (1, 1)
+    with fleet.tenant("default").write() as session:
+        session.add(job(8, JobState.FAILED, category=Category.TRANSIENT, cause=OUTAGE))
+    done = retry_across_tenants(fleet, OPS, BY_OUTAGE, clock=FrozenClock(), asked=asked)
+    assert done.total.requeued == 2
+    assert done.total.message == (
+        "2 jobs in 1 tenant retried: 2 jobs back to pending "
+        "(1 job counted when asked: the queue changed meanwhile)"
+    )

@@ -16,10 +16,10 @@ from exact_tui.domain.transitions import RetryAction, lookup_requested, retry_de
 from exact_tui.services import audit, job_state
 from exact_tui.services.audit import Actor
 from exact_tui.services.clock import Clock
-from exact_tui.services.export_log import RETRIED_STATES
+from exact_tui.services.export_log import RETRIED_STATES, RetryAcrossTenants
 from exact_tui.services.intents.base import IntentBase, IntentRefused, IntentResult
 from exact_tui.services.jobs import JobFilter, job_conditions
-from exact_tui.store.engine import Store
+from exact_tui.store.engine import Store, UnknownTenant
 from exact_tui.store.models import Division, ExportJob
 from exact_tui.store.scoping import tenant_key
 
@@ -158,6 +158,8 @@ class RetriedAcrossTenants:
     """What a retry by cause across tenants did, per tenant and in all."""
 
     tenants: tuple[TenantRetried, ...]
+    #: The jobs the confirmed question counted, when there was one.
+    asked: int | None = None
 
     @property
     def total(self) -> IntentResult:
@@ -169,6 +171,10 @@ class RetriedAcrossTenants:
         message = f"{moved} in {counted(len(results), 'tenant')} retried: " + _in_words(
             IntentResult("", requeued, lookups, unchanged)
         )
+        if self.asked is not None and self.asked != requeued + lookups:
+            message += (
+                f" ({counted(self.asked, 'job')} counted when asked: the queue changed meanwhile)"
+            )
         return IntentResult(message, requeued, lookups, unchanged)
 
 
@@ -179,30 +185,41 @@ def retry_across_tenants(
     *,
     clock: Clock | None = None,
     timezone: str = "Europe/Amsterdam",
+    asked: RetryAcrossTenants | None = None,
 ) -> RetriedAcrossTenants:
     """Retry the jobs of one cause (`flt` names it) in every tenant holding any: each tenant
     through its own store, so every read and write is scoped to it, with the rules of
     `retry_matching` (what may be retried, lookups before anything unknown is sent again)
     and an audit row in that tenant. Tenants are done one after another, each in its own
-    transactions: an interrupted retry is finished by running it again."""
+    transactions: an interrupted retry is finished by running it again.
+
+    `asked`: the counted question the operator confirmed. Only its tenants are retried (one
+    that came into the cause since was not in the question), and a number of jobs other than
+    it counted is said in the result (the queue moved on meanwhile)."""
     if flt.cause is None:
         raise IntentRefused("a retry across tenants is by cause: name the cause")
     root = store.root
-    with root.all_tenants().read() as session:
-        tenant_ids = sorted(
-            session.exec(
-                select(ExportJob.tenant_id)
-                .where(*job_conditions(flt), col(ExportJob.state).in_(RETRIED_STATES))
-                .distinct()
-            ).all()
-        )
+    if asked is not None:
+        tenant_ids = list(asked.tenant_ids)
+    else:
+        with root.all_tenants().read() as session:
+            tenant_ids = sorted(
+                session.exec(
+                    select(ExportJob.tenant_id)
+                    .where(*job_conditions(flt), col(ExportJob.state).in_(RETRIED_STATES))
+                    .distinct()
+                ).all()
+            )
     done = []
     for tenant_id in tenant_ids:
-        tenant = root.tenant(tenant_id)
+        try:
+            tenant = root.tenant(tenant_id)
+        except UnknownTenant:
+            continue  # removed since the question (emptied first): nothing of it to retry
         intents = RetryIntents(tenant, actor, clock=clock, timezone=timezone)
         result = intents.retry_matching(flt, target="cause across tenants")
         done.append(TenantRetried(tenant.code, result))
-    return RetriedAcrossTenants(tuple(done))
+    return RetriedAcrossTenants(tuple(done), asked.jobs if asked is not None else None)
 
 
 def _filter_words(flt: JobFilter) -> dict[str, Any]:

@@ -374,7 +374,9 @@ class FleetFailuresScreen(Acts, Reads, Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.read("retry the cause across tenants", lambda: retry(flt), self._retried)
+                self.read(
+                    "retry the cause across tenants", lambda: retry(flt, preview), self._retried
+                )
 
         self.app.push_screen(
             ConfirmScreen(retry_question(cause, preview), f"Retry {preview.jobs:,}"), confirmed

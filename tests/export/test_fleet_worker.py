@@ -477,3 +477,63 @@ def test_a_division_given_back_is_taken_again_at_the_next_poll(fleet: Fleet) -> 
     assert lease is not None and lease.owner is None
     worker._take_due([key])
     assert worker.owned == {key}
+
+
+def _blocked_tenants(fleet: Fleet, first: int, count: int) -> None:
+    """`count` more tenants whose connection needs a Reconnect, each with a routed job that
+    would be due (what a fleet holds while some of its companies wait for a person)."""
+    now = fleet.world.now()
+    for n in range(first, first + count):
+        code = f"blocked-{n}"
+        with fleet.store.write() as session:
+            session.add(Tenant(code=code, name=code))
+        with fleet.store.tenant(code).write() as session:
+            session.add(
+                ExactConnection(
+                    region="nl",
+                    base_url="http://nowhere.test",
+                    client_id="c",
+                    redirect_uri="http://localhost/cb",
+                    status=ConnectionStatus.RECONNECT,
+                    reason="Exact refused the refresh token",
+                    activated_at=now - dt.timedelta(days=30),
+                )
+            )
+            session.add(
+                ExportJob(
+                    document_kind="invoice",
+                    document_id=900_000 + n,
+                    document_number=f"X-{n}",
+                    document_date=now.date(),
+                    division=NL,
+                )
+            )
+
+
+async def test_tenants_waiting_for_a_reconnect_add_nothing_to_an_idle_poll(fleet: Fleet) -> None:
+    """Jobs of tenants whose exports cannot run (Reconnect, paused) are not due: a poll reads
+    the same statements whether 2 or 12 such tenants wait, not one more per tenant."""
+    worker, links = build_worker(fleet.store, fleet.world.secrets, fleet.setup(), clock=fleet.world)
+
+    def poll() -> list[str]:
+        statements: list[str] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        worker._read_tenants()
+        event.listen(fleet.store.engine, "before_cursor_execute", seen)
+        try:
+            worker.export.prepare()
+            assert worker.export.due_divisions() == []
+        finally:
+            event.remove(fleet.store.engine, "before_cursor_execute", seen)
+        return statements
+
+    _blocked_tenants(fleet, 0, 2)
+    few = poll()
+    _blocked_tenants(fleet, 2, 10)
+    many = poll()
+    assert len(worker.tenants) == len(CODES) + 12
+    assert many == few
+    await links.close()

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from exact_tui.domain.states import JobState
+from exact_tui.domain.states import ConnectionStatus, JobState
 from exact_tui.services.clock import Clock
 from exact_tui.services.export.runner import OPEN, ExportService
 from exact_tui.services.ownership import DivisionKey
@@ -137,12 +137,17 @@ class FleetExport:
         return pairs
 
     def due_divisions(self) -> list[DivisionKey]:
-        """One query across tenants for the divisions with a job due now, then each of those
-        tenants' own gate (paused, Reconnect, holds): the cost follows the work due, not the
-        number of tenants."""
+        """One query across tenants for the divisions with a job due now of the tenants whose
+        exports may run (connected, not paused), then each of those tenants' own gate (holds):
+        the cost follows the work that can be done, not the number of tenants."""
         now = self.clock.now()
         due = self._pairs(
             select(ExportJob.tenant_id, ExportJob.division)
+            # Only tenants whose exports may run: a tenant waiting for a Reconnect (or
+            # paused) costs a poll nothing, however many of them there are.
+            .join(ExactConnection, col(ExactConnection.tenant_id) == ExportJob.tenant_id)
+            .where(col(ExactConnection.status) == ConnectionStatus.CONNECTED)
+            .where(col(ExactConnection.exports_paused).is_(False))
             .where(col(ExportJob.state).in_(DUE_STATES))
             .where(
                 or_(col(ExportJob.next_attempt_at).is_(None), col(ExportJob.next_attempt_at) <= now)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from exact_tui.domain.states import ConnectionStatus
@@ -690,8 +690,8 @@ class Worker:
 
     def schedule_daily(self) -> None:
         """Insert each served tenant's import request for its last daily slot, unless one was
-        asked for (daily, or the initial one after a connect) since. One query across
-        tenants, then one insert per tenant missing its request."""
+        asked for (daily, or the initial one after a connect) since or one still waits. Two
+        queries across tenants, then one insert per tenant missing its request."""
         if not self.tenants:
             self._read_tenants()
         now = self.clock.now()
@@ -708,8 +708,21 @@ class Worker:
                     )
                 ).all()
             )
+            waiting = set(
+                session.exec(
+                    self._served(
+                        select(SyncRequest.tenant_id)
+                        .where(col(SyncRequest.state) == "pending")
+                        .where(col(SyncRequest.trigger).in_(("daily", "initial")))
+                        .distinct(),
+                        col(SyncRequest.tenant_id),
+                    )
+                ).all()
+            )
             for tenant in sorted(self.tenants):
                 seen = latest.get(tenant)
+                if tenant in waiting:
+                    continue  # one waits already (a tenant that cannot import now)
                 if seen is None or _utc(seen) < self._last_slot(tenant, now):
                     session.add(_daily_request(tenant, now))
 
@@ -728,7 +741,14 @@ class Worker:
                     select(SyncRequest.id)
                     .where(col(SyncRequest.tenant_id) == tenant)
                     .where(col(SyncRequest.trigger).in_(("daily", "initial")))
-                    .where(col(SyncRequest.requested_at) >= slot)
+                    # One still waiting (a tenant that cannot import now, e.g. waiting for a
+                    # Reconnect) is enough: not one more each night it waits.
+                    .where(
+                        or_(
+                            col(SyncRequest.requested_at) >= slot,
+                            col(SyncRequest.state) == "pending",
+                        )
+                    )
                     .limit(1)
                 ).first()
                 if seen is None:

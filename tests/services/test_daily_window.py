@@ -77,6 +77,14 @@ def _requests(store: Store) -> dict[int, int]:
         return counts
 
 
+def _done(store: Store) -> None:
+    """Every import request has run."""
+    with store.all_tenants().write() as session:
+        for request in session.exec(select(SyncRequest)):
+            request.state = "done"
+            session.add(request)
+
+
 def test_each_tenant_is_imported_at_its_own_moment_of_the_night(store: Store) -> None:
     with store.write() as session:
         session.add(Tenant(code="bee", name="Bee"))
@@ -92,6 +100,7 @@ def test_each_tenant_is_imported_at_its_own_moment_of_the_night(store: Store) ->
     worker.schedule_daily()
     # Today's slots had all passed unseen: one request each, none for the disabled tenant.
     assert _requests(store) == {ids[c]: 1 for c in CODES}
+    _done(store)
     night = dt.datetime(2026, 11, 22, 3, 0, tzinfo=AMSTERDAM)
     moments = sorted((night + daily_offset(code, 3), code) for code in CODES)
     assert moments[0][0] < moments[-1][0], "not all at once"
@@ -107,3 +116,63 @@ def test_each_tenant_is_imported_at_its_own_moment_of_the_night(store: Store) ->
         assert _requests(store) == expected, f"{code} not asked for once at its moment"
         # Its keep-alive is due then too.
         assert worker._keep_alive_due[-1] == ids[code]
+
+
+def test_a_tenant_that_cannot_import_gets_one_daily_request_not_one_a_day(store: Store) -> None:
+    """A tenant waiting for a Reconnect (or not connected yet) runs no import: its daily
+    request waits. The next nights add none beside it, or the Reconnect would set off an
+    import for every day it waited."""
+    with store.write() as session:
+        session.add(Tenant(code="bee", name="Bee"))
+    clock = SteppedClock(dt.datetime(2026, 11, 21, 10, 0, tzinfo=AMSTERDAM))
+    options = WorkerOptions(daily_at=dt.time(3, 0), night_window_hours=3)
+    setup = WorkerSetup(link=LinkOptions(), export=ExportOptions(), worker=options)
+    secrets = open_secret_store("env", environ=secret_env())
+    worker, _ = build_worker(store, secrets, setup, clock=clock)
+    worker.schedule_daily()
+    assert set(_requests(store).values()) == {1}
+    for day in range(22, 26):
+        clock.current = dt.datetime(2026, 11, day, 7, 0, tzinfo=AMSTERDAM)
+        worker._daily_due()
+        if day == 24:
+            # A worker started meanwhile asks for none either.
+            restarted, _ = build_worker(store, secrets, setup, clock=clock)
+            restarted.schedule_daily()
+    assert set(_requests(store).values()) == {1}
+    # Once its request has run, the next night asks again.
+    _done(store)
+    clock.current = dt.datetime(2026, 11, 26, 7, 0, tzinfo=AMSTERDAM)
+    worker._daily_due()
+    assert set(_requests(store).values()) == {2}
+
+
+def test_a_worker_restarted_mid_window_on_a_dst_night_asks_for_no_second_import(
+    store: Store,
+) -> None:
+    """The night clocks go back (Europe/Amsterdam, 25 October 2026): a worker stops half-way
+    through the window and another starts; each tenant is asked for once that night."""
+    codes = [f"t-{n}" for n in range(12)]
+    with store.write() as session:
+        for code in codes:
+            session.add(Tenant(code=code, name=code))
+    clock = SteppedClock(dt.datetime(2026, 10, 24, 12, 0, tzinfo=AMSTERDAM))
+    options = WorkerOptions(daily_at=dt.time(2, 30), night_window_hours=3)
+    setup = WorkerSetup(link=LinkOptions(), export=ExportOptions(), worker=options)
+    secrets = open_secret_store("env", environ=secret_env())
+    worker, _ = build_worker(store, secrets, setup, clock=clock)
+    worker.schedule_daily()
+    before = _requests(store)
+    _done(store)
+    night = dt.datetime(2026, 10, 25, 0, 0, tzinfo=dt.UTC)
+    half = night + dt.timedelta(hours=2)
+    while clock.current < half:
+        clock.current += dt.timedelta(minutes=5)
+        worker._daily_due()
+    restarted, _ = build_worker(store, secrets, setup, clock=clock)
+    restarted.schedule_daily()
+    while clock.current < night + dt.timedelta(hours=8):
+        clock.current += dt.timedelta(minutes=5)
+        restarted._daily_due()
+    after = _requests(store)
+    assert {t: after[t] - before.get(t, 0) for t in after} == {t: 1 for t in after}
+    assert len(after) == len(codes) + 1

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Protocol
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from sqlalchemy import text, update
 from sqlmodel import Session, col
 
@@ -73,6 +74,10 @@ def lock_path(database: Path, tenant: int) -> Path:
     return database.with_name(f"{database.name}.tenant-{tenant}.refresh-lock")
 
 
+#: How often a refresher waiting for another's refresh lock tries it again.
+LOCK_POLL_SECONDS: Final = 0.01
+
+
 class FileRefreshLock:
     """A file lock (flock) taken off the event loop; waits while another process refreshes."""
 
@@ -90,7 +95,17 @@ class FileRefreshLock:
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
-        await asyncio.to_thread(self._lock.acquire, timeout=self._timeout)
+        # Tried without blocking and waited for on the event loop: a refresher waiting for
+        # another process must not hold one of the threads every tenant's store calls use.
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                self._lock.acquire(blocking=False)
+                break
+            except Timeout:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(LOCK_POLL_SECONDS)
         try:
             yield
         finally:
@@ -112,12 +127,20 @@ class ServerRefreshLock:
     async def hold(self) -> AsyncIterator[None]:
         session = self._store.session()
         session.begin()
-        try:
-            await asyncio.to_thread(
-                session.execute,
-                text("SELECT pg_advisory_xact_lock(:key, :tenant)"),
-                {"key": REFRESH_LOCK_KEY, "tenant": self._tenant},
+
+        def try_lock() -> bool:
+            return bool(
+                session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key, :tenant)"),
+                    {"key": REFRESH_LOCK_KEY, "tenant": self._tenant},
+                ).scalar()
             )
+
+        try:
+            # Tried, and waited for on the event loop: a refresher waiting for another
+            # process must not hold one of the threads every tenant's store calls use.
+            while not await asyncio.to_thread(try_lock):
+                await asyncio.sleep(LOCK_POLL_SECONDS)
             yield
         finally:
             session.rollback()

@@ -5,6 +5,7 @@ PostgreSQL (an advisory lock per tenant)."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from exact_tui.services.tokens import refresh_lock_for
 from exact_tui.store.engine import Store
@@ -52,6 +53,30 @@ async def test_two_refreshers_of_one_tenant_take_turns(store: Store) -> None:
 
     await asyncio.wait_for(asyncio.gather(first(), second()), GUARD)
     assert order == ["first holds", "first lets go", "second holds", "second lets go"]
+
+
+async def test_waiting_for_a_refresh_lock_keeps_no_thread_of_the_worker(store: Store) -> None:
+    """One worker serves every tenant from one pool of threads (its store calls). Refreshers
+    waiting for a tenant's lock (another process refreshes it, Exact's token endpoint slow)
+    must not take those threads, or every tenant's work would wait with them."""
+    default, _ = _two_tenants(store)
+    pool = ThreadPoolExecutor(max_workers=2)
+    asyncio.get_running_loop().set_default_executor(pool)
+    order: list[str] = []
+    try:
+        async with refresh_lock_for(default).hold():
+            waiters = [asyncio.create_task(_take(default, order, f"w{n}")) for n in range(3)]
+            await asyncio.sleep(HOLD)  # they are waiting now
+            # A store call of another tenant meanwhile: if the waiters held the two threads,
+            # this would wait until the lock is let go (never, here).
+            assert await asyncio.wait_for(asyncio.to_thread(lambda: "served"), GUARD) == "served"
+            assert order == []
+        await asyncio.wait_for(asyncio.gather(*waiters), GUARD)
+    finally:
+        pool.shutdown(wait=False)
+    assert sorted(order) == sorted(
+        f"w{n} {what}" for n in range(3) for what in ("holds", "lets go")
+    )
 
 
 async def _take(store: Store, order: list[str], name: str) -> None:

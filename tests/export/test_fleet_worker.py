@@ -537,3 +537,79 @@ async def test_tenants_waiting_for_a_reconnect_add_nothing_to_an_idle_poll(fleet
     assert len(worker.tenants) == len(CODES) + 12
     assert many == few
     await links.close()
+
+
+def _idle_tenants(fleet: Fleet, first: int, count: int) -> None:
+    """`count` more connected tenants, each with its documents posted: nothing due."""
+    now = fleet.world.now()
+    for n in range(first, first + count):
+        code = f"idle-{n}"
+        with fleet.store.write() as session:
+            session.add(Tenant(code=code, name=code))
+        with fleet.store.tenant(code).write() as session:
+            session.add(
+                ExactConnection(
+                    region="nl",
+                    base_url="http://nowhere.test",
+                    client_id="c",
+                    redirect_uri="http://localhost/cb",
+                    status=ConnectionStatus.CONNECTED,
+                    activated_at=now - dt.timedelta(days=30),
+                )
+            )
+            session.add(
+                ExportJob(
+                    document_kind="invoice",
+                    document_id=800_000 + n,
+                    document_number=f"P-{n}",
+                    document_date=now.date(),
+                    division=NL,
+                    state=JobState.POSTED,
+                )
+            )
+            session.add(
+                SyncRequest(
+                    trigger="daily", requested_by="schedule", requested_at=now, state="done"
+                )
+            )
+
+
+async def test_a_whole_idle_tick_and_heartbeat_read_the_same_whatever_the_tenants(
+    fleet: Fleet,
+) -> None:
+    """The worker's whole poll and its heartbeat with nothing due, not only the queries
+    for work: the same statements with 5 or 35 more connected tenants."""
+    for code in CODES:
+        fleet.ingest(code, **documents(code, 1))
+    async with fleet.workers():
+        await until(lambda: fleet.posted(*CODES), what="every tenant's documents posted")
+        await until(fleet.imported, what="every tenant's import done")
+    worker, links = build_worker(fleet.store, fleet.world.secrets, fleet.setup(), clock=fleet.world)
+    worker._start()
+
+    async def poll() -> list[str]:
+        statements: list[str] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        worker._read_tenants()
+        await asyncio.sleep(0)
+        event.listen(fleet.store.engine, "before_cursor_execute", seen)
+        try:
+            assert not await worker._tick()
+            worker._beat("running")
+            worker._read_tenants()
+            worker._look_after_others(worker._dead_owners(recent=True) - worker._handled_dead)
+            worker._rebalance()
+        finally:
+            event.remove(fleet.store.engine, "before_cursor_execute", seen)
+        return statements
+
+    _idle_tenants(fleet, 0, 5)
+    few = await poll()
+    _idle_tenants(fleet, 5, 30)
+    many = await poll()
+    assert len(worker.tenants) == len(CODES) + 35
+    assert many == few
+    await links.close()

@@ -295,3 +295,25 @@ def test_a_retry_touches_only_the_tenants_counted_and_says_when_the_count_change
         "2 jobs in 1 tenant retried: 2 jobs back to pending "
         "(1 job counted when asked: the queue changed meanwhile)"
     )
+
+
+def test_causes_that_differ_only_in_case_or_spaces_are_retried_apart(store: Store) -> None:
+    """Exact's messages are kept as they came: "…Exact" and "…exact" and one with a trailing
+    space are three causes, grouped and retried apart (on SQLite and PostgreSQL alike)."""
+    causes = ("503 from Exact", "503 from exact", "503 from Exact ")
+    with store.write() as session:
+        for n, cause in enumerate(causes, start=1):
+            session.add(job(n, JobState.FAILED, category=Category.TRANSIENT, cause=cause))
+    grouped = {c.group.cause: c.group.count for c in failures_by_cause_all_tenants(store)}
+    assert grouped == dict.fromkeys(causes, 1)
+    asked = retry_preview_all_tenants(store, JobFilter(cause=causes[0]))
+    assert asked.jobs == 1
+    done = retry_across_tenants(store, OPS, JobFilter(cause=causes[0]), asked=asked)
+    assert done.total.requeued == 1
+    with store.read() as session:
+        states = {j.cause: j.state for j in session.exec(select(ExportJob))}
+    assert states == {
+        None: JobState.PENDING,
+        causes[1]: JobState.FAILED,
+        causes[2]: JobState.FAILED,
+    }

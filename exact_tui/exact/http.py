@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
+import ssl
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -83,6 +85,15 @@ def log_call(
     )
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings of every client to Exact in this process, built once: httpx's own
+    (the CA bundle it would load, SSL_CERT_FILE honoured), shared instead of loaded again for
+    each client. A worker holds a client per tenant (docs/worker.md §Tenants), and each copy
+    costs about 0.9 MB and 40 ms."""
+    return httpx.create_ssl_context()
+
+
 class ExactClient:
     """Calls to one Exact host on behalf of one connection."""
 
@@ -115,6 +126,7 @@ class ExactClient:
             base_url=self.base_url,
             timeout=timeout,
             transport=transport,
+            verify=tls_context(),
             headers={"Accept": "application/json"},
             follow_redirects=False,
         )

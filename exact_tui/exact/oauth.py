@@ -31,7 +31,7 @@ from exact_tui.exact.errors import (
     Transient,
     error_message,
 )
-from exact_tui.exact.http import NowFn, log_call, utc_now
+from exact_tui.exact.http import NowFn, log_call, tls_context, utc_now
 
 with warnings.catch_warnings():
     # authlib now prefers the httpx2 fork and warns on import when it falls back to httpx, which
@@ -316,6 +316,7 @@ class OAuthClient:
                 redirect_uri=self.redirect_uri,
                 timeout=self._timeout,
                 transport=self._transport,
+                verify=tls_context(),
                 follow_redirects=False,
             )
             self._http.register_compliance_hook("access_token_response", self._keep)

@@ -613,3 +613,56 @@ async def test_a_whole_idle_tick_and_heartbeat_read_the_same_whatever_the_tenant
     assert len(worker.tenants) == len(CODES) + 35
     assert many == few
     await links.close()
+
+
+class Gate(httpx.AsyncBaseTransport):
+    """Holds the first entry posted to `host` until `open` is set (a slow Exact), and counts
+    the entries posted there after it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, host: str) -> None:
+        self.inner = inner
+        self.host = host
+        self.held = asyncio.Event()
+        self.open = asyncio.Event()
+        self.posted = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        entry = request.method == "POST" and request.url.path.endswith("/SalesEntries")
+        if entry and request.url.host == self.host:
+            self.posted += 1
+            if not self.held.is_set():
+                self.held.set()
+                await self.open.wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_tenant_disabled_while_its_entry_is_in_flight_gets_nothing_more(
+    fleet: Fleet,
+) -> None:
+    """The entry under way finishes (posted, or unknown to be settled by lookup: never lost
+    or sent twice); nothing more of that tenant is sent, the others go on."""
+    gate = Gate(fleet.transport, "bee.sandbox.test")
+    fleet.transport = gate
+    for code in CODES:
+        fleet.ingest(code, **documents(code, 4, be=0))
+    async with fleet.workers() as (worker,):
+        await until(gate.held.is_set, what="bee's first entry in flight")
+        with fleet.store.write() as session:
+            tenant = session.get(Tenant, fleet.ids["bee"])
+            assert tenant is not None
+            tenant.disabled_at, tenant.disabled_reason = fleet.world.now(), "contract ended"
+            session.add(tenant)
+        await until(lambda: fleet.ids["bee"] not in worker.tenants, what="bee no longer served")
+        gate.open.set()
+        await until(lambda: fleet.posted("default", "cee"), what="the others posted")
+        await until(
+            lambda: JobState.IN_FLIGHT not in fleet.states("bee").values(),
+            what="bee's entry under way settled",
+        )
+        await asyncio.sleep(QUICK * 20)
+    bee = fleet.states("bee")
+    assert gate.posted == 1, "nothing more of bee was sent"
+    assert sorted(bee.values()).count(JobState.PENDING) == 3
+    sent = [state for state in bee.values() if state is not JobState.PENDING]
+    assert sent in ([JobState.POSTED], [JobState.UNKNOWN])
+    assert len(fleet.refs("bee")) == 1

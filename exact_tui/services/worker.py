@@ -544,7 +544,11 @@ class Worker:
         if tenants == self.tenants:
             return
         self.tenants = tenants
-        self._slots = [(self._next_slot(t, self.clock.now()), t) for t in tenants]
+        # A tenant still served keeps its slot (one whose moment has just come, not yet looked
+        # at by the poll, is still asked for); a new one gets its next.
+        kept = {t: slot for slot, t in self._slots if t in tenants}
+        now = self.clock.now()
+        self._slots = [(kept.get(t) or self._next_slot(t, now), t) for t in tenants]
         heapq.heapify(self._slots)
         try:
             loop = asyncio.get_running_loop()

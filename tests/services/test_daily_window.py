@@ -176,3 +176,25 @@ def test_a_worker_restarted_mid_window_on_a_dst_night_asks_for_no_second_import(
     after = _requests(store)
     assert {t: after[t] - before.get(t, 0) for t in after} == {t: 1 for t in after}
     assert len(after) == len(codes) + 1
+
+
+def test_a_tenant_added_as_another_tenants_moment_passes_loses_no_import(store: Store) -> None:
+    """The heartbeat reads the tenants again when one is added (or disabled): a tenant whose
+    moment had just come, not yet looked at by the poll, is still asked for that night."""
+    with store.write() as session:
+        session.add(Tenant(code="bee", name="Bee"))
+    ids = {t.code: t.id for t in store.tenants()}
+    clock = SteppedClock(dt.datetime(2026, 11, 21, 10, 0, tzinfo=AMSTERDAM))
+    options = WorkerOptions(daily_at=dt.time(3, 0), night_window_hours=3)
+    setup = WorkerSetup(link=LinkOptions(), export=ExportOptions(), worker=options)
+    secrets = open_secret_store("env", environ=secret_env())
+    worker, _ = build_worker(store, secrets, setup, clock=clock)
+    worker.schedule_daily()
+    _done(store)
+    moment = dt.datetime(2026, 11, 22, 3, 0, tzinfo=AMSTERDAM) + daily_offset("bee", 3)
+    clock.current = moment + dt.timedelta(seconds=1)
+    with store.write() as session:
+        session.add(Tenant(code="new", name="New"))
+    worker._read_tenants()  # the heartbeat, before the poll looked at bee's moment
+    worker._daily_due()
+    assert _requests(store)[ids["bee"]] == 2, "bee's import of the night asked for"

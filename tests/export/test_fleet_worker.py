@@ -666,3 +666,36 @@ async def test_a_tenant_disabled_while_its_entry_is_in_flight_gets_nothing_more(
     sent = [state for state in bee.values() if state is not JobState.PENDING]
     assert sent in ([JobState.POSTED], [JobState.UNKNOWN])
     assert len(fleet.refs("bee")) == 1
+
+
+async def test_two_workers_create_each_tenants_customers_once_with_look_alike_data(
+    fleet: Fleet,
+) -> None:
+    """The same customer numbers and invoice numbers in every tenant, two workers: each
+    tenant's Exact gets each of its customers once per division and each invoice once."""
+    records = {
+        "customers": [customer(f"K{c}") for c in range(4)],
+        "invoices": [
+            invoice(f"INV-{c}-{k}", f"K{c}", **({"bank_account": IBAN_BE} if k % 2 else {}))
+            for c in range(4)
+            for k in range(4)
+        ],
+    }
+    for code in CODES:
+        fleet.ingest(code, **records)
+    async with fleet.workers(2):
+        await until(lambda: fleet.posted(*CODES), what="every document posted")
+    wanted = {i["number"] for i in records["invoices"]}
+    for code in CODES:
+        ledger: Any = fleet.sandboxes[code].ledger()["divisions"]
+        refs: Counter[str] = Counter()
+        accounts: Counter[tuple[int, str]] = Counter()
+        for division in (NL, BE):
+            refs.update(e["YourRef"] for e in ledger[str(division)]["sales_entries"])
+            accounts.update(
+                (division, a["Name"])
+                for a in ledger[str(division)]["accounts"]
+                if str(a.get("Name") or "").startswith("Klant K")
+            )
+        assert set(refs) == wanted and max(refs.values()) == 1, code
+        assert len(accounts) == 2 * 4 and max(accounts.values()) == 1, (code, accounts)

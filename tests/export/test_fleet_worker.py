@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import SQLModel, col, select
 
-from exact_tui.domain.states import ConnectionStatus, JobState
+from exact_tui.domain.states import ConnectionStatus, DocumentKind, JobState
 from exact_tui.exact.oauth import TokenSet
 from exact_tui.sandbox import Sandbox
 from exact_tui.sandbox.app import create_app
@@ -501,7 +501,7 @@ def _blocked_tenants(fleet: Fleet, first: int, count: int) -> None:
             )
             session.add(
                 ExportJob(
-                    document_kind="invoice",
+                    document_kind=DocumentKind.INVOICE,
                     document_id=900_000 + n,
                     document_number=f"X-{n}",
                     document_date=now.date(),
@@ -559,7 +559,7 @@ def _idle_tenants(fleet: Fleet, first: int, count: int) -> None:
             )
             session.add(
                 ExportJob(
-                    document_kind="invoice",
+                    document_kind=DocumentKind.INVOICE,
                     document_id=800_000 + n,
                     document_number=f"P-{n}",
                     document_date=now.date(),

@@ -280,6 +280,9 @@ class Worker:
         self.lanes = Lanes(hold=self._hold)
         #: Divisions an import or a reconciliation is calling: kept while they do.
         self._pinned: Counter[DivisionKey] = Counter()
+        #: Tenants with an import or a reconciliation waiting for a division another worker
+        #: holds: how many divisions each waits for.
+        self._waiting: Counter[int] = Counter()
         #: Every query across tenants goes through this store; `only` is the one tenant
         #: served when the worker was given a tenant's store.
         self._fleet = self.store.root.all_tenants()
@@ -576,7 +579,12 @@ class Worker:
         """Start waiting imports, of different tenants, up to `sync_concurrency`; True while
         one runs."""
         self._sync_tasks = {t: task for t, task in self._sync_tasks.items() if not task.done()}
-        while len(self._sync_tasks) < max(self.options.sync_concurrency, 1) and self.sync.ready():
+        while self.sync.ready():
+            # An import waiting for a division another worker holds (for as long as that one
+            # is busy there) takes no place: the other tenants' imports go on meanwhile.
+            active = [t for t in self._sync_tasks if not self._waiting[t]]
+            if len(active) >= max(self.options.sync_concurrency, 1):
+                break
             request = self._claim_sync_request(set(self._sync_tasks))
             if request is None:
                 break
@@ -898,23 +906,36 @@ class Worker:
         """Hold the division's lease while an import or a reconciliation calls it: taken if
         free (and kept until they are done), waited for while another worker holds it. Stopping
         meanwhile interrupts the import (it is queued again)."""
-        while key not in self.owned or key in self._releasing:
-            if key in self._releasing:
-                self._releasing.discard(key)
-                self.owned.add(key)
-                break
-            if await asyncio.to_thread(self._take, key):
-                self.owned.add(key)
-                self.export.division_taken(key)
-                break
-            if self.stopping:
-                raise SyncInterrupted(f"stopped while division {key[1]} was held by another")
-            await self._pause(self.options.heartbeat_seconds)
+        await self._wait_for(key)
         self._pinned[key] += 1
         try:
             yield
         finally:
             self._pinned[key] -= 1
+
+    async def _wait_for(self, key: DivisionKey) -> None:
+        """Until this worker holds the division. While it waits, its tenant is counted as
+        waiting: an import waiting here takes none of the imports' places (`_start_syncs`)."""
+        waiting = False
+        try:
+            while key not in self.owned or key in self._releasing:
+                if key in self._releasing:
+                    self._releasing.discard(key)
+                    self.owned.add(key)
+                    break
+                if await asyncio.to_thread(self._take, key):
+                    self.owned.add(key)
+                    self.export.division_taken(key)
+                    break
+                if self.stopping:
+                    raise SyncInterrupted(f"stopped while division {key[1]} was held by another")
+                if not waiting:
+                    waiting = True
+                    self._waiting[key[0]] += 1
+                await self._pause(self.options.heartbeat_seconds)
+        finally:
+            if waiting:
+                self._waiting[key[0]] -= 1
 
     def _take(self, key: DivisionKey) -> bool:
         with self._fleet.write() as session:

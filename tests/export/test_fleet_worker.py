@@ -9,6 +9,7 @@ numbers), reached at a host of its own through one transport, on one clock.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -55,6 +56,7 @@ from exact_tui.store.models import (
     SyncState,
     Tenant,
     VATCode,
+    WorkerHeartbeat,
 )
 from exact_tui.store.scoping import tenant_key
 from tests.connection.kit import World
@@ -699,3 +701,46 @@ async def test_two_workers_create_each_tenants_customers_once_with_look_alike_da
             )
         assert set(refs) == wanted and max(refs.values()) == 1, code
         assert len(accounts) == 2 * 4 and max(accounts.values()) == 1, (code, accounts)
+
+
+async def test_an_import_waiting_for_a_division_another_worker_holds_blocks_no_other_import(
+    fleet: Fleet,
+) -> None:
+    """A tenant's import waits while another worker holds one of its divisions (busy with its
+    exports, maybe for hours); the imports of other tenants go on meanwhile, even with one
+    import at a time."""
+    now = fleet.world.now()
+    with fleet.store.all_tenants().write() as session:
+        session.add(WorkerHeartbeat(worker_id="other", host="elsewhere", pid=1, beat_at=now))
+        session.add(
+            DivisionLease(
+                tenant_id=fleet.ids["default"],
+                division=NL,
+                owner="other",
+                taken_at=now,
+                renewed_at=now,
+                expires_at=now + dt.timedelta(days=1),
+            )
+        )
+    for code in ("default", "cee"):
+        with fleet.tenant(code).write() as session:
+            session.add(SyncRequest(division=NL, trigger="manual", requested_by="ops"))
+    setup = fleet.setup()
+    one_at_a_time = dataclasses.replace(
+        setup, worker=dataclasses.replace(setup.worker, sync_concurrency=1)
+    )
+    fleet.setup = lambda: one_at_a_time  # type: ignore[method-assign]
+
+    def state(code: str) -> set[str]:
+        with fleet.tenant(code).read() as session:
+            return {r.state for r in session.exec(select(SyncRequest)) if r.trigger == "manual"}
+
+    def default_imports() -> set[str]:
+        with fleet.tenant("default").read() as session:
+            return {r.state for r in session.exec(select(SyncRequest))}
+
+    async with fleet.workers():
+        await until(lambda: state("cee") == {"done"}, what="cee imported", guard=30)
+        # default's import waits for its division, and its next one waits behind it.
+        assert default_imports() == {"running", "pending"}
+    assert fleet.calls("default") == 0

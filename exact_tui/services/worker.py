@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from exact_tui.domain.states import ConnectionStatus
+from exact_tui.domain.states import ConnectionStatus, JobState
 from exact_tui.domain.text import cut
 from exact_tui.services import ownership
 from exact_tui.services.clock import Clock, SystemClock
@@ -47,7 +47,9 @@ from exact_tui.services.ownership import DivisionKey
 from exact_tui.store.engine import Store, TenantStore
 from exact_tui.store.failures import StorageFailure, store_failure
 from exact_tui.store.models import (
+    DivisionLease,
     ExactConnection,
+    ExportJob,
     OAuthToken,
     SyncRequest,
     Tenant,
@@ -387,15 +389,41 @@ class Worker:
         lookup)."""
         if not dead:
             return
-        with self._fleet.write() as session:
-            # Their divisions are free now, not when their leases run out.
-            ownership.release(session, *sorted(dead))
+        # Named in statements only those that still hold something: at start every worker
+        # that ever stopped is dead (a cron run each minute leaves half a million a year, more
+        # than a statement may name).
+        holding = self._holding(dead)
+        if holding:
+            with self._fleet.write() as session:
+                # Their divisions are free now, not when their leases run out.
+                ownership.release(session, *sorted(holding))
         self._release_sync_requests(dead)
         if self.reconcile is not None:
             self.reconcile.release(dead)
-        recovered = self.export.recover(dead)
+        recovered = self.export.recover(holding)
         if recovered:
             log.warning("%d job(s) left in flight by a stopped worker are now unknown", recovered)
+
+    def _holding(self, dead: set[str]) -> set[str]:
+        """Those of `dead` that hold a division or a claimed job (the owners of either are
+        few, whatever the number of workers that ran before)."""
+        with self._fleet.read() as session:
+            owners: set[str | None] = set(
+                session.exec(
+                    select(col(DivisionLease.owner))
+                    .where(col(DivisionLease.owner).is_not(None))
+                    .distinct()
+                )
+            )
+            owners.update(
+                session.exec(
+                    select(col(ExportJob.lease_owner))
+                    .where(col(ExportJob.state).in_((JobState.IN_FLIGHT, JobState.UNKNOWN)))
+                    .where(col(ExportJob.lease_owner).is_not(None))
+                    .distinct()
+                )
+            )
+        return {owner for owner in owners if owner in dead}
 
     def _wait(self) -> float:
         """Until the next poll, or the next daily slot if that comes first."""

@@ -487,9 +487,13 @@ def connect_settings(
 
 
 def _request_initial_sync(session: Session, actor: Actor) -> bool:
+    """Ask for a full import, unless one waits already: the initial one of an earlier connect,
+    or the daily one the worker kept waiting while the connection needed a Reconnect
+    (docs/worker.md §Tenants)."""
     pending = session.exec(
         select(SyncRequest)
-        .where(col(SyncRequest.trigger) == "initial")
+        .where(col(SyncRequest.trigger).in_(("initial", "daily")))
+        .where(col(SyncRequest.division).is_(None))
         .where(col(SyncRequest.state) == "pending")
     ).first()
     if pending is not None:

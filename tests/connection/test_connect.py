@@ -207,3 +207,25 @@ async def test_a_blocked_user_puts_the_whole_connection_in_error(connected: Worl
     with world.store.read() as session:
         conn = session.get(ExactConnection, 1)
     assert conn is not None and conn.status is ConnectionStatus.INACTIVE  # stays disconnected
+
+
+async def test_a_reconnect_while_a_daily_import_waits_queues_no_second_import(
+    connected: World,
+) -> None:
+    """While the connection waited for a Reconnect the worker kept one daily import request
+    waiting; the Reconnect asks for none beside it (two full imports in a row otherwise)."""
+    with connected.store.write() as session:
+        for request in session.exec(select(SyncRequest)):
+            request.state = "done"
+            session.add(request)
+        session.add(SyncRequest(trigger="daily", requested_by="schedule"))
+    connected.sandbox.advance(700)
+    result = await connected.connect()
+    with connected.store.read() as session:
+        waiting = [
+            r.trigger
+            for r in session.exec(select(SyncRequest))
+            if r.state == "pending" and r.division is None
+        ]
+    assert waiting == ["daily"]
+    assert not result.sync_requested

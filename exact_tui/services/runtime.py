@@ -284,10 +284,16 @@ class TenantLinks:
             await parts.link.keep_alive()
 
     async def retain(self, tenants: set[int]) -> None:
-        """Drop the parts of tenants no longer served (disabled, removed)."""
-        for tenant in sorted(set(self._parts) - tenants):
-            parts = self._parts.pop(tenant)
-            await parts.link.close()
+        """Drop the parts of tenants no longer served (disabled, removed), and those built for
+        a tenant whose id is now another's (SQLite gives a removed tenant's id again): its
+        link, tokens and pipeline are never the new tenant's."""
+        codes: dict[int | None, str] = {}
+        if self._parts and tenants:  # closing (none served) reads nothing
+            codes = {t.id: t.code for t in await asyncio.to_thread(self.root.tenants)}
+        for tenant in sorted(self._parts):
+            if tenant not in tenants or codes.get(tenant) != self._parts[tenant].store.code:
+                parts = self._parts.pop(tenant)
+                await parts.link.close()
 
     async def close(self) -> None:
         await self.retain(set())

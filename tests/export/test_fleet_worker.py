@@ -744,3 +744,45 @@ async def test_an_import_waiting_for_a_division_another_worker_holds_blocks_no_o
         # default's import waits for its division, and its next one waits behind it.
         assert default_imports() == {"running", "pending"}
     assert fleet.calls("default") == 0
+
+
+async def test_a_killed_worker_holding_divisions_of_several_tenants_is_taken_over(
+    fleet: Fleet,
+) -> None:
+    """kill -9 of a worker with an entry in flight in two tenants' divisions 101001: after
+    the lease, another worker holds both (tenant, division) pairs, settles each tenant's entry
+    by lookup in that tenant's Exact and posts each once."""
+    gates = Gate(Gate(fleet.transport, "bee.sandbox.test"), "cee.sandbox.test")
+    inner = gates.inner
+    assert isinstance(inner, Gate)
+    fleet.transport = gates
+    for code in ("bee", "cee"):
+        fleet.ingest(code, **documents(code, 1, be=0))
+    setup = fleet.setup()
+    victim, victim_links = build_worker(
+        fleet.store, fleet.world.secrets, setup, clock=fleet.world, transport=gates
+    )
+    victim.worker_id = "doomed:1:1"
+    running = asyncio.create_task(victim.run())
+    await until(lambda: gates.held.is_set() and inner.held.is_set(), what="both entries in flight")
+    # kill -9: no release, no last heartbeat, the requests never answered.
+    victim._final_beat = lambda: None  # type: ignore[method-assign]
+    for task in [*victim._division_tasks.values(), running]:
+        task.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    await victim_links.close()
+    keys = {(fleet.ids[c], NL) for c in ("bee", "cee")}
+    assert victim.owned >= keys
+    gates.open.set()
+    inner.open.set()
+    async with fleet.workers() as (heir,):
+        fleet.world.sandbox.advance(setup.worker.lease_seconds + 1)
+        await until(lambda: heir.owned >= keys, what="both tenants' divisions taken over")
+
+        def settled() -> bool:
+            fleet.world.sandbox.advance(60)
+            return fleet.posted("bee", "cee")
+
+        await until(settled, what="both entries settled and posted")
+    assert fleet.refs("bee") == ["B-NL-0"] and fleet.refs("cee") == ["C-NL-0"]
+    assert fleet.refs("default") == []

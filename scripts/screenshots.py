@@ -24,7 +24,7 @@ from exact_tui.demo.fleet import build_fleet  # noqa: E402
 from exact_tui.demo.world import TIMEZONE, DemoWorld, build_world  # noqa: E402
 from exact_tui.services.audit import Actor  # noqa: E402
 from exact_tui.services.console import ConsoleServices, operator_actions  # noqa: E402
-from exact_tui.services.tenants import fleet_rows  # noqa: E402
+from exact_tui.services.fleet import fleet_services  # noqa: E402
 from exact_tui.store.engine import Store, open_store  # noqa: E402
 from exact_tui.store.models import WorkerHeartbeat  # noqa: E402
 from exact_tui.ui.app import build_app  # noqa: E402
@@ -114,16 +114,27 @@ async def demo_world(directory: Path) -> DemoWorld:
     return world
 
 
+FLEET_SHOTS: list[tuple[str, Sequence[str]]] = [
+    ("fleet", ()),
+    ("fleet-failures-by-cause", ("g",)),
+]
+
+
 async def shoot_fleet(directory: Path, out: Path) -> None:
-    """The Fleet screen over the demo's fleet, once its workers have done what they can."""
+    """The Fleet screens over the demo's fleet, once its workers have done what they can."""
     fleet = await build_fleet(directory)
     await fleet.drain()
-    now = fleet.clock.now
-    app = FleetApp(lambda: fleet_rows(fleet.store), now=now)
+    services = fleet_services(fleet.store, Actor("anna", "tui"), timezone=TIMEZONE)
     try:
-        async with app.run_test(size=(120, 36)) as pilot:
-            await settle(app, pilot)
-            app.save_screenshot(filename="fleet.svg", path=str(out))
+        for name, keys in FLEET_SHOTS:
+            app = FleetApp(services.rows, now=services.now, services=services)
+            async with app.run_test(size=(120, 36)) as pilot:
+                await settle(app, pilot)
+                for key in keys:
+                    await pilot.press(key)
+                    await settle(app, pilot)
+                app.save_screenshot(filename=f"{name}.svg", path=str(out))
+            sys.stdout.write(f"{out / name}.svg\n")
     finally:
         fleet.store.dispose()
 
@@ -133,7 +144,6 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(shoot_fleet(Path(tmp), out))
-        sys.stdout.write(f"{out / 'fleet'}.svg\n")
     with tempfile.TemporaryDirectory() as tmp:
         world = asyncio.run(demo_world(Path(tmp)))
         demo = Path(tmp) / "demo.db"

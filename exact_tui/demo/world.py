@@ -94,7 +94,9 @@ class DemoWorld:
         worker, link = build_worker(
             self.store, self.secrets, setup, clock=self.clock, transport=self.transport
         )
-        worker.host = WORKER_HOST
+        # Named after the demo's host, not this machine (the id starts with the host).
+        _, _, rest = worker.worker_id.partition(":")
+        worker.host, worker.worker_id = WORKER_HOST, f"{WORKER_HOST}:{rest}"
         return worker, link
 
 

@@ -3,6 +3,7 @@ killed -9 at random.
 
     .venv/bin/python tests/benchmarks/fault_drill.py [--docs 1000] [--kills 20] [--seed 1]
     scripts/with-postgres .venv/bin/python tests/benchmarks/fault_drill.py --workers 4
+    .venv/bin/python tests/benchmarks/fault_drill.py --tenants 4
 
 `exact-tui sandbox` runs as a process with every fault kind of its fault plan active (latency,
 5xx before and after committing, commit-then-hang past the client's timeout, connection resets
@@ -21,6 +22,11 @@ the queue drains, and the drill compares the store with the sandbox's ledger. It
 - conflicts settled as posted (0): posted jobs whose recorded entry is another document's.
 
 The storm also holds requests Exact commits seconds after the client gave up (`commit_late`),
+With `--tenants N` the documents are spread over N tenants of one store, each connected as its
+own Exact user of the sandbox (`exact-tui sandbox --users N`) with divisions of its own; each
+tenant has its own worker process (`exact-tui worker --tenant CODE`), and each kill hits one of
+them. The figures are summed over the tenants; reconciliation runs for the first.
+
 documents whose references collide unless they are made unique as Exact compares them (invoice
 numbers that differ only in case; 64-character settlement numbers sharing their first 60), and
 workers stopped (SIGSTOP) past their lease while another takes over, then let go on (SIGCONT).
@@ -59,7 +65,8 @@ from stdnum.nl import btw
 from exact_tui.domain.reconciliation import collated
 from exact_tui.domain.states import Category, ConnectionStatus, DocumentKind, JobState, MappingKind
 from exact_tui.exact import entries
-from exact_tui.sandbox import CLIENT_ID, REDIRECT_URI
+from exact_tui.sandbox import CLIENT_ID, REDIRECT_URI, facts_for
+from exact_tui.sandbox import division_number as numbered
 from exact_tui.secret_store import open_secret_store
 from exact_tui.services.audit import Actor
 from exact_tui.services.connection import (
@@ -71,6 +78,7 @@ from exact_tui.services.connection import (
 from exact_tui.services.export.documents import load_documents
 from exact_tui.services.ingest import ingest_bytes
 from exact_tui.services.intents import Intents
+from exact_tui.services.tenants import add_tenant, remove_tenant
 from exact_tui.store.engine import Store, open_store
 from exact_tui.store.models import (
     ExactAccount,
@@ -114,6 +122,8 @@ STALL_EVERY = 4
 #: The drill's lease: short, so a stopped worker loses its claims within the drill.
 LEASE_SECONDS = 5
 SETTLEMENT_EVERY = 6
+#: What a job's event says when Exact gives a new access token only minutes from now.
+TOKEN_WAIT = "new access token only from"
 SETTLEMENT = "SETTLEMENT-ADYEN-MERCHANTACCOUNT-FLEXWERK-2026-12-04-BATCH-"
 
 
@@ -162,6 +172,7 @@ class DrillReport:
     reconnects: int
     elapsed: float
     workers: int = 1
+    tenants: int = 1
     states: dict[str, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)
     posts: int = 0
@@ -189,7 +200,8 @@ class DrillReport:
     def lines(self) -> list[str]:
         return [
             f"documents                     {self.documents}",
-            f"workers at once               {self.workers}",
+            f"tenants (own Exact user each) {self.tenants}",
+            f"workers at once               {self.workers * self.tenants}",
             f"worker kills (SIGKILL)        {self.kills}",
             f"reconnects after revocation   {self.reconnects}",
             f"faults fired                  {json.dumps(self.faults, sort_keys=True)}",
@@ -308,15 +320,17 @@ def _wait_for(base_url: str, server: subprocess.Popen[bytes]) -> None:
             time.sleep(0.05)
 
 
-def connect(store: Store, base_url: str) -> None:
-    """What an operator does on `exact-tui connect`: consent (auto-approved), paste back."""
+def connect(store: Store, base_url: str, user: str | None = None) -> None:
+    """What an operator does on `exact-tui connect`: log in as `user` on the sandbox's login
+    page (docs/sandbox.md §Users), consent (auto-approved), paste back."""
     settings = connect_settings(
         region="nl", base_url=base_url, client_id=CLIENT_ID, redirect_uri=REDIRECT_URI
     )
     prepared = prepare_connect(open_secret_store("auto"), settings)
     service = ConnectionService(store)
     attempt = service.begin(prepared)
-    answer = httpx.get(attempt.authorize_url + "&auto_approve=1", follow_redirects=False)
+    login = f"&username={user}" if user else ""
+    answer = httpx.get(attempt.authorize_url + "&auto_approve=1" + login, follow_redirects=False)
     if not answer.is_redirect:  # the consent page is in the storm too (a 429, a 503)
         answer.raise_for_status()
         raise httpx.HTTPStatusError("no redirect", request=answer.request, response=answer)
@@ -340,7 +354,11 @@ def _vat(rng: random.Random) -> str:
 
 
 def documents(
-    rng: random.Random, count: int, known: dict[int, list[ExactAccount]], day: dt.date
+    rng: random.Random,
+    count: int,
+    known: dict[int, list[ExactAccount]],
+    day: dt.date,
+    divisions: tuple[int, int] = (NL, BE),
 ) -> list[dict[str, Any]]:
     """`count` documents in both divisions, as ingest files of ~25 documents each: about half
     invoices (some needing a mapping nobody made), a third payments, the rest write-offs and
@@ -351,6 +369,8 @@ def documents(
     payments = 0
     who_settles = "ADYEN"
     current: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    nl, be = divisions
+    banks = {nl: BANKS[NL], be: BANKS[BE]}
 
     def customer_for(division: int) -> str:
         roll = rng.random()
@@ -373,8 +393,8 @@ def documents(
         return number
 
     for n in range(count):
-        division = NL if rng.random() < 0.6 else BE
-        iban = BANKS[division][0]
+        division = nl if rng.random() < 0.6 else be
+        iban = banks[division][0]
         roll = rng.random()
         if roll < 0.5 or not invoices:
             number = f"INV-{n:05d}"
@@ -410,7 +430,7 @@ def documents(
                 # A settlement: a 64-character number sharing its first 60 with every other,
                 # the same customer and amount.
                 record = {**record, "number": f"{SETTLEMENT}{n:05d}", "amount": "25.00",
-                          "customer": who_settles, "bank_account": BANKS[NL][0]}  # fmt: skip
+                          "customer": who_settles, "bank_account": banks[nl][0]}  # fmt: skip
                 record.pop("invoice", None)
                 customers.setdefault(who_settles, {"number": who_settles, "name": "Adyen"})
             current["payments"].append(record)
@@ -538,6 +558,46 @@ def check(store: Store, ledger: dict[str, Any], report: DrillReport) -> None:
 # ---------------------------------------------------------------- the drill
 
 
+@dataclass
+class DrillTenant:
+    """One tenant of the drill: its store, the Exact user it connects as, its two divisions
+    (Dutch, Belgian) and what its worker processes are told (`--tenant CODE`)."""
+
+    code: str | None  # None: the store's only tenant, named by no flag
+    store: Store
+    user: str | None
+    divisions: tuple[int, int]
+    last_connect: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    documents: int = 0
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        return ("--tenant", self.code) if self.code else ()
+
+
+def drill_tenants(store: Store, count: int) -> list[DrillTenant]:
+    """The store's tenants for the drill: with one, the store as it is; with several, t1…tN in
+    place of its first (empty) one, tenant k connecting as the sandbox's k-th user."""
+    if count == 1:
+        return [DrillTenant(None, store, None, (NL, BE))]
+    for tenant in store.tenants():
+        remove_tenant(store, tenant.code, ACTOR)
+    users = facts_for("small", count).users
+    made = []
+    for k in range(1, count + 1):
+        code = f"t{k}"
+        add_tenant(store, code, f"Tenant {k}", ACTOR)
+        made.append(
+            DrillTenant(
+                code,
+                store.tenant(code),
+                users[k - 1].user_name,
+                (numbered(k, 1), numbered(k, 2)),
+            )
+        )
+    return made
+
+
 def run_drill(
     *,
     docs: int = 1000,
@@ -549,9 +609,11 @@ def run_drill(
     say: Any = print,
     db_url: str | None = None,
     workers: int = 1,
+    tenants: int = 1,
 ) -> DrillReport:
     """The drill on the store at `db_url` (empty or just migrated; by default a new SQLite
-    file in `workdir`), every process of it started with that URL."""
+    file in `workdir`), every process of it started with that URL. With several `tenants`
+    the documents are spread over them, each its own Exact user with its own workers."""
     started = time.monotonic()
     home = Path(workdir or tempfile.mkdtemp(prefix="exact-tui-drill-"))
     (home / "logs").mkdir(parents=True, exist_ok=True)
@@ -561,8 +623,9 @@ def run_drill(
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     rng = random.Random(seed)
-    sandbox = procs.start("sandbox", "--port", str(port), "--seed", str(seed))
-    report = DrillReport(docs, 0, 0, 0, 0, 0, 0, 0, 0.0, workers)
+    users = ("--users", str(tenants)) if tenants > 1 else ()
+    sandbox = procs.start("sandbox", "--port", str(port), "--seed", str(seed), *users)
+    report = DrillReport(docs, 0, 0, 0, 0, 0, 0, 0, 0.0, workers, tenants)
     try:
         _wait_for(base_url, sandbox)
         control = httpx.Client(base_url=base_url, timeout=10)
@@ -574,7 +637,17 @@ def run_drill(
             store = open_store(db_url)
             try:
                 _drill(
-                    store, procs, control, base_url, rng, report, kills, say, drain_seconds, workers
+                    store,
+                    drill_tenants(store, tenants),
+                    procs,
+                    control,
+                    base_url,
+                    rng,
+                    report,
+                    kills,
+                    say,
+                    drain_seconds,
+                    workers,
                 )
             finally:
                 store.dispose()
@@ -584,12 +657,19 @@ def run_drill(
     return report
 
 
-def prepare_store(store: Store, procs: Processes, base_url: str) -> dict[int, list[ExactAccount]]:
+def prepare_store(
+    store: Store, procs: Processes, base_url: str, tenant: DrillTenant | None = None
+) -> dict[int, list[ExactAccount]]:
     """What an operator does before exports run: connect, the initial import (a worker run
     until idle), the organization and its bank accounts, bindings, settings and mappings of
-    both divisions. Returns, per division, customer accounts Exact knows with a VAT number."""
-    connect(store, base_url)
-    initial = procs.start("worker", "--until-idle")  # the initial import, before any document
+    both divisions. Returns, per division, customer accounts Exact knows with a VAT number.
+    A `tenant` of several has divisions of its own, set up as the drill's two are."""
+    tenant = tenant or DrillTenant(None, store, None, (NL, BE))
+    # Its divisions, each with the drill's division of the same chart (Dutch, Belgian).
+    template = dict(zip(tenant.divisions, (NL, BE), strict=True))
+    connect(store, base_url, tenant.user)
+    # The initial import, before any document.
+    initial = procs.start("worker", *tenant.args, "--until-idle")
     if initial.wait(120) != 0:
         raise RuntimeError("the initial import failed: see the worker's log")
     intents = Intents(store, ACTOR)
@@ -605,10 +685,11 @@ def prepare_store(store: Store, procs: Processes, base_url: str) -> dict[int, li
             }
         ).encode(),
     )
-    for division, (iban, journal) in BANKS.items():
+    for division, like in template.items():
+        iban, journal = BANKS[like]
         intents.bind_bank_account(iban, division, journal)
-        intents.set_settings(division, **SETTINGS[division])
-        for kind, platform, exact in MAPPINGS[division]:
+        intents.set_settings(division, **SETTINGS[like])
+        for kind, platform, exact in MAPPINGS[like]:
             intents.map(division, kind, platform, exact)
     with store.read() as session:
         return {
@@ -622,12 +703,13 @@ def prepare_store(store: Store, procs: Processes, base_url: str) -> dict[int, li
                     .limit(60)
                 )
             )
-            for division in BANKS
+            for division in template
         }
 
 
 def _drill(
     store: Store,
+    tenants: list[DrillTenant],
     procs: Processes,
     control: httpx.Client,
     base_url: str,
@@ -638,45 +720,66 @@ def _drill(
     drain_seconds: float,
     workers: int = 1,
 ) -> None:
-    known = prepare_store(store, procs, base_url)
+    known = {id(t): prepare_store(t.store, procs, base_url, t) for t in tenants}
     day = dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
-    files = documents(rng, report.documents, known, day)
-    report.documents = sum(
-        len(batch.get(key, [])) for batch in files for key in ("invoices", "payments", "write_offs")
-    )
+    each = max(1, report.documents // len(tenants))
+    per_tenant = [documents(rng, each, known[id(t)], day, t.divisions) for t in tenants]
+    # The tenants' files in turn, so every tenant's documents arrive all through the drill.
+    files: list[tuple[DrillTenant, dict[str, Any]]] = []
+    for round_ in range(max(len(batches) for batches in per_tenant)):
+        for tenant, batches in zip(tenants, per_tenant, strict=True):
+            if round_ < len(batches):
+                files.append((tenant, batches[round_]))
+    for tenant, batches in zip(tenants, per_tenant, strict=True):
+        tenant.documents = sum(
+            len(b.get(k, [])) for b in batches for k in ("invoices", "payments", "write_offs")
+        )
+    report.documents = sum(t.documents for t in tenants)
     control.post(
         "/_sandbox/faults", json=fault_plan(rng.randrange(10**6), hang_seconds=3)
     ).raise_for_status()
-    say(f"{report.documents} documents in {len(files)} files; the storm starts")
+    shown = f" over {len(tenants)} tenants" if len(tenants) > 1 else ""
+    say(f"{report.documents} documents in {len(files)} files{shown}; the storm starts")
+    fleet = store.all_tenants()
 
     def feed(count: int) -> None:
         for _ in range(count):
             if files:
-                ingest_bytes(store, "batch.json", json.dumps(files.pop(0)).encode())
-
-    last_connect = dt.datetime.now(dt.UTC)
+                tenant, batch = files.pop(0)
+                ingest_bytes(tenant.store, "batch.json", json.dumps(batch).encode())
 
     def reconnect_if_asked() -> None:
-        """What an operator does when the status says Reconnect, or jobs wait for a token
-        Exact refused (revoked) since the last connect."""
-        nonlocal last_connect
-        with store.read() as session:
-            refused = session.exec(
-                select(ExportJob.id)
-                .where(col(ExportJob.category) == Category.AUTH)
-                .where(col(ExportJob.updated_at) > last_connect)
-                .limit(1)
-            ).first()
-        if refused is None and _status(store) is not ConnectionStatus.RECONNECT:
-            return
-        for _ in range(5):
-            try:
-                last_connect = dt.datetime.now(dt.UTC)
-                connect(store, base_url)
-                report.reconnects += 1
-                return
-            except (ConnectError, httpx.HTTPError):
-                time.sleep(0.5)  # the OAuth endpoints are in the storm too: try again
+        """What an operator does when a tenant's status says Reconnect, or its jobs wait for
+        a token Exact refused (revoked), or for a new one Exact gives only minutes from now
+        (its 570-second rule, after a token answer was lost: "or reconnect now"), since its
+        last connect."""
+        for tenant in tenants:
+            with tenant.store.read() as session:
+                refused = session.exec(
+                    select(ExportJob.id)
+                    .where(col(ExportJob.category) == Category.AUTH)
+                    .where(col(ExportJob.updated_at) > tenant.last_connect)
+                    .limit(1)
+                ).first()
+                refused = (
+                    refused
+                    or session.exec(
+                        select(ExportEvent.id)
+                        .where(col(ExportEvent.at) > tenant.last_connect)
+                        .where(col(ExportEvent.message).contains(TOKEN_WAIT))
+                        .limit(1)
+                    ).first()
+                )
+            if refused is None and _status(tenant.store) is not ConnectionStatus.RECONNECT:
+                continue
+            for _ in range(5):
+                try:
+                    tenant.last_connect = dt.datetime.now(dt.UTC)
+                    connect(tenant.store, base_url, tenant.user)
+                    report.reconnects += 1
+                    break
+                except (ConnectError, httpx.HTTPError):
+                    time.sleep(0.5)  # the OAuth endpoints are in the storm too: try again
 
     def started(worker: subprocess.Popen[bytes]) -> None:
         """Wait until the worker beats (it has imported everything and recovered)."""
@@ -692,19 +795,20 @@ def _drill(
 
     per_kill = max(1, len(files) // (kills + 1))
     feed(per_kill)
-    pool = [procs.start("worker") for _ in range(workers)]
+    # `workers` worker processes per tenant, each told its tenant when there are several.
+    pool = [(t, procs.start("worker", *t.args)) for t in tenants for _ in range(workers)]
     for n in range(kills):
-        for each in pool:
-            started(each)
+        for _, each_worker in pool:
+            started(each_worker)
         # With several workers, one of them (the others go on serving their divisions).
         index = rng.randrange(len(pool)) if len(pool) > 1 else 0
-        worker = pool[index]
+        tenant, worker = pool[index]
         time.sleep(rng.uniform(0.1, 2.0))
         if n % STALL_EVERY == 1:
             # Stopped (as by a frozen VM) past its lease, while another worker takes over its
             # claims; then it goes on where it was, and only then is it killed.
             worker.send_signal(signal.SIGSTOP)
-            other = procs.start("worker")
+            other = procs.start("worker", *tenant.args)
             time.sleep(LEASE_SECONDS + 2)
             worker.send_signal(signal.SIGCONT)
             time.sleep(1.5)
@@ -716,7 +820,7 @@ def _drill(
         report.kills += 1
         reconnect_if_asked()
         feed(per_kill)
-        pool[index] = other or procs.start("worker")
+        pool[index] = (tenant, other or procs.start("worker", *tenant.args))
         if (n + 1) % 5 == 0:
             say(f"  {n + 1} kills")
     feed(len(files))
@@ -724,7 +828,7 @@ def _drill(
     deadline = time.monotonic() + drain_seconds / 2
     while time.monotonic() < deadline:
         reconnect_if_asked()
-        with store.read() as session:
+        with fleet.read() as session:
             untried = session.exec(
                 select(ExportJob.id)
                 .where(col(ExportJob.state) == JobState.PENDING, col(ExportJob.attempts) == 0)
@@ -738,33 +842,59 @@ def _drill(
     deadline = time.monotonic() + drain_seconds
     while time.monotonic() < deadline:
         reconnect_if_asked()
-        with store.read() as session:
+        with fleet.read() as session:
             waiting = session.exec(
                 select(ExportJob.id).where(col(ExportJob.state).in_(OPEN)).limit(1)
             ).first()
         if waiting is None:
             break
         time.sleep(0.5)
-    for worker in pool:
+    for _, worker in pool:
         worker.send_signal(signal.SIGTERM)
-    for worker in pool:
+    for _, worker in pool:
         worker.wait(60)
     calls = control.get("/_sandbox/calls").json()
     report.faults = {k: v for k, v in calls["faults"].items() if v}
-    check(store, control.get("/_sandbox/ledger").json(), report)
+    ledger = control.get("/_sandbox/ledger").json()
+    if len(tenants) == 1:
+        check(tenants[0].store, ledger, report)
+    else:
+        check_tenants(tenants, ledger, report)
     say("reconciliation: after the drill, then after damage planted in Exact")
-    worker = procs.start("worker")
+    first = tenants[0]
+    worker = procs.start("worker", *first.args)
     started(worker)
-    report.reconciled = reconcile_run(procs, day)
-    plant_damage(store, control)
-    report.damaged = reconcile_run(procs, day)
+    report.reconciled = reconcile_run(procs, day, first.args)
+    plant_damage(first.store, control)
+    report.damaged = reconcile_run(procs, day, first.args)
     worker.send_signal(signal.SIGTERM)
     worker.wait(60)
 
 
-def reconcile_run(procs: Processes, day: dt.date) -> dict[str, int]:
+def check_tenants(tenants: list[DrillTenant], ledger: dict[str, Any], report: DrillReport) -> None:
+    """`check` for each tenant against its own divisions of the ledger, summed."""
+    states: collections.Counter[str] = collections.Counter()
+    summed = ("duplicates", "accounts_twice", "lost", "wrong_settles", "unnamed",
+              "unsafe_posts", "conflicts", "posts", "lookups", "fenced", "case_twins",
+              "settlements")  # fmt: skip
+    for field_name in summed:
+        setattr(report, field_name, 0)
+    for tenant in tenants:
+        own = {k: v for k, v in ledger["divisions"].items() if int(k) in tenant.divisions}
+        part = DrillReport(tenant.documents, 0, 0, 0, 0, 0, 0, 0, 0.0)
+        check(tenant.store, {"divisions": own}, part)
+        for field_name in summed:
+            setattr(report, field_name, getattr(report, field_name) + getattr(part, field_name))
+        states.update(part.states)
+    # Nothing of one tenant may be in another tenant's divisions: every entry of the ledger
+    # is in the divisions of the tenant that posted it (each tenant's check found its own).
+    report.states = dict(states)
+
+
+def reconcile_run(procs: Processes, day: dt.date, tenant: tuple[str, ...] = ()) -> dict[str, int]:
     """`exact-tui reconcile --json` over the drill's day, done by the running worker."""
-    child = procs.start("reconcile", "--since", day.isoformat(), "--json", "--timeout", "120")
+    args = ("--since", day.isoformat(), "--json", "--timeout", "120")
+    child = procs.start("reconcile", *tenant, *args)
     child.wait(180)
     log = sorted(procs.logs.glob("*-reconcile.log"))[-1].read_text()
     report = json.loads(log[log.index("{") :])
@@ -802,7 +932,15 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="Workers at once (several: on PostgreSQL)."
     )
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=1,
+        help="Spread the documents over this many tenants, each its own Exact user.",
+    )
     args = parser.parse_args()
+    if args.tenants < 1:
+        sys.exit(f"fault_drill: --tenants must be at least 1, not {args.tenants}")
     db_url = os.environ.get("TEST_PG_URL") if args.workers > 1 else None
     if args.workers > 1 and not db_url:
         sys.exit(
@@ -816,6 +954,7 @@ def main() -> None:
         workdir=args.workdir,
         db_url=db_url,
         workers=args.workers,
+        tenants=args.tenants,
     )
     for line in report.lines():
         print(line)

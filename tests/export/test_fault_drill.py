@@ -57,3 +57,27 @@ def test_a_small_drill_with_several_workers_loses_and_doubles_nothing(
     assert (report.duplicates, report.lost, report.unnamed, report.unsafe_posts) == (0, 0, 0, 0)
     assert report.accounts_twice == 0 and report.wrong_settles == 0
     assert report.states.get("posted", 0) >= 50
+
+
+@pytest.mark.slow
+def test_a_small_drill_over_several_tenants_loses_and_doubles_nothing(
+    tmp_path: Path, empty_db_url: str
+) -> None:
+    """The documents spread over three tenants, each connected as its own Exact user: nothing
+    doubled or lost in any, and each tenant's entries in its own user's divisions only (an
+    entry in another tenant's division would count as lost for the tenant that posted it)."""
+    report = run_drill(
+        docs=60,
+        kills=3,
+        seed=7,
+        workdir=tmp_path,
+        drain_seconds=90,
+        say=lambda *_: None,
+        db_url=empty_db_url,
+        tenants=3,
+    )
+    assert report.tenants == 3 and report.kills == 3
+    assert (report.duplicates, report.lost, report.unnamed, report.unsafe_posts) == (0, 0, 0, 0)
+    assert report.accounts_twice == 0 and report.wrong_settles == 0
+    assert report.states.get("posted", 0) >= 55
+    assert (report.damaged["duplicates"], report.damaged["missing"]) == (1, 1)

@@ -53,13 +53,25 @@ class DemoFleet:
     tenants: dict[str, DemoWorld] = field(default_factory=dict)
 
     def workers(self, *, poll_seconds: float = 0.5) -> list[tuple[Worker, TenantLinks]]:
-        """The workers that serve the fleet: one per tenant, each on its tenant's store."""
-        return [world.worker(poll_seconds=poll_seconds) for world in self.tenants.values()]
+        """The worker that serves the fleet: one, on the store of every tenant (docs/worker.md
+        §Tenants)."""
+        return [self.world().worker(poll_seconds=poll_seconds)]
+
+    def world(self) -> DemoWorld:
+        """The fleet as one world: its store of every tenant, what its worker runs on."""
+        return DemoWorld(
+            directory=self.directory,
+            store=self.store,
+            sandbox=self.sandbox,
+            base_url=self.base_url,
+            transport=self.transport,
+            secrets=self.secrets,
+            clock=self.clock,
+        )
 
     async def drain(self) -> None:
-        """Every tenant's worker until it has nothing left to do, one tenant after another."""
-        for world in self.tenants.values():
-            await drain(world)
+        """The fleet's worker until no tenant has anything left for it to do."""
+        await drain(self.world())
 
 
 async def drain(world: DemoWorld, poll_seconds: float = 0.05) -> None:

@@ -23,9 +23,9 @@ the queue drains, and the drill compares the store with the sandbox's ledger. It
 
 The storm also holds requests Exact commits seconds after the client gave up (`commit_late`),
 With `--tenants N` the documents are spread over N tenants of one store, each connected as its
-own Exact user of the sandbox (`exact-tui sandbox --users N`) with divisions of its own; each
-tenant has its own worker process (`exact-tui worker --tenant CODE`), and each kill hits one of
-them. The figures are summed over the tenants; reconciliation runs for the first.
+own Exact user of the sandbox (`exact-tui sandbox --users N`) with divisions of its own; the
+worker processes serve every tenant (`exact-tui worker`, no `--tenant`), and each kill hits one
+of them. The figures are summed over the tenants; reconciliation runs for the first.
 
 documents whose references collide unless they are made unique as Exact compares them (invoice
 numbers that differ only in case; 64-character settlement numbers sharing their first 60), and
@@ -201,7 +201,7 @@ class DrillReport:
         return [
             f"documents                     {self.documents}",
             f"tenants (own Exact user each) {self.tenants}",
-            f"workers at once               {self.workers * self.tenants}",
+            f"workers at once               {self.workers} (each serving every tenant)",
             f"worker kills (SIGKILL)        {self.kills}",
             f"reconnects after revocation   {self.reconnects}",
             f"faults fired                  {json.dumps(self.faults, sort_keys=True)}",
@@ -795,8 +795,8 @@ def _drill(
 
     per_kill = max(1, len(files) // (kills + 1))
     feed(per_kill)
-    # `workers` worker processes per tenant, each told its tenant when there are several.
-    pool = [(t, procs.start("worker", *t.args)) for t in tenants for _ in range(workers)]
+    # `workers` worker processes, each serving every tenant.
+    pool = [(t, procs.start("worker")) for t in tenants[:1] for _ in range(workers)]
     for n in range(kills):
         for _, each_worker in pool:
             started(each_worker)
@@ -808,7 +808,7 @@ def _drill(
             # Stopped (as by a frozen VM) past its lease, while another worker takes over its
             # claims; then it goes on where it was, and only then is it killed.
             worker.send_signal(signal.SIGSTOP)
-            other = procs.start("worker", *tenant.args)
+            other = procs.start("worker")
             time.sleep(LEASE_SECONDS + 2)
             worker.send_signal(signal.SIGCONT)
             time.sleep(1.5)
@@ -820,7 +820,7 @@ def _drill(
         report.kills += 1
         reconnect_if_asked()
         feed(per_kill)
-        pool[index] = (tenant, other or procs.start("worker", *tenant.args))
+        pool[index] = (tenant, other or procs.start("worker"))
         if (n + 1) % 5 == 0:
             say(f"  {n + 1} kills")
     feed(len(files))
@@ -862,7 +862,7 @@ def _drill(
         check_tenants(tenants, ledger, report)
     say("reconciliation: after the drill, then after damage planted in Exact")
     first = tenants[0]
-    worker = procs.start("worker", *first.args)
+    worker = procs.start("worker")
     started(worker)
     report.reconciled = reconcile_run(procs, day, first.args)
     plant_damage(first.store, control)

@@ -456,6 +456,9 @@ def lookup_failed(
         next_at = outcome.until or now
     elif outcome.kind in (OutcomeKind.RECONNECT, OutcomeKind.AUTH_WAIT, OutcomeKind.UNUSABLE):
         next_at = None
+    elif outcome.kind is OutcomeKind.FENCED:
+        # Not made: the division is another worker's now, and that worker looks it up.
+        next_at = now
     else:
         next_at = _retry_at(outcome, job, now, policy, jitter)
     refused = outcome.kind in (OutcomeKind.REFUSED, OutcomeKind.ACCESS_DENIED)

@@ -48,6 +48,11 @@ Sleep = Callable[[float], Awaitable[None]]
 #: Called right before a request leaves (after pacing and the token): the caller's last word
 #: on whether it may (the export's fencing); it raises to stop it.
 BeforeSend = Callable[[], Awaitable[None]]
+#: Runs right before each request to a division leaves that has no `before_send` of its own,
+#: with the division's number; raises (`Fenced`) to keep the request from leaving. A worker's
+#: guard lets a request leave only while the worker holds the division (docs/worker.md
+#: §Several workers).
+DivisionGuard = Callable[[int], Awaitable[None]]
 
 request_log = logging.getLogger("exact_tui.requests")
 
@@ -111,6 +116,7 @@ class ExactClient:
         max_wait: float = 90.0,
         reserve: int = 5,
         margin: float = 1.0,
+        guard: DivisionGuard | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._origin = _origin(httpx.URL(self.base_url))
@@ -122,6 +128,7 @@ class ExactClient:
         self._max_wait = max_wait
         self._reserve = reserve
         self._margin = margin
+        self._guard = guard
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
@@ -224,7 +231,8 @@ class ExactClient:
         before_send: BeforeSend | None = None,
     ) -> Any:
         """One call with its budgets, token and outcome; returns the decoded JSON (None when
-        the answer has no body)."""
+        the answer has no body). Right before the request leaves (each time, a retry too),
+        `before_send` runs, or else the client's division guard."""
         key = division if division is not None else 0
         endpoint = endpoint_key(httpx.URL(url).path)
         async with self._locks.setdefault(key, asyncio.Lock()):
@@ -239,6 +247,8 @@ class ExactClient:
                 token = await self._tokens.access_token()
                 if before_send is not None:
                     await before_send()
+                elif self._guard is not None and division is not None:
+                    await self._guard(division)
                 response = await self._send_once(method, key, url, params, body, token)
                 status = response.status_code
                 if status in COUNTED_STATUSES:

@@ -14,7 +14,7 @@ from sqlmodel import col, delete, select
 
 from exact_tui.domain.text import cut
 from exact_tui.exact.errors import ReconnectNeeded
-from exact_tui.exact.http import ExactClient, NowFn, Sleep, utc_now
+from exact_tui.exact.http import DivisionGuard, ExactClient, NowFn, Sleep, utc_now
 from exact_tui.exact.oauth import OAuthClient
 from exact_tui.exact.ratelimit import ERROR_WINDOW, RateState, Window
 from exact_tui.secret_store import (
@@ -132,10 +132,12 @@ async def exact_session(
     clock: NowFn = utc_now,
     sleep: Sleep = asyncio.sleep,
     lock: RefreshLock | None = None,
+    guard: DivisionGuard | None = None,
 ) -> AsyncIterator[ExactSession]:
     """An authenticated client for the stored connection: tokens from the store (refreshed by
     the token manager), budgets and errors recorded in the store. The connection's own host and
-    client id are used, so a changed config cannot point old tokens at another host."""
+    client id are used, so a changed config cannot point old tokens at another host. A worker's
+    `guard` runs before each request to a division that has no fence of its own."""
     conn = await asyncio.to_thread(stored_connection, store)
     secret = await asyncio.to_thread(client_secret, secrets)
     if secret is None:
@@ -161,6 +163,7 @@ async def exact_session(
         transport=transport,
         clock=clock,
         sleep=sleep,
+        guard=guard,
     )
     async with oauth, client:
         yield ExactSession(client=client, tokens=tokens, recorder=recorder)

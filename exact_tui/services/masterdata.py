@@ -28,7 +28,7 @@ from exact_tui.domain.states import MappingKind
 from exact_tui.domain.text import clean_line, cut
 from exact_tui.domain.vat import normalise_vat
 from exact_tui.exact import odata
-from exact_tui.exact.errors import AccessDenied, ExactError, ReconnectNeeded
+from exact_tui.exact.errors import AccessDenied, ExactError, Fenced, ReconnectNeeded
 from exact_tui.exact.http import ExactClient
 from exact_tui.exact.odata import Query
 from exact_tui.services.admin.mappings import target_problem
@@ -476,7 +476,8 @@ class MasterDataImporter:
             )
         try:
             rows = await self.client.get_all(division, entity.path, query)
-        except ReconnectNeeded:
+        except (ReconnectNeeded, Fenced):
+            # Fenced: the division moved to another worker; the worker queues the import again.
             raise
         except AccessDenied as exc:
             run.error = exc.message
@@ -515,7 +516,8 @@ class MasterDataImporter:
                     filter=odata.compare("Timestamp", "gt", odata.int64(cursor or FIRST_TIMESTAMP)),
                 ),
             )
-        except ReconnectNeeded:
+        except (ReconnectNeeded, Fenced):
+            # Fenced: the division moved to another worker; the worker queues the import again.
             raise
         except ExactError as exc:
             run.error = exc.message

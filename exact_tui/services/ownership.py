@@ -116,6 +116,17 @@ def renew(session: Session, owner: str, now: dt.datetime, lease_seconds: float) 
     }
 
 
+def holds(session: Session, key: DivisionKey, owner: str, now: dt.datetime) -> bool:
+    """`owner` holds the division's lease now (it has not run out)."""
+    row = session.get(DivisionLease, key)
+    return (
+        row is not None
+        and row.owner == owner
+        and row.expires_at is not None
+        and row.expires_at >= now
+    )
+
+
 def take(
     session: Session, key: DivisionKey, owner: str, now: dt.datetime, lease_seconds: float
 ) -> bool:

@@ -5,7 +5,9 @@ tenants the worker drives (docs/worker.md §Tenants)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +18,7 @@ from sqlmodel import col, select
 from exact_tui.domain.states import ConnectionStatus
 from exact_tui.domain.text import cut
 from exact_tui.exact.errors import ExactError
-from exact_tui.exact.http import ExactClient
+from exact_tui.exact.http import DivisionGuard, ExactClient
 from exact_tui.secret_store import SecretStore, SecretStoreError
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.exact_session import ExactSession, exact_session
@@ -66,12 +68,15 @@ class ExactLink:
         clock: Clock,
         options: LinkOptions | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        guard: DivisionGuard | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
         self.clock = clock
         self.options = options or LinkOptions()
         self.transport = transport
+        #: The worker's check before each request to a division (`ExactClient`'s guard).
+        self.guard = guard
         self._stack: AsyncExitStack | None = None
         self._session: ExactSession | None = None
         self._last_problem: str | None = None
@@ -123,6 +128,7 @@ class ExactLink:
                     transport=self.transport,
                     clock=self.clock.now,
                     sleep=self.clock.sleep,
+                    guard=self.guard,
                 )
             )
         except (ExactError, SecretStoreError) as exc:
@@ -241,6 +247,9 @@ class TenantLinks:
         self.setup = setup
         self.clock = clock
         self.transport = transport
+        #: The worker's check before each request to one of a tenant's divisions: (tenant,
+        #: division) → raises `Fenced` when another worker holds it (set by `build_worker`).
+        self.guard: Callable[[int, int], Awaitable[None]] | None = None
         self._parts: dict[int, TenantParts] = {}
 
     def parts(self, tenant: int) -> TenantParts | None:
@@ -256,8 +265,14 @@ class TenantLinks:
 
     def _build(self, store: TenantStore) -> TenantParts:
         setup, clock = self.setup, self.clock
+        guard = functools.partial(self.guard, store.tenant_id) if self.guard else None
         link = ExactLink(
-            store, self.secrets, clock=clock, options=setup.link, transport=self.transport
+            store,
+            self.secrets,
+            clock=clock,
+            options=setup.link,
+            transport=self.transport,
+            guard=guard,
         )
 
         async def client() -> ExactClient | None:
@@ -395,4 +410,5 @@ def build_worker(
         reconcile=FleetReconcile(links, only),
         tenants_changed=links.retain,
     )
+    links.guard = worker.guard
     return worker, links

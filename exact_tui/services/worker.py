@@ -41,6 +41,7 @@ from sqlmodel import col, select
 
 from exact_tui.domain.states import ConnectionStatus, JobState
 from exact_tui.domain.text import cut
+from exact_tui.exact.errors import Fenced
 from exact_tui.services import ownership
 from exact_tui.services.clock import Clock, SystemClock
 from exact_tui.services.ownership import DivisionKey
@@ -682,6 +683,10 @@ class Worker:
             state = "done"
         except SyncInterrupted:
             result, state = "interrupted by the worker stopping; queued again", "pending"
+        except Fenced as exc:
+            # The division moved to another worker while this one stalled: the import stopped
+            # between two calls (what it wrote is consistent) and is done again.
+            result, state = f"interrupted: {exc.message}; queued again", "pending"
         except Exception as exc:
             failure = store_failure(exc, self.store.url)
             if failure is not None:
@@ -964,6 +969,29 @@ class Worker:
         finally:
             if waiting:
                 self._waiting[key[0]] -= 1
+
+    async def guard(self, tenant: int, division: int) -> None:
+        """Right before a request to one of the tenant's divisions leaves without a fence of
+        its own (an import's or a reconciliation's reads, an export's lookups): it leaves only
+        while this worker holds the division. One that stalled past its lease (SIGSTOP, a host
+        suspended) and finds another holding the division sends nothing more there; a lease
+        that ran out with no one taking it is taken again first.
+        (docs/worker.md §Several workers)"""
+        key = (tenant, division)
+        if not await asyncio.to_thread(self._holds, key):
+            # Not ours: an import waiting for it takes it again (or waits) through `_take`.
+            self.owned.discard(key)
+            raise Fenced(
+                f"division {division} is held by another worker now (this one stalled past "
+                "its lease): nothing more is sent there from here"
+            )
+
+    def _holds(self, key: DivisionKey) -> bool:
+        now = self.clock.now()
+        with self._fleet.read() as session:
+            if ownership.holds(session, key, self.worker_id, now):
+                return True
+        return self._take(key)
 
     def _take(self, key: DivisionKey) -> bool:
         with self._fleet.write() as session:

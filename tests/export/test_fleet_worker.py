@@ -464,6 +464,74 @@ async def test_an_import_calls_a_division_only_while_holding_it(fleet: Fleet) ->
     assert max(counted.most.values()) == 1, counted.most
 
 
+class Stall(httpx.AsyncBaseTransport):
+    """Holds the first import of `division` at `host` (its first entity, the journals) until
+    `go` is set (the worker frozen with that request under way), and counts the requests to
+    that division after it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, host: str, division: int) -> None:
+        self.inner = inner
+        self.host = host
+        self.prefix = f"/api/v1/{division}/"
+        self.first = f"/api/v1/{division}/financial/Journals"
+        self.held = asyncio.Event()
+        self.go = asyncio.Event()
+        self.after: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == self.host and request.url.path.startswith(self.prefix):
+            if self.held.is_set():
+                self.after.append(f"{request.method} {request.url.path}")
+            elif request.url.path == self.first:
+                self.held.set()
+                await self.go.wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_an_import_stalled_past_its_lease_sends_nothing_more_to_the_division(
+    fleet: Fleet,
+) -> None:
+    """Issue 18: a worker frozen in the middle of an import (SIGSTOP, a suspended host) whose
+    division's lease ran out and went to another worker sends no further request there when
+    it wakes: each request to the division is checked right before it leaves, the import stops
+    between two calls and is queued again, and waits for the division."""
+    stall = Stall(fleet.transport, "bee.sandbox.test", NL)
+    fleet.transport = stall
+    bee = fleet.ids["bee"]
+    with fleet.tenant("bee").write() as session:
+        session.add(SyncRequest(division=NL, trigger="manual", requested_by="ops"))
+
+    def interrupted() -> list[SyncRequest]:
+        with fleet.tenant("bee").read() as session:
+            return [
+                r
+                for r in session.exec(select(SyncRequest))
+                if "held by another worker" in (r.result or "")
+            ]
+
+    async with fleet.workers() as (worker,):
+        await until(stall.held.is_set, what="the import's first request under way")
+        assert (bee, NL) in worker.owned
+        # Frozen past its lease: the lease ran out and another worker, alive, took it.
+        now = fleet.world.now()
+        with fleet.store.all_tenants().write() as session:
+            session.add(WorkerHeartbeat(worker_id="other", host="elsewhere", pid=1, beat_at=now))
+            lease = session.get(DivisionLease, (bee, NL))
+            assert lease is not None and lease.owner == worker.worker_id
+            lease.owner, lease.expires_at = "other", now + dt.timedelta(days=1)
+            session.add(lease)
+        stall.go.set()
+        await until(interrupted, what="the import stopped and queued again")
+        (stopped,) = interrupted()
+        # Queued again, it waits for the division (the other worker holds it).
+        await until(lambda: worker._waiting[bee] == 1, what="the import waiting for the division")
+        assert (bee, NL) not in worker.owned
+    assert stall.after == []
+    with fleet.tenant("bee").read() as session:
+        again = session.get(SyncRequest, stopped.id)
+    assert again is not None and again.state == "pending"
+
+
 def test_a_division_given_back_is_taken_again_at_the_next_poll(fleet: Fleet) -> None:
     """A division released for want of work is free at once for this worker too: a document
     arriving just after is served at the next poll, not after the next heartbeat."""

@@ -19,6 +19,8 @@ BudgetKey = tuple[str, int | None]  # (client id, division; None for current/Me)
 # (client id, user key, division, endpoint): Exact's error budget is per app, user, division
 # and endpoint (docs/exact-api.md §Error budget); the user is "" when the token tells none.
 ErrorKey = tuple[str, str, int | None, str]
+#: Minutes of history kept per budget for the control API's `minutes` (a day of whole minutes).
+MINUTES_KEPT = 1440
 
 
 @dataclass
@@ -61,6 +63,9 @@ class RateLimiter:
     usage: dict[BudgetKey, _Usage] = field(default_factory=dict)
     errors: dict[ErrorKey, collections.deque[float]] = field(default_factory=dict)
     blocked_until: dict[ErrorKey, float] = field(default_factory=dict)
+    #: Calls let through per budget and minute window (by index): what a benchmark reads to
+    #: tell how much of each minute's budget a client used (the control API's `minutes`).
+    history: dict[BudgetKey, dict[int, int]] = field(default_factory=dict)
 
     def window(self, length: float) -> tuple[int, int]:
         """(window index, reset in epoch milliseconds) for a window length in seconds."""
@@ -73,8 +78,11 @@ class RateLimiter:
         minute, minute_reset = self.window(s.minute_window)
         day, day_reset = self.window(s.day_window)
         usage = self.usage.setdefault(key, _Usage())
+        spent = self.history.setdefault(key, {})
         if usage.minute != minute:
             usage.minute, usage.minute_count = minute, 0
+            for old in [m for m in spent if m <= minute - MINUTES_KEPT]:
+                del spent[old]
         if usage.day != day:
             usage.day, usage.day_count = day, 0
         minutely = {
@@ -94,6 +102,7 @@ class RateLimiter:
             raise ApiError(429, assumptions.RATE_LIMIT_MESSAGE, headers=minutely)
         usage.minute_count += 1
         usage.day_count += 1
+        spent[minute] = spent.get(minute, 0) + 1
         daily["X-RateLimit-Remaining"] = str(s.daily - usage.day_count)
         minutely["X-RateLimit-Minutely-Remaining"] = str(s.minutely - usage.minute_count)
         return {**daily, **minutely}
@@ -137,6 +146,7 @@ class RateLimiter:
 
     def clear(self) -> None:
         self.usage.clear()
+        self.history.clear()
         self.errors.clear()
         self.blocked_until.clear()
 
@@ -152,6 +162,17 @@ class RateLimiter:
                     "day_count": usage.day_count,
                 }
                 for (client, division), usage in sorted(self.usage.items(), key=_budget_order)
+            ],
+            "minutes": [
+                {
+                    "client_id": client,
+                    "division": division,
+                    "minute": minute,
+                    "start_ms": round(minute * self.settings.minute_window * 1000),
+                    "calls": calls,
+                }
+                for (client, division), spent in sorted(self.history.items(), key=_budget_order)
+                for minute, calls in sorted(spent.items())
             ],
             "errors": [
                 {"client_id": c, "user": u, "division": d, "endpoint": e, "count": len(times)}
@@ -172,6 +193,6 @@ class RateLimiter:
         }
 
 
-def _budget_order(item: tuple[BudgetKey, _Usage]) -> tuple[str, int]:
+def _budget_order(item: tuple[BudgetKey, object]) -> tuple[str, int]:
     (client, division), _ = item
     return client, division or 0

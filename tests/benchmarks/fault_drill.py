@@ -60,6 +60,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from sqlmodel import col, select
+from stdnum import iban as stdnum_iban
 from stdnum.nl import btw
 
 from exact_tui.domain.reconciliation import collated
@@ -358,7 +359,7 @@ def documents(
     count: int,
     known: dict[int, list[ExactAccount]],
     day: dt.date,
-    divisions: tuple[int, int] = (NL, BE),
+    divisions: tuple[int, ...] = (NL, BE),
 ) -> list[dict[str, Any]]:
     """`count` documents in both divisions, as ingest files of ~25 documents each: about half
     invoices (some needing a mapping nobody made), a third payments, the rest write-offs and
@@ -369,7 +370,7 @@ def documents(
     payments = 0
     who_settles = "ADYEN"
     current: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
-    nl, be = divisions
+    nl, be = divisions[:2]
     banks = {nl: BANKS[NL], be: BANKS[BE]}
 
     def customer_for(division: int) -> str:
@@ -566,7 +567,9 @@ class DrillTenant:
     code: str | None  # None: the store's only tenant, named by no flag
     store: Store
     user: str | None
-    divisions: tuple[int, int]
+    #: Its divisions: the first is set up as the drill's Dutch one, the second as its Belgian
+    #: one, and so on alternately (a sandbox user's generated divisions alternate the same way).
+    divisions: tuple[int, ...]
     last_connect: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     documents: int = 0
 
@@ -665,8 +668,10 @@ def prepare_store(
     both divisions. Returns, per division, customer accounts Exact knows with a VAT number.
     A `tenant` of several has divisions of its own, set up as the drill's two are."""
     tenant = tenant or DrillTenant(None, store, None, (NL, BE))
-    # Its divisions, each with the drill's division of the same chart (Dutch, Belgian).
-    template = dict(zip(tenant.divisions, (NL, BE), strict=True))
+    # Its divisions, each with the drill's division of the same chart (Dutch, Belgian), and
+    # the bank account bound to it (the drill's own for the first two).
+    template = {d: (NL, BE)[n % 2] for n, d in enumerate(tenant.divisions)}
+    ibans = bank_accounts(tenant.divisions)
     connect(store, base_url, tenant.user)
     # The initial import, before any document.
     initial = procs.start("worker", *tenant.args, "--until-idle")
@@ -679,15 +684,12 @@ def prepare_store(
         json.dumps(
             {
                 "organizations": [{"code": "ORG", "name": "Flexwerk"}],
-                "bank_accounts": [
-                    {"iban": iban, "organization": "ORG"} for iban, _ in BANKS.values()
-                ],
+                "bank_accounts": [{"iban": iban, "organization": "ORG"} for iban in ibans.values()],
             }
         ).encode(),
     )
     for division, like in template.items():
-        iban, journal = BANKS[like]
-        intents.bind_bank_account(iban, division, journal)
+        intents.bind_bank_account(ibans[division], division, BANKS[like][1])
         intents.set_settings(division, **SETTINGS[like])
         for kind, platform, exact in MAPPINGS[like]:
             intents.map(division, kind, platform, exact)
@@ -705,6 +707,19 @@ def prepare_store(
             )
             for division in template
         }
+
+
+def bank_accounts(divisions: tuple[int, ...]) -> dict[int, str]:
+    """The bank account (IBAN) bound to each division: the drill's two for the first two,
+    made-up Dutch ones with valid check digits for any further."""
+    ibans = {}
+    for n, division in enumerate(divisions):
+        if n < 2:
+            ibans[division] = BANKS[(NL, BE)[n]][0]
+        else:
+            bban = f"INGB{7_000_000_000 + n:010d}"
+            ibans[division] = f"NL{stdnum_iban.calc_check_digits('NL00' + bban)}{bban}"
+    return ibans
 
 
 def _drill(

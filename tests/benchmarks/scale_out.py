@@ -1,19 +1,26 @@
 """Scale-out (docs/worker.md §Several workers): 1, 2 and 4 workers on one PostgreSQL store.
 
-    scripts/with-postgres .venv/bin/python tests/benchmarks/scale_out.py [--known 400] [--window 5]
+    scripts/with-postgres .venv/bin/python tests/benchmarks/scale_out.py \
+        [--tenants 1] [--divisions 2] [--known 400] [--window 5]
 
 `exact-tui sandbox` runs as a process at Exact's limits, 60 calls a minute per division, on a
 compressed clock (a `--window`-second minute). `exact-tui worker` processes share one PostgreSQL
-store; each runs in a UTS namespace of its own where `unshare` allows (its own host name), so
-they know one another only through the store, as on separate hosts. Every run exports the same
-documents: 40 new customers with 10 invoices each (each customer is created in Exact once, by
-the division's holder) and `--known` invoices of customers Exact knows, in both divisions. A
-sampler reads the store every 0.1 s. Printed for 1, 2 and 4 workers:
+store, each serving every tenant; each runs in a UTS namespace of its own where `unshare` allows
+(its own host name), so they know one another only through the store, as on separate hosts.
+
+The store holds `--tenants` companies, each with `--divisions` divisions (a bank account bound to
+each) and connected as an Exact user of its own (with the defaults, the store's one tenant and
+the sandbox's first user, with its Dutch and Belgian divisions). Every run exports the same
+documents, per tenant: 40 new customers with 10 invoices each (each customer is created in Exact
+once, by its division's holder) and `--known` invoices of customers Exact knows, spread over the
+tenant's divisions. A sampler reads the store every 0.1 s. Printed for 1, 2 and 4 workers:
 
 - entries twice, accounts created twice, documents lost (bar 0 each), 429s received (bar 0);
 - the most workers seen in flight in one division at a sampled moment (bar 1);
-- the share of the allowed calls used while the division had work queued, from the first job
-  routed to it (bar ≥ 95 %; the minute in which its queue ran dry counts in proportion);
+- the share of the allowed calls used while work was queued (bar ≥ 95 %): over every whole
+  sandbox minute in which a division had work queued from its start to its end, the calls the
+  sandbox let through in that division (its per-minute history, `/_sandbox/limits`) against
+  60 a minute;
 - throughput (documents a second) and its ratio to one worker's.
 
 Then four workers, one of them killed (SIGKILL) while it holds a division with work queued: the
@@ -48,18 +55,23 @@ from sqlmodel import col, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from exact_tui.domain.states import JobState
+from exact_tui.sandbox import facts_for
 from exact_tui.services.ingest import ingest_bytes
+from exact_tui.services.tenants import add_tenant, remove_tenant
 from exact_tui.store.engine import Store, open_store
 from exact_tui.store.models import DivisionLease, ExportJob, WorkerHeartbeat
 from tests.benchmarks.fault_drill import (
-    BANKS,
+    ACTOR,
     BE,
     NL,
     DrillReport,
+    DrillTenant,
     Processes,
     _free_port,
     _wait_for,
+    bank_accounts,
     check,
+    check_tenants,
     drill_env,
     environment,
     prepare_store,
@@ -78,6 +90,23 @@ INVOICES_EACH = 10
 SAMPLE = 0.1
 
 
+#: A division of one tenant: (tenant id, division).
+Key = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The fleet a run serves: tenants, and divisions per tenant."""
+
+    tenants: int = 1
+    divisions: int = 2
+
+    @property
+    def plain(self) -> bool:
+        """The store's one tenant as it is, with the sandbox's first user (NL and BE)."""
+        return (self.tenants, self.divisions) == (1, 2)
+
+
 @dataclass
 class Run:
     workers: int
@@ -87,30 +116,33 @@ class Run:
     most_in_flight: int = 0
     used: int = 0
     allowed: int = 0
+    #: Whole sandbox minutes counted, over every division.
+    minutes: int = 0
     seconds: float = 0.0
     takeover: float | None = None
     fault: str | None = None
     restarted: float | None = None
     alive_after: int = 0
     hosts: int = 0
-    owners: dict[int, set[str]] = field(default_factory=lambda: collections.defaultdict(set))
+    owners: dict[Key, set[str]] = field(default_factory=lambda: collections.defaultdict(set))
 
     @property
     def throughput(self) -> float:
         return self.documents / self.seconds if self.seconds else 0.0
 
 
-def _documents(known: int) -> dict[str, list[dict[str, Any]]]:
+def _documents(known: int, ibans: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """One tenant's documents, their bank accounts (so their divisions) taken in turn."""
     customers = [{"number": str(n), "name": f"Bekend {n}"} for n in range(1, 21)]
     invoices = []
     for n in range(NEW_CUSTOMERS):
         number = f"SCALE-{n:03d}"
         customers.append({"number": number, "name": f"Nieuw {number}", "country": "NL"})
-        iban = BANKS[NL if n % 2 else BE][0]
+        iban = ibans[(n + 1) % len(ibans)]
         for k in range(INVOICES_EACH):
             invoices.append(_invoice(f"S-{n:03d}-{k}", number, iban))
     for n in range(known):
-        iban = BANKS[NL if n % 2 else BE][0]
+        iban = ibans[(n + 1) % len(ibans)]
         invoices.append(_invoice(f"K-{n:05d}", str(1 + n % 20), iban))
     return {"customers": customers, "invoices": invoices}
 
@@ -144,31 +176,35 @@ def _namespaces() -> bool:
 @dataclass
 class Sample:
     at: float
-    open_by_division: dict[int, int]
-    in_flight_owners: dict[int, set[str]]
-    holders: dict[int, str | None]
+    open_by_division: dict[Key, int]
+    in_flight_owners: dict[Key, set[str]]
+    holders: dict[Key, str | None]
 
 
 def _sample(store: Store) -> Sample:
-    open_by: collections.Counter[int] = collections.Counter()
-    flying: dict[int, set[str]] = collections.defaultdict(set)
-    with store.read() as session:
-        for division, state, owner in session.exec(
-            select(ExportJob.division, ExportJob.state, ExportJob.lease_owner).where(
-                col(ExportJob.state).in_(OPEN)
-            )
+    open_by: collections.Counter[Key] = collections.Counter()
+    flying: dict[Key, set[str]] = collections.defaultdict(set)
+    with store.all_tenants().read() as session:
+        for tenant, division, state, owner in session.exec(
+            select(
+                ExportJob.tenant_id, ExportJob.division, ExportJob.state, ExportJob.lease_owner
+            ).where(col(ExportJob.state).in_(OPEN))
         ):
-            open_by[division or 0] += 1
+            key = (tenant, division or 0)
+            open_by[key] += 1
             if state is JobState.IN_FLIGHT and owner and division is not None:
-                flying[division].add(owner)
-        holders = {lease.division: lease.owner for lease in session.exec(select(DivisionLease))}
+                flying[key].add(owner)
+        holders = {
+            (lease.tenant_id, lease.division): lease.owner
+            for lease in session.exec(select(DivisionLease))
+        }
     return Sample(time.time(), dict(open_by), dict(flying), holders)
 
 
 def _beating(store: Store) -> dict[str, tuple[int, str]]:
     """The live workers: id -> (pid, host)."""
     since = time.time() - LEASE
-    with store.read() as session:
+    with store.all_tenants().read() as session:
         return {
             beat.worker_id: (beat.pid, beat.host)
             for beat in session.exec(
@@ -178,7 +214,30 @@ def _beating(store: Store) -> dict[str, tuple[int, str]]:
         }
 
 
-def one_run(db_url: str, workers: int, known: int, window: float, fault: str | None) -> Run:
+def _tenants(store: Store, procs: Processes, base_url: str, shape: Shape) -> list[DrillTenant]:
+    """The fleet, set up as an operator would: each tenant connected as its own Exact user
+    (the sandbox's second, third… user: the first keeps its seeded divisions), imported, its
+    bank accounts bound, settings and mappings made."""
+    if shape.plain:
+        prepare_store(store, procs, base_url)
+        return [DrillTenant(None, store, None, (NL, BE))]
+    for tenant in store.tenants():
+        remove_tenant(store, tenant.code, ACTOR)
+    users = facts_for("small", shape.tenants + 1, shape.divisions).users
+    made = []
+    for k in range(1, shape.tenants + 1):
+        code = f"t{k}"
+        add_tenant(store, code, f"Tenant {k}", ACTOR)
+        user = users[k]
+        tenant = DrillTenant(code, store.tenant(code), user.user_name, user.divisions)
+        prepare_store(tenant.store, procs, base_url, tenant)
+        made.append(tenant)
+    return made
+
+
+def one_run(
+    db_url: str, workers: int, known: int, window: float, fault: str | None, shape: Shape
+) -> Run:
     home = Path(tempfile.mkdtemp(prefix="exact-tui-scale-"))
     (home / "logs").mkdir()
     env = drill_env(home, db_url, timeout=2.0)
@@ -189,15 +248,18 @@ def one_run(db_url: str, workers: int, known: int, window: float, fault: str | N
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     run = Run(workers, fault=fault)
-    sandbox = procs.start("sandbox", "--port", str(port), "--seed", "5")
+    size = () if shape.plain else (
+        "--users", str(shape.tenants + 1), "--divisions-per-user", str(shape.divisions)
+    )  # fmt: skip
+    sandbox = procs.start("sandbox", "--port", str(port), "--seed", "5", *size)
     try:
         _wait_for(base_url, sandbox)
         control = httpx.Client(base_url=base_url, timeout=10)
         with environment(env):
             store = open_store(db_url)
             try:
-                prepare_store(store, procs, base_url)
-                _measure(store, procs, control, run, known, window, db_url)
+                tenants = _tenants(store, procs, base_url, shape)
+                _measure(store, tenants, procs, control, run, known, window, db_url)
             finally:
                 store.dispose()
     finally:
@@ -208,6 +270,7 @@ def one_run(db_url: str, workers: int, known: int, window: float, fault: str | N
 
 def _measure(
     store: Store,
+    tenants: list[DrillTenant],
     procs: Processes,
     control: httpx.Client,
     run: Run,
@@ -231,15 +294,20 @@ def _measure(
     control.delete("/_sandbox/calls").raise_for_status()
     sandbox_now = control.get("/_sandbox/clock").json()["epoch_ms"] / 1000
     offset = sandbox_now - time.time()
-    documents = _documents(known)
-    run.documents = len(documents["invoices"])
+    batches = []
+    for tenant in tenants:
+        documents = _documents(known, list(bank_accounts(tenant.divisions).values()))
+        tenant.documents = len(documents["invoices"])
+        batches.append((tenant.store, json.dumps(documents).encode()))
+    run.documents = sum(tenant.documents for tenant in tenants)
     started = time.time()
-    ingest_bytes(store, "scale.json", json.dumps(documents).encode())
-    first_open: dict[int, float] = {}
-    last_open: dict[int, float] = {}
+    for tenant_store, batch in batches:
+        ingest_bytes(tenant_store, "scale.json", batch)
+    first_open: dict[Key, float] = {}
+    last_open: dict[Key, float] = {}
     victim: str | None = None
     killed_at = 0.0
-    victim_divisions: set[int] = set()
+    victim_divisions: set[Key] = set()
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         try:
@@ -276,20 +344,26 @@ def _measure(
         child.wait(60)
     calls = control.get("/_sandbox/calls").json()["calls"]
     run.rejected = sum(row["count"] for row in calls if row["status"] == 429)
-    for division in BANKS:
-        run.used += sum(
-            row["count"] for row in calls if row["division"] == division and row["status"] != 429
-        )
-        # The sandbox's minutes are aligned to its clock: every minute the division had work
-        # queued in (jobs routed to it) allows MINUTELY calls, the last one in proportion to
-        # the part queued.
-        end = last_open.get(division, started) + offset
-        first = math.floor((first_open.get(division, started) + offset) / window)
-        last = math.floor(end / window)
-        part = (end - last * window) / window
-        run.allowed += round((last - first + part) * MINUTELY)
+    # The sandbox's minutes are aligned to its clock. A division's whole minutes with work
+    # queued: from the first that began after its first job was routed to it, up to the one in
+    # which its queue ran dry (not counted: it ends early by nature).
+    spent = {
+        (row["division"], row["minute"]): row["calls"]
+        for row in control.get("/_sandbox/limits").json()["minutes"]
+    }
+    for key, first in first_open.items():
+        start = math.ceil((first + offset) / window)
+        end = math.floor((last_open[key] + offset) / window)
+        for minute in range(start, end):
+            run.used += spent.get((key[1], minute), 0)
+            run.allowed += MINUTELY
+            run.minutes += 1
     run.report = DrillReport(run.documents, 0, 0, 0, 0, 0, 0, 0, 0.0)
-    check(store, control.get("/_sandbox/ledger").json(), run.report)
+    ledger = control.get("/_sandbox/ledger").json()
+    if len(tenants) == 1 and tenants[0].code is None:
+        check(store, ledger, run.report)
+    else:
+        check_tenants(tenants, ledger, run.report)
 
 
 def _restart_postgres(db_url: str) -> float:
@@ -311,14 +385,14 @@ def _restart_postgres(db_url: str) -> float:
 
 
 def _posted_share(store: Store) -> float:
-    with store.read() as session:
+    with store.all_tenants().read() as session:
         states = list(session.exec(select(ExportJob.state)))
     return sum(1 for s in states if s is JobState.POSTED) / max(len(states), 1)
 
 
 def _kill_one(
     store: Store, children: list[subprocess.Popen[bytes]], sample: Sample
-) -> tuple[str, set[int]]:
+) -> tuple[str, set[Key]]:
     """SIGKILL a worker that holds a division with work queued; (its id, its divisions)."""
     pids = _beating(store)
     for division, owner in sorted(sample.holders.items()):
@@ -355,8 +429,9 @@ def _say(run: Run, base: Run | None, window: float) -> None:
         f"(ratio {ratio}); entries twice {report.duplicates}, accounts twice "
         f"{report.accounts_twice}, lost {report.lost}, not in a named state {report.unnamed}; "
         f"429s {run.rejected}; most in flight in one division {run.most_in_flight}; "
-        f"{share:.1%} of the allowed calls used ({run.used} of {run.allowed} at "
-        f"{MINUTELY} a {window:g}-second minute)"
+        f"{share:.1%} of the allowed calls used ({run.used} of {run.allowed} in "
+        f"{run.minutes} whole division-minutes with work queued, {MINUTELY} a {window:g}-second "
+        "minute)"
     )
     if run.fault == "restart":
         if run.restarted is None or run.restarted < 0:
@@ -375,12 +450,23 @@ def _say(run: Run, base: Run | None, window: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--known", type=int, default=400, help="Invoices of known customers.")
+    parser.add_argument(
+        "--tenants", type=int, default=1, help="Tenants, each its own Exact user (default 1)."
+    )
+    parser.add_argument(
+        "--divisions", type=int, default=2, help="Divisions per tenant (default 2)."
+    )
+    parser.add_argument(
+        "--known", type=int, default=400, help="Invoices of known customers, per tenant."
+    )
     parser.add_argument("--window", type=float, default=5.0, help="Seconds in a sandbox minute.")
     parser.add_argument(
         "--runs", default="1,2,4,kill,restart", help="Which runs, of 1,2,4,kill,restart."
     )
     args = parser.parse_args()
+    if args.tenants < 1 or args.divisions < 1:
+        parser.error("--tenants and --divisions must be at least 1")
+    shape = Shape(args.tenants, args.divisions)
     if not os.environ.get(PG_SETTING):
         print(
             "scale_out: skipped: several workers share a PostgreSQL store; run "
@@ -397,7 +483,7 @@ def main() -> None:
             for n, (workers, fault) in enumerate(plan):
                 url = stores.copy(stores.migrated, Path(tmp) / f"run-{n}")
                 try:
-                    run = one_run(url, workers, args.known, args.window, fault)
+                    run = one_run(url, workers, args.known, args.window, fault, shape)
                 finally:
                     try:
                         stores.drop(url)

@@ -144,11 +144,16 @@ async def test_limits_over_the_control_api(api: Api, client: httpx.AsyncClient) 
     await api.get(f"{NL.number}/financial/Journals")
     await api.get(f"{NL.number}/financial/Journals")
     assert (await api.get(f"{NL.number}/financial/Journals")).status_code == 429
-    usage = (await control(client, "GET", "limits"))["usage"]
-    assert usage == [
+    limits = await control(client, "GET", "limits")
+    assert limits["usage"] == [
         {"client_id": "sandbox-client", "division": NL.number, "minute_count": 2, "day_count": 2}
     ]
+    # The minute's history: the two calls let through, not the one refused.
+    (minute,) = limits["minutes"]
+    assert (minute["division"], minute["calls"]) == (NL.number, 2)
+    assert minute["start_ms"] == minute["minute"] * 60_000
     await control(client, "DELETE", "limits")
+    assert (await control(client, "GET", "limits"))["minutes"] == []
     assert (await api.get(f"{NL.number}/financial/Journals")).status_code == 200
     refused = await client.post("/_sandbox/limits", json={"minutely": 0})
     assert refused.status_code == 400

@@ -21,11 +21,17 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, false, insert, or_, update
+from sqlalchemy import and_, delete, false, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from exact_tui.store.models import DivisionLease, WorkerHeartbeat
+from exact_tui.store.models import (
+    DivisionLease,
+    ExportJob,
+    ReconcileRun,
+    SyncRequest,
+    WorkerHeartbeat,
+)
 
 RUNNING = "running"
 
@@ -74,6 +80,23 @@ def dead_workers(
             .where(or_(col(WorkerHeartbeat.state) != RUNNING, col(WorkerHeartbeat.beat_at) < stale))
         )
     )
+
+
+def forget_gone(session: Session, before: dt.datetime) -> int:
+    """Delete the heartbeats of workers not heard of since `before` that hold nothing (no
+    division, no claimed job, no import or reconciliation run): a worker run by cron each
+    minute would otherwise leave ten thousand rows a week. Returns how many went."""
+    holders = [
+        select(DivisionLease.owner).where(col(DivisionLease.owner).is_not(None)),
+        select(ExportJob.lease_owner).where(col(ExportJob.lease_owner).is_not(None)),
+        select(SyncRequest.picked_by).where(col(SyncRequest.picked_by).is_not(None)),
+        select(ReconcileRun.picked_by).where(col(ReconcileRun.picked_by).is_not(None)),
+    ]
+    query = delete(WorkerHeartbeat).where(col(WorkerHeartbeat.beat_at) < before)
+    for owners in holders:
+        query = query.where(col(WorkerHeartbeat.worker_id).not_in(owners))
+    result = session.execute(query)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def leases(session: Session) -> dict[DivisionKey, Lease]:

@@ -33,6 +33,8 @@ from exact_tui.store.types import utcnow
 
 #: A worker that has not beaten for this long is taken as not running.
 HEARTBEAT_STALE = dt.timedelta(seconds=30)
+#: Workers listed on Status, the most recently heard of first (the live ones among them).
+WORKERS_LISTED = 100
 
 
 @dataclass(frozen=True)
@@ -372,7 +374,9 @@ def status_report(store: Store, *, now: dt.datetime | None = None) -> StatusRepo
         held = _held_divisions(session, now)
         workers = []
         for beat in session.exec(
-            select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.beat_at).desc())
+            select(WorkerHeartbeat)
+            .order_by(col(WorkerHeartbeat.beat_at).desc())
+            .limit(WORKERS_LISTED)
         ):
             running = beat.state == "running"
             owned = tuple(held.get(beat.worker_id, ()))

@@ -380,6 +380,7 @@ class Worker:
         self._read_tenants()
         self._handled_dead = self._dead_owners(recent=False)
         self._look_after_others(self._handled_dead)
+        self._forget_gone()
         self._rebalance()
         self.schedule_daily()
         self._keep_alive_due.extend(self._idle_tokens())
@@ -404,6 +405,14 @@ class Worker:
         recovered = self.export.recover(holding)
         if recovered:
             log.warning("%d job(s) left in flight by a stopped worker are now unknown", recovered)
+
+    def _forget_gone(self) -> None:
+        """Workers gone for a week that hold nothing are forgotten (their heartbeats deleted),
+        so the table stays small however many workers ran before."""
+        with self._fleet.write() as session:
+            gone = ownership.forget_gone(session, self.clock.now() - FORGOTTEN_AFTER)
+        if gone:
+            log.info("forgot %d worker(s) gone for more than a week", gone)
 
     def _holding(self, dead: set[str]) -> set[str]:
         """Those of `dead` that hold a division or a claimed job (the owners of either are
@@ -1048,6 +1057,8 @@ class Worker:
 
 #: How far back the heartbeat looks for dead workers to take work back from.
 RECENT = dt.timedelta(days=1)
+#: Workers gone this long and holding nothing are forgotten at the next worker's start.
+FORGOTTEN_AFTER = dt.timedelta(days=7)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

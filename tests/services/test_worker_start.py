@@ -9,12 +9,14 @@ import datetime as dt
 from sqlalchemy import insert
 from sqlmodel import select
 
+from exact_tui.domain.states import DocumentKind, JobState
 from exact_tui.secret_store import open_secret_store
+from exact_tui.services import ownership
 from exact_tui.services.export import ExportOptions
 from exact_tui.services.runtime import LinkOptions, WorkerSetup, build_worker
 from exact_tui.services.worker import WorkerOptions
 from exact_tui.store.engine import Store
-from exact_tui.store.models import DivisionLease, SyncRequest, WorkerHeartbeat
+from exact_tui.store.models import DivisionLease, ExportJob, SyncRequest, WorkerHeartbeat
 from tests.connection.kit import secret_env
 
 NOW = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.UTC)
@@ -78,3 +80,39 @@ def test_a_worker_starts_after_many_runs_and_takes_back_what_the_dead_hold(store
     with store.read() as session:
         request = session.exec(select(SyncRequest)).first()
         assert request is not None and (request.state, request.picked_by) == ("pending", None)
+    # Gone for a month and holding nothing any more: forgotten, so the table stays small.
+    with store.all_tenants().read() as session:
+        left = list(session.exec(select(WorkerHeartbeat.worker_id)))
+    assert left == [worker.worker_id]
+
+
+def test_a_worker_gone_a_week_is_forgotten_only_when_it_holds_nothing(store: Store) -> None:
+    """A job still claimed by a worker gone for a week (its claim not yet taken back) keeps
+    that worker's heartbeat, and so does a recent stop; the others gone a week go."""
+    week = NOW - dt.timedelta(days=7, minutes=1)
+    beats = {"gone": week, "claiming": week, "yesterday": NOW - dt.timedelta(days=1)}
+    with store.all_tenants().write() as session:
+        for worker_id, at in beats.items():
+            session.add(
+                WorkerHeartbeat(
+                    worker_id=worker_id, host="h", pid=1, started_at=at, beat_at=at, state="stopped"
+                )
+            )
+    with store.write() as session:
+        session.add(
+            ExportJob(
+                document_kind=DocumentKind.INVOICE,
+                document_id=1,
+                document_number="F-1",
+                document_date=NOW.date(),
+                division=101001,
+                state=JobState.IN_FLIGHT,
+                lease_owner="claiming",
+                lease_expires_at=NOW + dt.timedelta(minutes=5),
+            )
+        )
+    with store.all_tenants().write() as session:
+        assert ownership.forget_gone(session, NOW - dt.timedelta(days=7)) == 1
+    with store.all_tenants().read() as session:
+        left = set(session.exec(select(WorkerHeartbeat.worker_id)))
+    assert left == {"claiming", "yesterday"}

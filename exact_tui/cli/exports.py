@@ -254,6 +254,11 @@ def _retry_across_tenants(app: AppContext, flt: JobFilter, yes: bool) -> None:
             f" {preview.preview.unchanged} of them Exact refused with nothing changed since: "
             "most likely refused again."
         )
+    if preview.disabled_jobs:
+        question += (
+            f" {preview.disabled_jobs} of them in {len(preview.disabled_ids)} disabled "
+            "tenant(s): they wait until the tenant is enabled."
+        )
     if not yes and not confirm(question):
         fail("nothing retried")
     try:

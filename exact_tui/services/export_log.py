@@ -9,6 +9,7 @@ paging on the event id, limits on every list, and range scans on the indexed col
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -839,6 +840,10 @@ class RetryAcrossTenants:
     preview: RetryPreview
     #: Tenant ids with at least one job in `RETRIED_STATES`, in id order.
     tenant_ids: tuple[int, ...]
+    #: Of those, the disabled tenants' ids, and how many of the jobs are theirs: retried, they
+    #: wait until the tenant is enabled again (a disabled tenant gets no export).
+    disabled_ids: tuple[int, ...] = ()
+    disabled_jobs: int = 0
 
     @property
     def jobs(self) -> int:
@@ -856,7 +861,7 @@ def retry_preview_all_tenants(store: Store, flt: JobFilter) -> RetryAcrossTenant
     most `PREVIEW_LIMIT` jobs in all."""
     root = store.root
     states: dict[JobState, int] = {}
-    moving: set[int] = set()
+    moving: Counter[int] = Counter()
     refused = False
     with root.all_tenants().read() as session:
         for tenant_id, state, category, count in session.exec(
@@ -867,11 +872,29 @@ def retry_preview_all_tenants(store: Store, flt: JobFilter) -> RetryAcrossTenant
             job_state = JobState(state)
             states[job_state] = states.get(job_state, 0) + count
             if job_state in RETRIED_STATES:
-                moving.add(tenant_id)
+                moving[tenant_id] += count
             if job_state is JobState.FAILED and category in REFUSALS:
                 refused = True
         unchanged = _unchanged_refusals(session, flt, PREVIEW_LIMIT) if refused else 0
-    return RetryAcrossTenants(RetryPreview(states, unchanged), tuple(sorted(moving)))
+        disabled = (
+            sorted(
+                tenant.id
+                for tenant in session.exec(
+                    select(Tenant)
+                    .where(col(Tenant.id).in_(sorted(moving)))
+                    .where(col(Tenant.disabled_at).is_not(None))
+                )
+                if tenant.id is not None
+            )
+            if moving
+            else []
+        )
+    return RetryAcrossTenants(
+        RetryPreview(states, unchanged),
+        tuple(sorted(moving)),
+        tuple(disabled),
+        sum(moving[t] for t in disabled),
+    )
 
 
 def division_choices(store: Store) -> list[tuple[int, str]]:

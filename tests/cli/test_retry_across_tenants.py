@@ -14,6 +14,7 @@ from exact_tui.cli import group
 from exact_tui.domain.states import JobState
 from exact_tui.store.engine import Store
 from exact_tui.store.models import Audit, ExportJob, Tenant
+from tests.console_seed import NOW
 from tests.fleet_seed import OUTAGE, OUTAGE_JOBS, REFUSAL, seed_fleet
 
 
@@ -63,6 +64,19 @@ def test_retry_by_cause_asks_with_the_counts_and_a_no_changes_nothing(fleet: Sto
     assert code == 1
     assert "Retry 6 job(s) in 3 tenant(s)?" in err and "nothing retried" in err
     assert _states(fleet) == before
+
+
+def test_retry_by_cause_says_how_many_jobs_wait_in_disabled_tenants(fleet: Store) -> None:
+    with fleet.write() as session:
+        bolt = session.exec(select(Tenant).where(Tenant.code == "bolt")).one()
+        bolt.disabled_at, bolt.disabled_reason = NOW, "contract ended"
+        session.add(bolt)
+    code, _, err = _run(fleet, "retry", "--all-tenants", "--cause", OUTAGE, stdin="n\n")
+    assert code == 1
+    waiting = OUTAGE_JOBS["bolt"]
+    assert (
+        f"{waiting} of them in 1 disabled tenant(s): they wait until the tenant is enabled"
+    ) in err
 
 
 def test_retry_by_cause_retries_each_tenant_and_says_how_many(fleet: Store) -> None:

@@ -100,6 +100,19 @@ def test_the_preview_counts_jobs_and_tenants(fleet: Store) -> None:
     refusal = retry_preview_all_tenants(fleet, JobFilter(cause=REFUSAL))
     # Refused by Exact and nothing changed since in that tenant: asked about first.
     assert (refusal.jobs, refusal.tenants, refusal.preview.unchanged) == (1, 1, 1)
+    assert (preview.disabled_ids, preview.disabled_jobs) == ((), 0)
+
+
+def test_the_preview_names_the_jobs_of_disabled_tenants(fleet: Store) -> None:
+    """A disabled tenant gets no export: its jobs, retried, wait until it is enabled, and
+    the question says how many."""
+    with fleet.write() as session:
+        bolt = session.exec(select(Tenant).where(Tenant.code == "bolt")).one()
+        bolt.disabled_at, bolt.disabled_reason = NOW, "contract ended"
+        session.add(bolt)
+    preview = retry_preview_all_tenants(fleet, BY_OUTAGE)
+    assert (preview.jobs, preview.tenants) == (6, 3)
+    assert (preview.disabled_ids, preview.disabled_jobs) == ((bolt.id,), OUTAGE_JOBS["bolt"])
 
 
 def test_retry_by_cause_moves_each_tenants_jobs_and_nothing_else(fleet: Store) -> None:

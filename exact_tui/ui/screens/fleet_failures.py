@@ -115,6 +115,12 @@ def retry_question(cause: CauseAcrossTenants, preview: RetryAcrossTenants) -> Te
         plain(cause.group.cause or "(no cause recorded)"),
     )
     lines: list[Text | str] = [head, *retry_lines(preview.preview)]
+    if preview.disabled_jobs:
+        lines.append(
+            f"{counted(preview.disabled_jobs, 'job')} of them in "
+            f"{counted(len(preview.disabled_ids), 'disabled tenant')}: "
+            "they wait until the tenant is enabled."
+        )
     lines.append("Each tenant's jobs are retried in that tenant, with an audit row there.")
     return join(*lines, separator="\n")
 

@@ -549,12 +549,14 @@ def test_a_division_given_back_is_taken_again_at_the_next_poll(fleet: Fleet) -> 
     assert worker.owned == {key}
 
 
-def _blocked_tenants(fleet: Fleet, first: int, count: int) -> None:
-    """`count` more tenants whose connection needs a Reconnect, each with a routed job that
-    would be due (what a fleet holds while some of its companies wait for a person)."""
+def _more_tenants(fleet: Fleet, first: int, count: int, *, blocked: bool) -> None:
+    """`count` more tenants, each with one job routed to division 101001. `blocked`: their
+    connection needs a Reconnect and the job would be due (what a fleet holds while some of
+    its companies wait for a person); otherwise they are connected, the job is posted and the
+    day's import done: nothing due."""
     now = fleet.world.now()
     for n in range(first, first + count):
-        code = f"blocked-{n}"
+        code = f"{'blocked' if blocked else 'idle'}-{n}"
         with fleet.store.write() as session:
             session.add(Tenant(code=code, name=code))
         with fleet.store.tenant(code).write() as session:
@@ -564,20 +566,27 @@ def _blocked_tenants(fleet: Fleet, first: int, count: int) -> None:
                     base_url="http://nowhere.test",
                     client_id="c",
                     redirect_uri="http://localhost/cb",
-                    status=ConnectionStatus.RECONNECT,
-                    reason="Exact refused the refresh token",
+                    status=ConnectionStatus.RECONNECT if blocked else ConnectionStatus.CONNECTED,
+                    reason="Exact refused the refresh token" if blocked else None,
                     activated_at=now - dt.timedelta(days=30),
                 )
             )
             session.add(
                 ExportJob(
                     document_kind=DocumentKind.INVOICE,
-                    document_id=900_000 + n,
-                    document_number=f"X-{n}",
+                    document_id=(900_000 if blocked else 800_000) + n,
+                    document_number=f"{'X' if blocked else 'P'}-{n}",
                     document_date=now.date(),
                     division=NL,
+                    state=JobState.PENDING if blocked else JobState.POSTED,
                 )
             )
+            if not blocked:
+                session.add(
+                    SyncRequest(
+                        trigger="daily", requested_by="schedule", requested_at=now, state="done"
+                    )
+                )
 
 
 async def test_tenants_waiting_for_a_reconnect_add_nothing_to_an_idle_poll(fleet: Fleet) -> None:
@@ -600,48 +609,13 @@ async def test_tenants_waiting_for_a_reconnect_add_nothing_to_an_idle_poll(fleet
             event.remove(fleet.store.engine, "before_cursor_execute", seen)
         return statements
 
-    _blocked_tenants(fleet, 0, 2)
+    _more_tenants(fleet, 0, 2, blocked=True)
     few = poll()
-    _blocked_tenants(fleet, 2, 10)
+    _more_tenants(fleet, 2, 10, blocked=True)
     many = poll()
     assert len(worker.tenants) == len(CODES) + 12
     assert many == few
     await links.close()
-
-
-def _idle_tenants(fleet: Fleet, first: int, count: int) -> None:
-    """`count` more connected tenants, each with its documents posted: nothing due."""
-    now = fleet.world.now()
-    for n in range(first, first + count):
-        code = f"idle-{n}"
-        with fleet.store.write() as session:
-            session.add(Tenant(code=code, name=code))
-        with fleet.store.tenant(code).write() as session:
-            session.add(
-                ExactConnection(
-                    region="nl",
-                    base_url="http://nowhere.test",
-                    client_id="c",
-                    redirect_uri="http://localhost/cb",
-                    status=ConnectionStatus.CONNECTED,
-                    activated_at=now - dt.timedelta(days=30),
-                )
-            )
-            session.add(
-                ExportJob(
-                    document_kind=DocumentKind.INVOICE,
-                    document_id=800_000 + n,
-                    document_number=f"P-{n}",
-                    document_date=now.date(),
-                    division=NL,
-                    state=JobState.POSTED,
-                )
-            )
-            session.add(
-                SyncRequest(
-                    trigger="daily", requested_by="schedule", requested_at=now, state="done"
-                )
-            )
 
 
 async def test_a_whole_idle_tick_and_heartbeat_read_the_same_whatever_the_tenants(
@@ -676,9 +650,9 @@ async def test_a_whole_idle_tick_and_heartbeat_read_the_same_whatever_the_tenant
             event.remove(fleet.store.engine, "before_cursor_execute", seen)
         return statements
 
-    _idle_tenants(fleet, 0, 5)
+    _more_tenants(fleet, 0, 5, blocked=False)
     few = await poll()
-    _idle_tenants(fleet, 5, 30)
+    _more_tenants(fleet, 5, 30, blocked=False)
     many = await poll()
     assert len(worker.tenants) == len(CODES) + 35
     assert many == few

@@ -1,7 +1,7 @@
 """Scale-out (docs/worker.md §Several workers): 1, 2 and 4 workers on one PostgreSQL store.
 
     scripts/with-postgres .venv/bin/python tests/benchmarks/scale_out.py \
-        [--tenants 1] [--divisions 2] [--known 400] [--window 5]
+        [--tenants 1] [--divisions 2] [--known 400] [--window 10]
 
 `exact-tui sandbox` runs as a process at Exact's limits, 60 calls a minute per division, on a
 compressed clock (a `--window`-second minute). `exact-tui worker` processes share one PostgreSQL
@@ -459,7 +459,9 @@ def main() -> None:
     parser.add_argument(
         "--known", type=int, default=400, help="Invoices of known customers, per tenant."
     )
-    parser.add_argument("--window", type=float, default=5.0, help="Seconds in a sandbox minute.")
+    parser.add_argument(
+        "--window", type=float, default=10.0, help="Seconds in a sandbox minute (default 10)."
+    )
     parser.add_argument(
         "--runs", default="1,2,4,kill,restart", help="Which runs, of 1,2,4,kill,restart."
     )

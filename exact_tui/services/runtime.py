@@ -160,10 +160,24 @@ class ExactLink:
             self._last_problem = problem
 
     async def keep_alive(self) -> None:
-        """The daily refresh of an idle connection, so the 30-day refresh token never lapses."""
-        session = await self.session()
-        if session is not None:
+        """The daily refresh of an idle connection, so the 30-day refresh token never lapses.
+        When nothing has opened the link (a tenant with nothing to export or import), the
+        session is opened for the refresh alone and closed after: a fleet of idle tenants
+        keeps no client open between their nightly refreshes."""
+        async with self._opening:
+            kept = self._session is not None
+            session = await self._open()
+            if session is None:
+                return
+            stack = self._stack
+            if not kept:
+                # Detached before anyone else can be given it: this session is ours alone.
+                self._stack = self._session = None
+        try:
             await session.tokens.refresh_if_idle()
+        finally:
+            if not kept and stack is not None:
+                await stack.aclose()
 
     async def close(self) -> None:
         if self._stack is not None:

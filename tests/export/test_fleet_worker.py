@@ -336,6 +336,51 @@ async def test_a_disabled_tenant_gets_nothing_imported_exported_or_refreshed(
         assert {r.state for r in session.exec(select(SyncRequest))} == {"pending"}
 
 
+async def test_a_nightly_refresh_leaves_no_link_open_that_nothing_else_uses(
+    fleet: Fleet,
+) -> None:
+    """A tenant with nothing to export or import: its keep-alive refreshes the stale token
+    through a session opened for it alone, closed after. A link already open stays open."""
+    _, links = build_worker(
+        fleet.store,
+        fleet.world.secrets,
+        fleet.setup(),
+        clock=fleet.world,
+        transport=fleet.transport,
+    )
+    fleet.world.sandbox.advance(3600)  # Exact gives a new token once 10 minutes have passed
+    now = fleet.world.now()
+
+    def stale(code: str) -> dt.datetime:
+        with fleet.tenant(code).write() as session:
+            token = session.get(OAuthToken, tenant_key(session))
+            assert token is not None
+            token.issued_at = now - dt.timedelta(days=3)
+            session.add(token)
+            return token.issued_at
+
+    def issued(code: str) -> dt.datetime:
+        with fleet.tenant(code).read() as session:
+            token = session.get(OAuthToken, tenant_key(session))
+            assert token is not None
+            return token.issued_at
+
+    try:
+        before = {code: stale(code) for code in ("bee", "cee")}
+        idle = links.parts(fleet.ids["bee"])
+        busy = links.parts(fleet.ids["cee"])
+        assert idle is not None and busy is not None
+        open_session = await busy.link.session()
+        for code in ("bee", "cee"):
+            await links.keep_alive(fleet.ids[code])
+            assert issued(code) > before[code], code
+        assert idle.link._session is None
+        assert busy.link._session is open_session
+        assert fleet.calls("bee") == 1  # the refresh, nothing else
+    finally:
+        await links.close()
+
+
 async def test_a_worker_given_one_tenant_serves_that_tenant_only(fleet: Fleet) -> None:
     for code in CODES:
         fleet.ingest(code, **documents(code, 1))

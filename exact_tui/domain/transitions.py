@@ -267,6 +267,13 @@ def after_attempt(
             http_status=status,
         )
     if kind is OutcomeKind.NOT_SENT:
+        next_at = _retry_at(outcome, job, now, policy, jitter)
+        if outcome.category is Category.AMBIGUOUS:
+            # A new customer's account whose answer was lost may be committed late, as an
+            # entry may: the live check before creating it again waits for the settling
+            # horizon, or it finds nothing and a second account is made (docs/export.md
+            # §The settling horizon).
+            next_at = max(next_at, now + dt.timedelta(seconds=policy.settle_horizon))
         return Transition(
             JobState.RETRY_WAIT,
             EventOutcome.RETRY_WAIT,
@@ -274,7 +281,7 @@ def after_attempt(
             level="warning",
             category=outcome.category or Category.TRANSIENT,
             cause=outcome.cause or _cause(outcome.message),
-            next_attempt_at=_retry_at(outcome, job, now, policy, jitter),
+            next_attempt_at=next_at,
             last_error=outcome.message,
             http_status=status,
         )

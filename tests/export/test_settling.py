@@ -7,6 +7,7 @@ from exact_tui.domain.states import JobState
 from tests.export.kit import ExportWorld, customer, invoice
 
 SALES = "salesentry/SalesEntries"
+ACCOUNTS = "crm/Accounts"
 
 
 async def test_a_commit_75_seconds_late_is_found_not_sent_twice(xw: ExportWorld) -> None:
@@ -23,3 +24,24 @@ async def test_a_commit_75_seconds_late_is_found_not_sent_twice(xw: ExportWorld)
     job = xw.job("INV-1")
     assert (job.state, job.exact_entry_id) == (JobState.POSTED, sales[0]["EntryID"])
     assert xw.calls(SALES, method="POST") == 1
+
+
+async def test_an_account_committed_75_seconds_late_is_found_not_created_twice(
+    xw: ExportWorld,
+) -> None:
+    # A new customer's account creation held past our timeout, as the entry above: the live
+    # check before creating again must come after the settling horizon, or it finds nothing
+    # and a second account is made.
+    xw.ingest(customers=[customer("NEW-9", name="Laat")], invoices=[invoice("INV-1", "NEW-9")])
+    xw.sandbox.set_faults(
+        {"faults": [{"endpoint": ACCOUNTS, "method": "POST", "kind": "commit_late",
+                     "seconds": 75, "count": 1}]}
+    )  # fmt: skip
+    await xw.step()
+    assert xw.job("INV-1").state is JobState.RETRY_WAIT
+    await xw.run(advance=15, rounds=200)
+    accounts = [a for a in xw.ledger()["accounts"] if a["SearchCode"] == "NEW-9"]
+    assert len(accounts) == 1
+    job = xw.job("INV-1")
+    assert job.state is JobState.POSTED
+    assert xw.calls(ACCOUNTS, method="POST") == 1

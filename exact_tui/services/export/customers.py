@@ -15,11 +15,12 @@ worker is read back and its account used, never overwritten and never a failed e
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -31,10 +32,11 @@ from exact_tui.domain.matching import (
     match_customer,
     normalise_code,
 )
-from exact_tui.domain.states import LinkMethod
+from exact_tui.domain.states import Category, DocumentKind, JobState, LinkMethod
 from exact_tui.domain.transitions import EventOutcome
 from exact_tui.domain.vat import normalise_vat
 from exact_tui.exact import entries
+from exact_tui.exact.errors import ExactError
 from exact_tui.exact.http import BeforeSend
 from exact_tui.services import job_state
 from exact_tui.services.clock import Clock
@@ -42,7 +44,14 @@ from exact_tui.services.export.api import ExactApi
 from exact_tui.services.export.documents import CustomerInfo
 from exact_tui.services.masterdata import ENTITIES
 from exact_tui.store.engine import Store
-from exact_tui.store.models import CustomerLink, ExactAccount, SyncState
+from exact_tui.store.models import (
+    CustomerLink,
+    ExactAccount,
+    ExportJob,
+    Invoice,
+    Payment,
+    SyncState,
+)
 from exact_tui.store.scoping import tenant_key
 
 #: Who links automatically, in the link's `linked_by`.
@@ -50,6 +59,12 @@ WORKER = "exact-tui worker"
 _ACCOUNTS_ENTITY = next(e.name for e in ENTITIES if e.model is ExactAccount)
 
 OnAmbiguous = Literal["create", "hold"]
+
+
+class CreationInDoubt(ExactError):
+    """Not sent: another document's creation of the customer's account is in doubt. A plain
+    wait (backoff), not itself a doubt: two documents waiting on each other's doubt would
+    wait for ever."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +217,47 @@ class CustomerResolver:
                 )
             if found.decision is Decision.AMBIGUOUS and self.on_ambiguous == "hold":
                 return Resolution(None, hold=found)
+        doubt = await asyncio.to_thread(self._creation_in_doubt, division, customer.id, job_id)
+        if doubt is not None:
+            # Another document's creation of this account lost its answer and may yet be
+            # committed: creating it here too would make it twice. This job waits as that
+            # one does (docs/export.md §The settling horizon).
+            raise CreationInDoubt(
+                f"the account of customer {customer.number} may have been created by another "
+                f"document's attempt (its answer was lost); it is looked up again once that "
+                f"one settles (from {doubt:%Y-%m-%d %H:%M:%S} UTC)"
+            )
         return Resolution(await self._create(client, division, plan, job_id, before_send))
+
+    def _creation_in_doubt(
+        self, division: int, customer_id: int, job_id: int
+    ) -> dt.datetime | None:
+        """When another job's creation of this customer's account in `division` is in doubt
+        (its answer lost, its settling horizon not reached): the end of that horizon."""
+        documents = or_(
+            and_(
+                col(ExportJob.document_kind) == DocumentKind.INVOICE,
+                col(ExportJob.document_id).in_(
+                    select(Invoice.id).where(col(Invoice.customer_id) == customer_id)
+                ),
+            ),
+            and_(
+                col(ExportJob.document_kind) == DocumentKind.PAYMENT,
+                col(ExportJob.document_id).in_(
+                    select(Payment.id).where(col(Payment.customer_id) == customer_id)
+                ),
+            ),
+        )
+        with self.store.read() as session:
+            return session.exec(
+                select(func.max(ExportJob.next_attempt_at))
+                .where(col(ExportJob.division) == division)
+                .where(col(ExportJob.id) != job_id)
+                .where(col(ExportJob.state) == JobState.RETRY_WAIT)
+                .where(col(ExportJob.category) == Category.AMBIGUOUS)
+                .where(col(ExportJob.next_attempt_at) > self.clock.now())
+                .where(documents)
+            ).one()
 
     async def _create(
         self,

@@ -154,6 +154,9 @@ def fault_plan(seed: int, *, hang_seconds: float) -> dict[str, Any]:
             {"endpoint": "crm/Accounts", "kind": "error_after_commit", "probability": 0.08},
             {"endpoint": "crm/Accounts", "method": "POST", "kind": "commit_then_hang",
              "seconds": hang_seconds, "probability": 0.05},
+            # A new customer's account committed after the client gave up, as entries are.
+            {"endpoint": "crm/Accounts", "method": "POST", "kind": "commit_late",
+             "seconds": LATE_COMMIT_SECONDS, "probability": 0.1},
             {"endpoint": "*", "kind": "rate_limit_storm", "probability": 0.01},
             {"endpoint": "oauth2/token", "kind": "error_after_commit", "count": 1},
             {"endpoint": writes, "kind": "revoke_tokens", "count": 2, "skip": 40},

@@ -234,6 +234,9 @@ def worker_setup(settings: Settings) -> WorkerSetup:
             timezone=settings.sync.timezone,
             heartbeat_seconds=settings.worker.heartbeat_seconds,
             lease_seconds=settings.worker.lease_seconds,
+            # A clock off by more than a heartbeat would shorten the others' leases by that
+            # much, at least two heartbeats short of taking a live worker for dead.
+            max_clock_skew_seconds=settings.worker.heartbeat_seconds,
         ),
         reconcile=ReconcileOptions(
             days=settings.reconcile.days,

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
-from sqlmodel import col, select
+from sqlalchemy import func, or_, text
+from sqlmodel import Session, col, select
 
 from exact_tui.domain.states import ConnectionStatus, JobState
 from exact_tui.domain.text import cut
@@ -80,6 +80,11 @@ class WorkerOptions:
     #: doubling up to the cap, before it tries again.
     storage_backoff_seconds: float = 5.0
     storage_backoff_cap_seconds: float = 300.0
+    #: On PostgreSQL, the most this host's clock may be off the database server's (compared
+    #: with every heartbeat); beyond it the worker serves nothing until the clocks agree.
+    #: None: not compared (a clock of the caller's own, as in tests). The worker command sets
+    #: one heartbeat (docs/worker.md §Several workers).
+    max_clock_skew_seconds: float | None = None
 
 
 class StorageUnavailable(Exception):
@@ -307,6 +312,8 @@ class Worker:
         self._slots: list[tuple[dt.datetime, int]] = []
         #: Why the worker is waiting for the store, while it is (shown on the heartbeat).
         self.storage_problem: str | None = None
+        #: Why the worker serves nothing, while this host's clock is off the database's.
+        self.clock_problem: str | None = None
         self._storage_wait = 0.0
         self._noted_failure: StorageFailure | None = None
         #: The divisions whose lease this worker holds and serves.
@@ -347,7 +354,12 @@ class Worker:
             while not self.stopping:
                 try:
                     if not started:
-                        self._start()
+                        if not self._start():
+                            # This host's clock is off: nothing is taken back or served.
+                            if until_idle:
+                                raise StorageUnavailable(self.clock_problem or "")
+                            await self._pause(self.options.heartbeat_seconds)
+                            continue
                         started = True
                         beat = asyncio.create_task(self._heartbeat_loop())
                     busy = await self._tick()
@@ -375,8 +387,12 @@ class Worker:
             self._final_beat()
         return left
 
-    def _start(self) -> None:
+    def _start(self) -> bool:
+        """The start: False (and nothing done but the heartbeat) while this host's clock is
+        off the database's, for then it would take live workers for dead."""
         self._beat("running")
+        if self.clock_problem is not None:
+            return False
         self._read_tenants()
         self._handled_dead = self._dead_owners(recent=False)
         self._look_after_others(self._handled_dead)
@@ -384,6 +400,7 @@ class Worker:
         self._rebalance()
         self.schedule_daily()
         self._keep_alive_due.extend(self._idle_tokens())
+        return True
 
     def _look_after_others(self, dead: set[str]) -> None:
         """What stopped or dead workers left: their divisions are free, their imports and
@@ -514,6 +531,11 @@ class Worker:
 
     async def _tick(self) -> bool:
         """Start what is due; True while anything is running or due."""
+        if self.clock_problem is not None:
+            # Nothing starts while this host's clock is off; what runs stops at its next
+            # request (the divisions are given back).
+            running = [t for t in self._division_tasks.values() if not t.done()]
+            return bool(running)
         self._daily_due()
         self._start_keep_alive()
         sync_running = self._start_syncs()
@@ -862,6 +884,8 @@ class Worker:
             await asyncio.sleep(self.options.heartbeat_seconds)
             try:
                 self._beat("running")
+                if self.clock_problem is not None:
+                    continue
                 self._read_tenants()
                 # Each dead worker's leftovers once (it cannot leave more while dead).
                 dead = self._dead_owners(recent=True)
@@ -876,6 +900,9 @@ class Worker:
 
     def _beat(self, state: str) -> None:
         with self._fleet.write() as session:
+            now = self.clock.now()
+            if state == "running":
+                now = self._check_clock(session, now)
             row = session.get(WorkerHeartbeat, self.worker_id)
             if row is None:
                 row = WorkerHeartbeat(
@@ -884,10 +911,41 @@ class Worker:
                     pid=self.pid,
                     started_at=self.started_at,
                 )
-            row.beat_at = self.clock.now()
+            row.beat_at = now
             row.state = state
-            row.detail = cut(self.storage_problem, width(WorkerHeartbeat.detail)) or None
+            problem = self.clock_problem or self.storage_problem
+            row.detail = cut(problem, width(WorkerHeartbeat.detail)) or None
             session.add(row)
+        if self.clock_problem is not None:
+            self.owned.clear()
+            self._releasing.clear()
+
+    def _check_clock(self, session: Session, now: dt.datetime) -> dt.datetime:
+        """Compare this host's clock with the database server's (PostgreSQL): beyond
+        `max_clock_skew_seconds` the worker gives back its divisions and serves nothing (its
+        leases, claims and settling horizons would be wrong by that much: a clock ahead takes
+        live workers for dead, one behind settles too early), and beats on the database's
+        time so that the others see it rightly. The moment to beat at."""
+        limit = self.options.max_clock_skew_seconds
+        if limit is None or session.get_bind().dialect.name != "postgresql":
+            return now
+        server = _utc(session.execute(text("SELECT clock_timestamp()")).scalar_one())
+        after = self.clock.now()
+        skew = ((now + (after - now) / 2) - server).total_seconds()
+        if abs(skew) <= limit:
+            if self.clock_problem is not None:
+                log.warning("this host's clock agrees with the database's again; serving")
+                self.clock_problem = None
+            return after
+        problem = (
+            f"this host's clock is {skew:+.1f} s off the database server's (more than "
+            f"{limit:g} s): serving nothing until they agree (keep the hosts' clocks in step, NTP)"
+        )
+        if self.clock_problem is None:
+            log.error("%s", problem)
+        self.clock_problem = problem
+        ownership.release(session, self.worker_id)
+        return server
 
     def _dead_owners(self, *, recent: bool) -> set[str]:
         """Workers that stopped, whose heartbeat went stale (from any host), or, on this host,
@@ -996,6 +1054,8 @@ class Worker:
             )
 
     def _holds(self, key: DivisionKey) -> bool:
+        if self.clock_problem is not None:
+            return False
         now = self.clock.now()
         with self._fleet.read() as session:
             if ownership.holds(session, key, self.worker_id, now):
@@ -1003,6 +1063,8 @@ class Worker:
         return self._take(key)
 
     def _take(self, key: DivisionKey) -> bool:
+        if self.clock_problem is not None:
+            return False
         with self._fleet.write() as session:
             now = self.clock.now()
             return ownership.take(session, key, self.worker_id, now, self.options.lease_seconds)

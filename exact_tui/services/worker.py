@@ -929,9 +929,11 @@ class Worker:
         limit = self.options.max_clock_skew_seconds
         if limit is None or session.get_bind().dialect.name != "postgresql":
             return now
+        # Read right around the query (not from before the write lock was waited for).
+        before = self.clock.now()
         server = _utc(session.execute(text("SELECT clock_timestamp()")).scalar_one())
         after = self.clock.now()
-        skew = ((now + (after - now) / 2) - server).total_seconds()
+        skew = ((before + (after - before) / 2) - server).total_seconds()
         if abs(skew) <= limit:
             if self.clock_problem is not None:
                 log.warning("this host's clock agrees with the database's again; serving")

@@ -1,7 +1,7 @@
 """Scale-out (docs/worker.md §Several workers): 1, 2 and 4 workers on one PostgreSQL store.
 
     scripts/with-postgres .venv/bin/python tests/benchmarks/scale_out.py \
-        [--tenants 1] [--divisions 2] [--known 400] [--window 10]
+        [--tenants 1] [--divisions 2] [--known 400] [--window 10] [--size small]
 
 `exact-tui sandbox` runs as a process at Exact's limits, 60 calls a minute per division, on a
 compressed clock (a `--window`-second minute). `exact-tui worker` processes share one PostgreSQL
@@ -45,7 +45,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from sqlalchemy import make_url
@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from exact_tui.domain.states import JobState
 from exact_tui.sandbox import facts_for
+from exact_tui.sandbox.seed import Size
 from exact_tui.services.ingest import ingest_bytes
 from exact_tui.services.tenants import add_tenant, remove_tenant
 from exact_tui.store.engine import Store, open_store
@@ -100,6 +101,9 @@ class Shape:
 
     tenants: int = 1
     divisions: int = 2
+    #: The sandbox's size: "small", or "large" (20,000 accounts and 2,000 GL accounts in each
+    #: of its first user's divisions; docs/sandbox.md).
+    size: Size = "small"
 
     @property
     def plain(self) -> bool:
@@ -223,7 +227,7 @@ def _tenants(store: Store, procs: Processes, base_url: str, shape: Shape) -> lis
         return [DrillTenant(None, store, None, (NL, BE))]
     for tenant in store.tenants():
         remove_tenant(store, tenant.code, ACTOR)
-    users = facts_for("small", shape.tenants + 1, shape.divisions).users
+    users = facts_for(shape.size, shape.tenants + 1, shape.divisions).users
     made = []
     for k in range(1, shape.tenants + 1):
         code = f"t{k}"
@@ -248,10 +252,12 @@ def one_run(
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     run = Run(workers, fault=fault)
-    size = () if shape.plain else (
+    users = () if shape.plain else (
         "--users", str(shape.tenants + 1), "--divisions-per-user", str(shape.divisions)
     )  # fmt: skip
-    sandbox = procs.start("sandbox", "--port", str(port), "--seed", "5", *size)
+    sandbox = procs.start(
+        "sandbox", "--port", str(port), "--seed", "5", "--size", shape.size, *users
+    )
     try:
         _wait_for(base_url, sandbox)
         control = httpx.Client(base_url=base_url, timeout=10)
@@ -460,6 +466,9 @@ def main() -> None:
         "--known", type=int, default=400, help="Invoices of known customers, per tenant."
     )
     parser.add_argument(
+        "--size", choices=("small", "large"), default="small", help="The sandbox's size."
+    )
+    parser.add_argument(
         "--window", type=float, default=10.0, help="Seconds in a sandbox minute (default 10)."
     )
     parser.add_argument(
@@ -468,7 +477,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.tenants < 1 or args.divisions < 1:
         parser.error("--tenants and --divisions must be at least 1")
-    shape = Shape(args.tenants, args.divisions)
+    shape = Shape(args.tenants, args.divisions, cast(Size, args.size))
     if not os.environ.get(PG_SETTING):
         print(
             "scale_out: skipped: several workers share a PostgreSQL store; run "

@@ -103,3 +103,11 @@ def make_admin_app(admin_store: Store) -> AppFactory:
         return build_app(services, read_only=read_only, **speed, **kwargs)
 
     return make
+
+
+async def open_log_filter(pilot: Any) -> None:
+    """`/` on the Export log, then wait for its filter bar's text field to have the focus: the
+    bar is mounted when first opened, and keys pressed before it has the focus go to the list
+    under it."""
+    await pilot.press("slash")
+    await wait_for(pilot, lambda: getattr(pilot.app.focused, "id", None) == "filter-text")

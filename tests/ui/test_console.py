@@ -17,7 +17,7 @@ from exact_tui.ui.screens.help import HelpScreen
 from exact_tui.ui.screens.job_detail import JobDetailScreen
 from exact_tui.ui.screens.status import StatusScreen
 from tests.console_seed import MAPPING_CAUSE, add_event, beat
-from tests.ui.conftest import AppFactory, screen_text, settle, wait_for
+from tests.ui.conftest import AppFactory, open_log_filter, screen_text, settle, wait_for
 
 SIZE = (120, 36)
 
@@ -99,7 +99,8 @@ async def test_filter_bar_filters_by_text_and_escape_clears(make_app: AppFactory
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("l")
         await wait_for(pilot, lambda: "PAY-2026-0001" in screen_text(app))
-        await pilot.press("slash", *"0004", "enter")
+        await open_log_filter(pilot)
+        await pilot.press(*"0004", "enter")
         # The filtered list and the bar saying so are drawn apart: wait for all of it.
         await wait_for(
             pilot,
